@@ -1,0 +1,67 @@
+# reqresp-lab: every target bootstraps what it needs (the .venv, and the system tools as root).
+# The two commands a newcomer types are `make capture` and `make test` (see README.md).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SCENARIO ?= default
+OUT ?= reqresp.pcap
+
+# `make analyze reqresp.pcap`: the capture is the second goal. Declare it a no-op target so
+# make does not try to build it, and pass it on as FILE.
+ifeq (analyze,$(firstword $(MAKECMDGOALS)))
+  ANALYZE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+  ifneq ($(ANALYZE_ARGS),)
+    FILE := $(firstword $(ANALYZE_ARGS))
+    $(eval $(ANALYZE_ARGS):;@:)
+  endif
+endif
+FILE ?= reqresp.pcap
+
+.PHONY: help venv tools test capture analyze bench bench-lab notebook clean-lab clean
+
+help:
+	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
+	@echo "make test             run the test suite"
+	@echo "make analyze FILE     explain a capture (reports/<name>/)"
+	@echo "make bench            analyzer benchmarks against tshark, scapy, pyshark, dpkt"
+	@echo "make bench-lab        lab server load benchmark"
+	@echo "make notebook         open the Jupyter walkthrough"
+	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+tools:
+	@bash scripts/ensure-system-tools.sh
+
+test: venv tools
+	$(PY) -m pytest -q tests
+
+capture: venv tools
+	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT)
+
+analyze: venv
+	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))
+
+bench: venv tools
+	$(PY) -m bench.analyzer
+
+bench-lab: venv
+	$(PY) -m bench.lab
+
+notebook: venv
+	$(PY) -m pip install -q -e '.[notebook]'
+	$(VENV)/bin/jupyter lab notebooks/walkthrough.ipynb
+
+clean-lab: venv
+	$(PY) -m capture clean
+
+clean:
+	rm -rf reports build *.egg-info .pytest_cache

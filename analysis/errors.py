@@ -1,0 +1,47 @@
+"""The analysis package's one error tree.
+
+    AnalysisError
+    ├── CaptureFormatError      not a capture / empty file / bad header           (exit 2)
+    │   └── UnknownLinkTypeError a link type we cannot decode                      (exit 2)
+    └── UsageError              bad CLI/library argument (unknown phase, conn id)  (exit 2)
+
+A file cut in the middle of a record is *not* an error: every whole frame is analysed and a
+`Warning` record (see model.py) says where the file ends.  Errors carry the file and, where one
+applies, the frame number, so the one-line message says what, where and what to do.
+"""
+from __future__ import annotations
+
+
+class AnalysisError(Exception):
+    """Base of every error the analysis package raises on purpose."""
+
+    def __init__(self, message: str, *, path: str | None = None, frame: int | None = None,
+                 hint: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.frame = frame
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.frame is not None:
+            where.append(f"frame {self.frame}")
+        text = f"{': '.join(where)}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class CaptureFormatError(AnalysisError):
+    """The file is not a pcap/pcapng capture we can read (or is empty)."""
+
+
+class UnknownLinkTypeError(CaptureFormatError):
+    """The capture's link type is not one the decoder knows."""
+
+
+class UsageError(AnalysisError):
+    """A caller asked for something that does not exist (a phase name, a connection id)."""
