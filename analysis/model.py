@@ -152,3 +152,32 @@ class Exchange(NamedTuple):
     request_time: float
     latency: float | None       # seconds from the request's first byte to the response's first byte
     kind: str                   # "echo" | "vote" | "results" | "error" | "other"
+
+
+class LabeledFrame(NamedTuple):
+    """One frame as the analyzer reports it (a row of frames.csv, an entry of frames[] in JSON)."""
+
+    number: int                 # 1-based, as Wireshark counts
+    time: float                 # epoch seconds
+    rel_time: float             # seconds since the first frame of the capture
+    src: str                    # IP address, or MAC address for ARP / non-IP frames
+    dst: str
+    sport: int | None
+    dport: int | None
+    proto: str                  # Frame.proto
+    flags: str                  # TCP flags as "SYN,ACK" (Wireshark's order), "" for non-TCP
+    len: int                    # frame length on the wire (Wireshark's Length column)
+    payload_len: int            # transport payload length (tcp.len / UDP payload)
+    phase: str                  # vocabulary.PHASES
+    label: str                  # vocabulary.LABELS
+    direction: str | None       # "request" (client->server) | "response" | None (non-data)
+    analysis: tuple[str, ...]   # vocabulary.ANALYSIS_FLAGS
+    conn: int | None            # Connection.id (= tshark tcp.stream) for TCP frames
+    seq: int | None             # relative sequence number
+    ack: int | None             # relative acknowledgement number
+    seq_raw: int | None
+    ack_raw: int | None
+    window: int | None          # scaled window size
+    info: str                   # one-line summary, Wireshark's Info column style
+    truncated: bool
+    malformed: str | None
