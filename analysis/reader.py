@@ -1,0 +1,305 @@
+"""Read pcap and pcapng files into RawRecords: framing only, no header is decoded here.
+
+    reader = CaptureReader("trace.pcapng")
+    for rec in reader.records():        # RawRecord(number, ts_ns, caplen, wirelen, linktype, interface, data)
+        ...
+    reader.warnings                     # [Warning("truncated-file", ...)] if the file was cut mid-record
+    reader.format, reader.linktypes, reader.nanosecond, reader.interfaces
+
+The format is detected by the magic number, never by the file name:
+  pcap     a1b2c3d4 (microseconds), a1b23c4d (nanoseconds), a1b2cd34 (Kuznetzov's modified pcap,
+           24-byte record headers), each in either byte order;
+  pcapng   SHB 0a0d0d0a with byte-order magic 1a2b3c4d (either order), any number of sections;
+           IDB (link type, snaplen, if_tsresol in powers of 10 or 2, if_tsoffset), EPB, SPB and the
+           obsolete PB; every other block is skipped.
+
+Streaming: the file is read in large chunks and records are cut out with struct.unpack_from, so
+memory does not depend on the file size (an mmap would leave every touched page resident).
+A file cut in the middle of a record yields every whole record and then records a
+`truncated-file` Warning; a file that is not a capture raises CaptureFormatError (one line,
+naming the file, and the frame where one applies).
+"""
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from analysis.errors import CaptureFormatError
+from analysis.model import RawRecord, Warning
+
+CHUNK = 4 << 20                  # bytes per read; records are sliced out of this buffer
+MAX_CAPLEN = 256 << 20           # a larger record length means a corrupt file, not a big frame
+
+PCAP_MAGICS = {                  # first 4 bytes -> (byte order, nanoseconds, record header size)
+    b"\xd4\xc3\xb2\xa1": ("<", False, 16), b"\xa1\xb2\xc3\xd4": (">", False, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", True, 16), b"\xa1\xb2\x3c\x4d": (">", True, 16),
+    b"\x34\xcd\xb2\xa1": ("<", False, 24), b"\xa1\xb2\xcd\x34": (">", False, 24),
+}
+PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+BYTE_ORDER_MAGIC = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+
+BT_IDB, BT_PB, BT_SPB, BT_EPB, BT_SHB = 0x00000001, 0x00000002, 0x00000003, 0x00000006, 0x0A0D0D0A
+OPT_END, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 0, 9, 14
+
+_new_record = tuple.__new__     # RawRecord(...) without the keyword-argument machinery (hot loop)
+
+
+class Interface(NamedTuple):
+    """One capture interface (pcap has exactly one)."""
+
+    linktype: int
+    snaplen: int
+    ticks_per_second: int        # timestamp resolution: 10**6 us, 10**9 ns, 2**k for binary tsresol
+    tsoffset: int                # seconds added to every timestamp (pcapng if_tsoffset)
+
+
+def iter_records(path) -> Iterator[RawRecord]:
+    """Every record of the capture at `path` (warnings are dropped; use CaptureReader to see them)."""
+    return CaptureReader(path).records()
+
+
+class CaptureReader:
+    """One capture file.  `records()` streams it; `warnings` is complete once iteration ends."""
+
+    def __init__(self, path) -> None:
+        self.path = os.fspath(path)
+        self.warnings: list[Warning] = []
+        self.interfaces: list[Interface] = []   # pcapng: filled as IDBs are read (global ids)
+        self.snaplen: int | None = None          # pcap file header snaplen
+        self.frames = 0                          # records yielded so far
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(24)
+        except OSError as exc:
+            raise CaptureFormatError(f"cannot open: {exc.strerror}", path=self.path,
+                                     hint="check the path") from None
+        if not head:
+            raise CaptureFormatError("empty file (0 bytes), not a capture", path=self.path,
+                                     hint="capture again; tcpdump may have been stopped before writing")
+        if head[:4] in PCAP_MAGICS:
+            self.format = "pcap"
+            order, self.nanosecond, self._rec_header = PCAP_MAGICS[head[:4]]
+            self._order = order
+            if len(head) < 24:
+                raise CaptureFormatError(f"pcap file header cut at {len(head)} of 24 bytes",
+                                         path=self.path, hint="the file is not a whole capture")
+            _, _, _, _, snaplen, linktype = struct.unpack(order + "HHiIII", head[4:24])
+            self.snaplen = snaplen
+            # the upper bits of the link-type field carry FCS information, not the type
+            self.interfaces.append(Interface(linktype & 0xFFFF, snaplen,
+                                             10**9 if self.nanosecond else 10**6, 0))
+        elif head[:4] == PCAPNG_SHB:
+            self.format = "pcapng"
+            self.nanosecond = False                # set when an IDB has a finer resolution than us
+            if len(head) < 12 or head[8:12] not in BYTE_ORDER_MAGIC:
+                raise CaptureFormatError("pcapng section header block has no valid byte-order magic",
+                                         path=self.path, hint="the file is damaged or not pcapng")
+        else:
+            raise CaptureFormatError(
+                f"not a pcap or pcapng capture (starts with bytes {head[:4].hex()})",
+                path=self.path, hint="give a file written by tcpdump, dumpcap or Wireshark")
+
+    @property
+    def linktypes(self) -> tuple[int, ...]:
+        """Link type of each interface, by interface id."""
+        return tuple(iface.linktype for iface in self.interfaces)
+
+    def records(self) -> Iterator[RawRecord]:
+        if self.format == "pcap":
+            return self._pcap_records()
+        return self._pcapng_records()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _cut(self, number: int, offset: int, have: int, need: int) -> None:
+        self.warnings.append(Warning(
+            "truncated-file",
+            f"{self.path}: file ends inside frame {number} at byte offset {offset} ({have} of "
+            f"{need} bytes present); the {number - 1} whole frames before it were read",
+            frame=number, offset=offset))
+
+    def _absurd(self, number: int, caplen: int) -> CaptureFormatError:
+        return CaptureFormatError(
+            f"record length {caplen} is larger than {MAX_CAPLEN} bytes", path=self.path,
+            frame=number, hint="the file is corrupt")
+
+    # -- pcap ------------------------------------------------------------------------------
+
+    def _pcap_records(self) -> Iterator[RawRecord]:
+        header = struct.Struct(self._order + "IIII")
+        hlen = self._rec_header
+        frac_mul = 1 if self.nanosecond else 1000
+        linktype = self.interfaces[0].linktype
+        unpack_from = header.unpack_from
+        number = 0
+        with open(self.path, "rb") as handle:
+            handle.seek(24)
+            buf = handle.read(CHUNK)
+            base = 24                  # file offset of buf[0]
+            pos = 0
+            size = len(buf)
+            while True:
+                if size - pos < hlen:
+                    buf = buf[pos:] + handle.read(CHUNK)
+                    base += pos
+                    pos = 0
+                    size = len(buf)
+                    if size < hlen:
+                        if size:
+                            self._cut(number + 1, base, size, hlen)
+                        break
+                sec, frac, caplen, wirelen = unpack_from(buf, pos)
+                start = pos + hlen
+                end = start + caplen
+                if end > size:
+                    if caplen > MAX_CAPLEN:
+                        raise self._absurd(number + 1, caplen)
+                    buf = buf[pos:] + handle.read(max(CHUNK, end - pos))
+                    base += pos
+                    pos, start, end = 0, hlen, hlen + caplen
+                    size = len(buf)
+                    if end > size:
+                        self._cut(number + 1, base, size, end)
+                        break
+                number += 1
+                self.frames = number
+                yield _new_record(RawRecord, (number, sec * 1_000_000_000 + frac * frac_mul, caplen,
+                                              wirelen, linktype, 0, buf[start:end]))
+                pos = end
+
+    # -- pcapng ----------------------------------------------------------------------------
+
+    def _pcapng_records(self) -> Iterator[RawRecord]:
+        number = 0
+        order = "<"
+        section: list[int] = []          # section-local interface id -> global interface id
+        # per global interface: (ticks -> ns multiplier, divisor, offset ns, linktype, snaplen)
+        clocks: list[tuple[int, int, int, int, int]] = []
+        with open(self.path, "rb") as handle:
+            buf = handle.read(CHUNK)
+            base = 0
+            pos = 0
+            size = len(buf)
+            block_head = struct.Struct("<II")
+            epb = struct.Struct("<IIIII")
+            while True:
+                if size - pos < 12:
+                    buf = buf[pos:] + handle.read(CHUNK)
+                    base += pos
+                    pos = 0
+                    size = len(buf)
+                    if size < 12:
+                        if size:
+                            self._cut(number + 1, base, size, 12)
+                        break
+                if buf[pos:pos + 4] == PCAPNG_SHB:
+                    magic = buf[pos + 8:pos + 12]
+                    if magic not in BYTE_ORDER_MAGIC:
+                        raise CaptureFormatError(
+                            f"section header block at byte offset {base + pos} has no valid "
+                            "byte-order magic", path=self.path, hint="the file is damaged")
+                    order = BYTE_ORDER_MAGIC[magic]
+                    block_head = struct.Struct(order + "II")
+                    epb = struct.Struct(order + "IIIII")
+                    section = []
+                btype, blen = block_head.unpack_from(buf, pos)
+                if blen < 12 or blen % 4:
+                    raise CaptureFormatError(
+                        f"block at byte offset {base + pos} has an invalid length {blen}",
+                        path=self.path, frame=number + 1, hint="the file is damaged")
+                end = pos + blen
+                if end > size:
+                    if blen > MAX_CAPLEN:
+                        raise self._absurd(number + 1, blen)
+                    buf = buf[pos:] + handle.read(max(CHUNK, end - pos))
+                    base += pos
+                    pos, end = 0, blen
+                    size = len(buf)
+                    if end > size:
+                        self._cut(number + 1, base, size, blen)
+                        break
+                if btype == BT_EPB:
+                    local, ts_hi, ts_lo, caplen, wirelen = epb.unpack_from(buf, pos + 8)
+                    if local >= len(section):
+                        raise self._bad_interface(number + 1, local)
+                    if 28 + caplen > blen - 4:
+                        raise self._bad_block(number + 1, base + pos, caplen)
+                    iface = section[local]
+                    mul, div, offset_ns, linktype, _ = clocks[iface]
+                    ticks = (ts_hi << 32) | ts_lo
+                    ts = ticks * mul // div + offset_ns if div != 1 else ticks * mul + offset_ns
+                    number += 1
+                    self.frames = number
+                    yield _new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
+                                                  buf[pos + 28:pos + 28 + caplen]))
+                elif btype == BT_SPB:
+                    if not section:
+                        raise self._bad_interface(number + 1, 0)
+                    (wirelen,) = struct.unpack_from(order + "I", buf, pos + 8)
+                    _, _, _, linktype, snaplen = clocks[section[0]]
+                    caplen = min(wirelen, blen - 16, snaplen or wirelen)
+                    number += 1
+                    self.frames = number
+                    # a simple packet block has no timestamp: Wireshark shows it as 0
+                    yield _new_record(RawRecord, (number, 0, caplen, wirelen, linktype,
+                                                  section[0], buf[pos + 12:pos + 12 + caplen]))
+                elif btype == BT_PB:
+                    local, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(
+                        order + "HHIIII", buf, pos + 8)
+                    if local >= len(section):
+                        raise self._bad_interface(number + 1, local)
+                    if 28 + caplen > blen - 4:
+                        raise self._bad_block(number + 1, base + pos, caplen)
+                    iface = section[local]
+                    mul, div, offset_ns, linktype, _ = clocks[iface]
+                    ts = ((ts_hi << 32) | ts_lo) * mul // div + offset_ns
+                    number += 1
+                    self.frames = number
+                    yield _new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
+                                                  buf[pos + 28:pos + 28 + caplen]))
+                elif btype == BT_IDB:
+                    iface = self._read_idb(buf, pos, blen, order)
+                    section.append(len(self.interfaces))
+                    self.interfaces.append(iface)
+                    mul, div = _ns_scale(iface.ticks_per_second)
+                    clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
+                                   iface.snaplen))
+                    if iface.ticks_per_second > 10**6:
+                        self.nanosecond = True
+                pos = end
+
+    def _read_idb(self, buf: bytes, pos: int, blen: int, order: str) -> Interface:
+        linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
+        ticks, tsoffset = 10**6, 0
+        opt, opt_end = pos + 16, pos + blen - 4
+        while opt + 4 <= opt_end:
+            code, length = struct.unpack_from(order + "HH", buf, opt)
+            if code == OPT_END:
+                break
+            value = buf[opt + 4:opt + 4 + length]
+            if code == OPT_IF_TSRESOL and length >= 1:
+                # high bit clear: 10**-v seconds; set: 2**-(v & 0x7f) seconds
+                ticks = 2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** value[0]
+            elif code == OPT_IF_TSOFFSET and length >= 8:
+                (tsoffset,) = struct.unpack_from(order + "q", value)
+            opt += 4 + ((length + 3) & ~3)
+        return Interface(linktype, snaplen, ticks, tsoffset)
+
+    def _bad_interface(self, number: int, local: int) -> CaptureFormatError:
+        return CaptureFormatError(
+            f"packet refers to interface {local}, which no interface description block defined",
+            path=self.path, frame=number, hint="the file is damaged")
+
+    def _bad_block(self, number: int, offset: int, caplen: int) -> CaptureFormatError:
+        return CaptureFormatError(
+            f"captured length {caplen} does not fit in its block at byte offset {offset}",
+            path=self.path, frame=number, hint="the file is damaged")
+
+
+def _ns_scale(ticks_per_second: int) -> tuple[int, int]:
+    """(mul, div) with ns = ticks * mul // div, exact for decimal resolutions up to 1 ns."""
+    if 10**9 % ticks_per_second == 0:
+        return 10**9 // ticks_per_second, 1
+    return 10**9, ticks_per_second
