@@ -1,0 +1,62 @@
+"""The names contract and the validation of every name we hand to the kernel or to a program.
+
+Contract (documented in README, relied on by `python -m capture clean`):
+- every kernel object the lab creates (network namespace, link, bridge) is named ``lab-...``;
+- the name fits in 15 characters (IFNAMSIZ - 1), uses only ``a-z 0-9 -``;
+- ``clean`` removes exactly the objects whose names start with ``lab-``, and nothing else.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from capture.errors import InvalidNameError
+
+PREFIX = "lab-"
+MAX_IFNAME = 15  # IFNAMSIZ (16) minus the terminating NUL
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def check_kernel_name(name: str, kind: str = "interface") -> str:
+    """Return ``name`` if it is a valid lab kernel-object name, else raise InvalidNameError."""
+    if not isinstance(name, str) or not name:
+        raise InvalidNameError(kind, name, "must be a non-empty string")
+    if not name.startswith(PREFIX):
+        raise InvalidNameError(kind, name, f"lab objects must start with '{PREFIX}'")
+    if len(name) > MAX_IFNAME:
+        raise InvalidNameError(kind, name, f"longer than {MAX_IFNAME} characters ({len(name)})")
+    if not _NAME_RE.match(name) or name.endswith("-"):
+        raise InvalidNameError(kind, name, "use only lowercase letters, digits and inner '-'")
+    return name
+
+
+def is_lab_name(name: str) -> bool:
+    """True for names that `clean` may remove: the contract's prefix and length."""
+    try:
+        check_kernel_name(name)
+    except InvalidNameError:
+        return False
+    return True
+
+
+def check_output_path(path: str | os.PathLike[str], kind: str = "pcap file") -> Path:
+    """Validate where a capture will be written; return it as an absolute Path.
+
+    The path must not be empty, must not contain NUL or newlines (it is passed to tcpdump as an
+    argument and printed in one-line transcripts), must not be a directory, and its folder
+    must exist.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise InvalidNameError(kind, text, "is empty; give a file name such as reqresp.pcap")
+    if any(c in text for c in "\0\n\r"):
+        raise InvalidNameError(kind, text, "contains a NUL or line break")
+    if text.startswith("-"):
+        raise InvalidNameError(kind, text, "starts with '-' (it would read as an option); use ./" + text)
+    out = Path(text).absolute()
+    if out.is_dir():
+        raise InvalidNameError(kind, text, "is a directory; give a file name such as reqresp.pcap")
+    if not out.parent.is_dir():
+        raise InvalidNameError(kind, text, f"its folder {out.parent} does not exist; create it first")
+    return out

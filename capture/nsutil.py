@@ -1,0 +1,120 @@
+"""Small kernel helpers: enter a network namespace in a worker thread, write sysctls, offloads.
+
+A network namespace is a per-thread property in Linux, so we run namespace-local work (sysctl
+writes, ethtool ioctls) in a short-lived thread that calls setns(2) and then exits; the main
+thread never leaves the root namespace. Sockets and /proc/sys/net lookups follow the calling
+thread's namespace, which is what makes this work.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from capture.errors import NetworkSetupError
+
+NETNS_DIR = Path("/run/netns")
+CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+# ethtool feature strings (see `ethtool -k`): segmentation, receive offload and checksum offload.
+# With them off, the capture shows wire-sized segments with correct checksums.
+OFFLOAD_FEATURES = (
+    "tx-tcp-segmentation",
+    "tx-tcp-ecn-segmentation",
+    "tx-tcp-mangleid-segmentation",
+    "tx-tcp6-segmentation",
+    "tx-tcp-accecn-segmentation",
+    "tx-generic-segmentation",
+    "rx-gro",
+    "tx-checksum-ip-generic",
+    "tx-checksum-ipv4",
+    "tx-checksum-sctp",
+    "rx-checksum",
+)
+
+
+def netns_path(netns: str) -> Path:
+    return NETNS_DIR / netns
+
+
+def setns(netns: str) -> None:
+    """Move the *calling thread* into ``netns`` (used by workers and by capture.nsexec)."""
+    fd = os.open(netns_path(netns), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise NetworkSetupError(netns, "setns", os.strerror(err))
+    finally:
+        os.close(fd)
+
+
+def in_netns(netns: str | None, work: Callable[[], T]) -> T:
+    """Run ``work()`` inside ``netns`` (None: the root namespace) in a worker thread; return its value."""
+    if netns is None:
+        return work()
+    box: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            setns(netns)
+            box["value"] = work()
+        except BaseException as exc:  # handed back to the caller's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=worker, name=f"netns-{netns}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def write_sysctl(key: str, value: str, where: str) -> bool:
+    """Write /proc/sys/<key> in the calling thread's namespace; False if the key does not exist.
+
+    ``where`` names the namespace for error messages. Missing keys are fine (e.g. no IPv6 in
+    this kernel: then there is no IPv6 noise to silence either).
+    """
+    path = Path("/proc/sys") / key.replace(".", "/")
+    try:
+        path.write_text(value)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise NetworkSetupError(where, f"sysctl {key}={value}", exc) from exc
+    return True
+
+
+def disable_ipv6(ifname: str | None, where: str) -> None:
+    """Turn IPv6 off (for one interface, or all/default) so no RS/NS/MLD frames reach the bridge."""
+    names = ("all", "default") if ifname is None else (ifname,)
+    for name in names:
+        write_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "1", where)
+
+
+def disable_offloads(ifname: str, where: str) -> dict[str, bool]:
+    """Turn TSO/GSO/GRO and checksum offload off on ``ifname`` (calling thread's namespace).
+
+    Returns the features that remain on (fixed by the driver); the caller decides whether that
+    matters. Uses the ethtool ioctl through pyroute2, no `ethtool` process.
+    """
+    from pyroute2.ethtool.ethtool import Ethtool  # imported late: heavy, and only needed here
+
+    try:
+        with Ethtool() as ethtool:
+            features = ethtool.get_features(ifname)
+            for name in OFFLOAD_FEATURES:
+                feature = features.features.get(name)
+                if feature is not None and feature.available:
+                    feature.enable = False
+            ethtool.set_features(ifname, features)
+            after = ethtool.get_features(ifname).features
+    except Exception as exc:  # pyroute2 raises plain OSError/NetlinkError/etc.
+        raise NetworkSetupError(f"{ifname} in {where}", "disable offloads (ethtool)", exc) from exc
+    return {n: after[n].enable for n in OFFLOAD_FEATURES if n in after and after[n].enable}

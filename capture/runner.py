@@ -1,0 +1,155 @@
+"""Run a scenario on the netns backend: build the network, capture, run the lab, tear it all down.
+
+Order matters for what the pcap holds:
+1. fresh namespaces (empty ARP caches) on a silent bridge (no IPv6, no address, no STP);
+2. tcpdump on the bridge, confirmed listening;
+3. the server (``python -m lab.server``), confirmed listening; then the clients;
+4. after the clients exit, wait until the server's TCP connections are closed (its last FIN was
+   acknowledged), give the teardown a moment, stop the server, then stop tcpdump with SIGINT.
+Whatever happens (error, Ctrl-C, SIGTERM), the `finally` stops every process by PID and removes
+every namespace and link of the run.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from capture import netns_backend
+from capture.errors import LabProcessError, NotRootError, ScenarioError
+from capture.names import check_output_path
+from capture.processes import LabProcess, OutputLine, python_module
+from capture.result import CaptureResult, final_tally
+from capture.scenarios import PORT, Scenario, get_scenario
+from capture.state import RunState
+from capture.tcpdump import BridgeCapture, find_tcpdump
+from capture.topology import lab_topology
+
+SERVER_READY_TIMEOUT = 15.0   # seconds for `Server listening on ...`
+CLIENT_TIMEOUT = 60.0         # seconds for one client session (lossy needs retransmission timers)
+CLOSE_TIMEOUT = 15.0          # seconds for the server's connections to finish closing
+SETTLE = 0.2                  # seconds between the last FIN/ACK and stopping tcpdump
+TCP_LISTEN = "0A"             # state column of /proc/net/tcp
+
+
+def check_netns_prerequisites() -> None:
+    """Root and tcpdump; raise the one-line error that says how to get them."""
+    if os.geteuid() != 0:
+        raise NotRootError(os.getuid())
+    find_tcpdump()
+
+
+def run_netns(name: str, out: str | os.PathLike[str]) -> CaptureResult:
+    """Run scenario ``name`` on network namespaces and write the capture to ``out``."""
+    scenario = get_scenario(name)
+    path = check_output_path(out)
+    check_netns_prerequisites()
+    for attempt in range(1, scenario.max_attempts + 1):
+        result = _run_once(scenario, path, attempt)
+        if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
+            break
+    else:
+        raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
+                            "the link loss did not hit this session, run it again")
+    _give_to_invoking_user(path)
+    return result
+
+
+def _run_once(scenario: Scenario, out: Path, attempt: int) -> CaptureResult:
+    topo = lab_topology(scenario.client_hosts)
+    state = RunState.create()
+    t0 = time.monotonic()
+    processes: list[LabProcess] = []
+    capture: BridgeCapture | None = None
+    try:
+        netns_backend.build(topo)
+        if scenario.netem is not None:
+            netns_backend.set_netem(topo.clients[0].bridge_port, scenario.netem)
+        capture = BridgeCapture(topo.bridge, out, state, t0)
+        listening_since = time.monotonic()
+        server = None
+        if scenario.run_server:
+            server = LabProcess("server", python_module("lab.server", "--host", "0.0.0.0", "--port", str(PORT),
+                                                        *scenario.server_args),
+                                state, t0, netns=topo.server.netns)
+            processes.append(server)
+            server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
+        clients = [LabProcess(program.host, python_module(program.module, *program.args), state, t0,
+                              netns=topo.host(program.host).netns)
+                   for program in scenario.clients]
+        processes += clients
+        for client in clients:
+            code = client.wait(CLIENT_TIMEOUT)
+            if code != 0:
+                raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())
+        retransmissions = None
+        if server is not None:
+            _wait_connections_closed(server)
+            retransmissions = _retransmitted_segments(server.pid)
+        time.sleep(SETTLE)
+        if server is not None:
+            code = server.stop()
+            if code != 0:
+                raise LabProcessError("server", server.where, f"exited with status {code} on SIGTERM",
+                                      server.output())
+        stats = capture.stop()
+        duration = time.monotonic() - listening_since
+    finally:
+        for process in reversed(processes):
+            process.stop(grace=2.0)
+        if capture is not None and capture.process.running:
+            capture.process.stop()
+        problems = netns_backend.teardown(topo)
+        state.close()
+        if problems:  # pragma: no cover - only when the kernel refuses; say how to finish the job
+            raise netns_backend.NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+    transcript = tuple(sorted((line for p in processes for line in p.lines), key=lambda line: line.t))
+    return CaptureResult(
+        scenario=scenario.name, backend="netns", pcap=out, packets=stats.captured, dropped=stats.dropped,
+        duration=duration, transcript=transcript, attempts=attempt, retransmissions=retransmissions,
+        totals=_check_totals(scenario, transcript),
+    )
+
+
+def _check_totals(scenario: Scenario, transcript: tuple[OutputLine, ...]) -> str | None:
+    if scenario.expected_totals is None:
+        return None
+    tally = final_tally(transcript)
+    if tally is None or tally != (scenario.expected_votes, scenario.expected_totals):
+        raise ScenarioError(scenario.name, f"expected {scenario.expected_votes} votes with totals "
+                            f"{scenario.expected_totals}, the server's last tally was {tally}")
+    return tally[1]
+
+
+def _tcp_states(pid: int) -> list[str]:
+    """The states of the TCP sockets in the network namespace of ``pid`` (hex, /proc/net/tcp)."""
+    try:
+        rows = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    return [row.split()[3] for row in rows if row.strip()]
+
+
+def _wait_connections_closed(server: LabProcess) -> None:
+    """Until only the listening socket is left in the server's namespace: the last FIN was ACKed."""
+    deadline = time.monotonic() + CLOSE_TIMEOUT
+    while any(state != TCP_LISTEN for state in _tcp_states(server.pid)):
+        if time.monotonic() > deadline:
+            raise ScenarioError("teardown", f"the server's connections in {server.where} did not close "
+                                f"within {CLOSE_TIMEOUT:g} s")
+        time.sleep(0.02)
+
+
+def _retransmitted_segments(pid: int) -> int:
+    """Tcp RetransSegs of the namespace ``pid`` lives in (/proc/PID/net/snmp)."""
+    lines = [line.split() for line in Path(f"/proc/{pid}/net/snmp").read_text().splitlines()
+             if line.startswith("Tcp:")]
+    header, values = lines[0], lines[1]
+    return int(values[header.index("RetransSegs")])
+
+
+def _give_to_invoking_user(path: Path) -> None:
+    """Under sudo, the pcap belongs to the user who typed the command, not to root."""
+    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    if os.geteuid() == 0 and uid and uid.isdigit():
+        os.chown(path, int(uid), int(gid) if gid and gid.isdigit() else -1)

@@ -1,0 +1,170 @@
+"""The run's state file and `python -m capture clean` (the `mn -c` of this lab).
+
+Each run records the processes it starts (PID + kernel start time, so a recycled PID is never
+killed) in ``/run/reqresp-lab/run-<pid>.json``. A run that ends normally removes its file; one
+killed with SIGKILL leaves it behind, and `clean` uses it to stop exactly those processes.
+`clean` also stops processes still living in a ``lab-`` namespace (ours by the names contract),
+then removes every ``lab-`` namespace and root-namespace link. Nothing else is touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capture.names import is_lab_name
+
+STATE_DIR = Path(os.environ.get("REQRESP_LAB_STATE_DIR", "/run/reqresp-lab"))
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/PID/stat (start time in clock ticks since boot), None if PID is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+@dataclass
+class RunState:
+    """The processes of one run, mirrored to a JSON file as they are started and stopped."""
+
+    path: Path
+    processes: dict[int, dict[str, object]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, state_dir: Path = STATE_DIR) -> "RunState":
+        state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        state = cls(path=state_dir / f"run-{os.getpid()}.json")
+        state._save()
+        return state
+
+    def add(self, pid: int, role: str, netns: str | None) -> None:
+        self.processes[pid] = {"role": role, "netns": netns, "start": process_start_ticks(pid)}
+        self._save()
+
+    def discard(self, pid: int) -> None:
+        if self.processes.pop(pid, None) is not None:
+            self._save()
+
+    def close(self) -> None:
+        """The run ended and stopped its processes itself: forget the file."""
+        self.path.unlink(missing_ok=True)
+
+    def _save(self) -> None:
+        record = {"owner": os.getpid(), "owner_start": process_start_ticks(os.getpid()),
+                  "processes": {str(k): v for k, v in self.processes.items()}}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self.path)
+
+
+@dataclass(frozen=True)
+class CleanReport:
+    """What `clean` found and removed."""
+
+    killed: tuple[str, ...]       # "pid 1234 (server in lab-server)"
+    namespaces: tuple[str, ...]
+    links: tuple[str, ...]
+    problems: tuple[str, ...]     # anything that could not be removed
+
+    @property
+    def nothing_found(self) -> bool:
+        return not (self.killed or self.namespaces or self.links or self.problems)
+
+
+def recorded_processes(state_dir: Path = STATE_DIR) -> list[tuple[int, str]]:
+    """(pid, description) of processes recorded by earlier runs that still live (same start time)."""
+    found: list[tuple[int, str]] = []
+    if not state_dir.is_dir():
+        return found
+    for path in sorted(state_dir.glob("run-*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for pid_text, info in record.get("processes", {}).items():
+            pid = int(pid_text)
+            if info.get("start") is not None and process_start_ticks(pid) == info["start"]:
+                found.append((pid, f"pid {pid} ({info.get('role')} in {info.get('netns') or 'root namespace'})"))
+    return found
+
+
+def processes_in_namespaces(inodes: dict[int, str]) -> list[tuple[int, str]]:
+    """(pid, description) of processes whose network namespace is one of ``inodes`` (inode -> name)."""
+    found: list[tuple[int, str]] = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            inode = os.stat(entry / "ns" / "net").st_ino
+        except OSError:
+            continue
+        if inode in inodes:
+            found.append((int(entry.name), f"pid {entry.name} (in {inodes[inode]})"))
+    return found
+
+
+def kill_pids(targets: list[tuple[int, str]], grace: float = 2.0) -> list[str]:
+    """SIGTERM each PID, wait up to ``grace`` seconds, SIGKILL the rest. Returns their descriptions."""
+    starts = {pid: process_start_ticks(pid) for pid, _ in targets}
+    done: list[str] = []
+    for pid, what in targets:
+        if starts[pid] is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+            done.append(what)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    alive = [pid for pid, _ in targets if starts[pid] is not None]
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if process_start_ticks(pid) == starts[pid]]
+        time.sleep(0.05)
+    for pid in alive:
+        if process_start_ticks(pid) == starts[pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    return done
+
+
+def clean(state_dir: Path = STATE_DIR) -> CleanReport:
+    """Remove every leftover of earlier runs: their processes, ``lab-`` namespaces and links."""
+    from capture import netns_backend  # late: pyroute2 is heavy and `clean` may run without it
+
+    spaces, links = netns_backend.existing_lab_objects()
+    inodes = {ino: name for name in spaces if (ino := netns_backend.namespace_inode(name)) is not None}
+    targets = dict(recorded_processes(state_dir))
+    for pid, what in processes_in_namespaces(inodes):
+        targets.setdefault(pid, what)
+    targets.pop(os.getpid(), None)
+    killed = kill_pids(sorted(targets.items()))
+    problems: list[str] = []
+    for name in spaces:
+        problems += netns_backend.remove_netns(name)
+    # Bridge ports first (removing one also removes its peer), the bridges last.
+    _, links_now = netns_backend.existing_lab_objects()
+    for name in sorted(links_now, key=lambda n: n.startswith("lab-br")):
+        if is_lab_name(name):
+            problems += netns_backend.remove_link(name)
+    if state_dir.is_dir():
+        for path in state_dir.glob("run-*.json"):
+            try:
+                record = json.loads(path.read_text())
+                owner = int(record.get("owner", 0))
+                alive = owner and process_start_ticks(owner) == record.get("owner_start")
+            except (OSError, ValueError):
+                alive = False
+            if not alive:
+                path.unlink(missing_ok=True)
+    return CleanReport(tuple(killed), tuple(spaces), tuple(links), tuple(problems))
