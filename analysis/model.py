@@ -100,12 +100,18 @@ class TcpInfo(NamedTuple):
 
     stream: int                 # tshark's tcp.stream, 0-based, in order of first appearance
     seq_rel: int                # relative sequence number (tcp.seq)
-    ack_rel: int                # relative ack number (tcp.ack), 0 when the ACK flag is off
+    ack_rel: int                # relative ack number (tcp.ack); the raw ack field when the ACK
+                                # flag is off (as tshark shows it)
     next_seq_rel: int           # tcp.nxtseq
-    analysis: tuple[str, ...]   # names from vocabulary.ANALYSIS_FLAGS, in that order
-    window: int                 # scaled window (tcp.window_size), -1 when scale unknown
+    analysis: tuple[str, ...]   # names from vocabulary.ANALYSIS_FLAGS, in that order (as tshark's
+                                # fields: fast/spurious retransmissions also carry "retransmission")
+    window: int                 # tcp.window_size: scaled when the scale is known, else the raw
+                                # field (see scalefactor)
     from_client: bool           # direction within the stream: True = sent by the stream's
                                 # first sender (tshark's notion); see connections.py for Zeek's orig
+    irtt_ns: int | None = None  # tcp.analysis.initial_rtt on the frames tshark shows it (ns)
+    scalefactor: int | None = None  # tcp.window_size_scalefactor: None on SYNs, -1 unknown,
+                                # -2 no scaling, else the multiplier (2**shift)
 
 
 class Warning(NamedTuple):      # noqa: A001 - a record, shadows nothing we use
