@@ -12,8 +12,6 @@ What `build` guarantees, so that the capture on the bridge holds exactly the lab
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
@@ -21,15 +19,6 @@ from capture.errors import NetworkSetupError
 from capture.names import check_kernel_name, is_lab_name
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path, write_sysctl
 from capture.topology import Host, Topology
-
-
-@dataclass(frozen=True)
-class Netem:
-    """Loss and delay for one direction of a link (tc netem)."""
-
-    loss_percent: float
-    delay_ms: int
-    limit: int = 1000
 
 
 def existing_lab_objects() -> tuple[list[str], list[str]]:
@@ -98,27 +87,6 @@ def _remove_link(ipr: IPRoute, name: str) -> list[str]:
         if exc.code != 19:  # ENODEV: went away with its peer meanwhile
             return [f"link {name}: {exc}"]
     return []
-
-
-def set_netem(port: str, netem: Netem) -> None:
-    """Add netem to the egress of a bridge port (root namespace): frames the bridge forwards to that
-    host are delayed and some are lost AFTER the capture point, so the capture shows both the lost
-    original and its retransmission."""
-    check_kernel_name(port, "interface")
-    try:
-        with IPRoute() as ipr:
-            index = ipr.link_lookup(ifname=port)[0]
-            ipr.tc(
-                "add",
-                "netem",
-                index=index,
-                handle="1:",
-                delay=netem.delay_ms * 1000,
-                loss=netem.loss_percent,
-                limit=netem.limit,
-            )
-    except (NetlinkError, IndexError, OSError) as exc:
-        raise NetworkSetupError(port, f"tc netem loss {netem.loss_percent}% delay {netem.delay_ms}ms", exc) from exc
 
 
 def _build_bridge(name: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from capture import netns_backend
 from capture.errors import LabProcessError, NotRootError, ScenarioError
+from capture.loss import add_receive_loss
 from capture.names import check_output_path
 from capture.processes import LabProcess, OutputLine, python_module
 from capture.result import CaptureResult, final_tally
@@ -63,8 +64,8 @@ def _run_once(scenario: Scenario, out: Path, attempt: int) -> CaptureResult:
     capture: BridgeCapture | None = None
     try:
         netns_backend.build(topo)
-        if scenario.netem is not None:
-            netns_backend.set_netem(topo.clients[0].bridge_port, scenario.netem)
+        if scenario.loss is not None:
+            add_receive_loss(topo.clients[0].netns, scenario.loss)
         capture = BridgeCapture(topo.bridge, out, state, t0)
         listening_since = time.monotonic()
         server = None

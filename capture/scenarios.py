@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capture.errors import UnknownScenarioError
-from capture.netns_backend import Netem
+from capture.loss import RandomLoss
 
 PORT = 2222
 CLOSED_PORT = 2222  # `refused` runs no server, so the lab's own port is the closed one
@@ -35,7 +35,7 @@ class Scenario:
     clients: tuple[ClientProgram, ...]
     run_server: bool = True
     server_args: tuple[str, ...] = ("--store", "memory")
-    netem: Netem | None = None                 # applied to the first client's bridge port
+    loss: RandomLoss | None = None             # random loss of what the first client receives
     require_retransmission: bool = False       # retry until the server retransmitted
     max_attempts: int = 1
     expected_totals: str | None = None         # e.g. "A=3 B=2 C=1": the final tally must be this
@@ -87,9 +87,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("reset", "a client sends one request, then aborts with RST (SO_LINGER 0)",
                  (ClientProgram("client", "capture.peers.reset_client",
                                 ("--host", "172.28.0.2", "--port", str(PORT), "-m", "Hello Server")),)),
-        Scenario("lossy", "the default session over a lossy link (netem 20% loss, 10 ms delay): retransmissions",
+        Scenario("lossy", "the default session while the client loses 20 % of what it receives: retransmissions",
                  (lab_client("client", *_DEFAULT_SESSION),),
-                 netem=Netem(loss_percent=20.0, delay_ms=10),
+                 loss=RandomLoss(one_in=5),
                  require_retransmission=True, max_attempts=6),
     )
 }
