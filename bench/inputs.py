@@ -1,0 +1,390 @@
+"""The benchmark's inputs, generated reproducibly and kept outside git (bench/data/).
+
+    base = base_capture(DATA / "base.pcap")                 # a real lab capture (many short connections)
+    info = replicate(base, DATA / "bench-2m.pcap", 2_000_000)  # connections replicated, ports/times shifted
+
+The large files are the base capture's connections replayed again and again: replica k of a TCP
+connection keeps every byte of every segment (sequence numbers, options, payload, timing inside
+the connection) and changes only the client's endpoint - its port, and once the port space is used
+up its address - so every replica is a new connection with its own 4-tuple and tshark's TCP
+analysis sees exactly the base connection's flags again (no reused ports, no retransmissions).
+Replicas follow each other in time (replica k starts one second after replica k-1 ended).
+IPv4 header and TCP checksums are recomputed, so they are valid in every replica even where the
+base capture had offloaded (partial) checksums, as loopback captures do.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# Replica client ports are drawn from [PORT_LOW, 65535]; a server port must lie below it so a
+# replicated client endpoint can never equal a server endpoint.
+PORT_LOW = 10000
+PORT_SPAN = 65536 - PORT_LOW
+
+_LINK_IP_OFFSET = {1: 14, 113: 16, 276: 20, 101: 0, 228: 0}   # Ethernet, SLL, SLL2, raw, IPv4
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1000), b"\xa1\xb2\xc3\xd4": (">", 1000),
+               b"\x4d\x3c\xb2\xa1": ("<", 1), b"\xa1\xb2\x3c\x4d": (">", 1)}
+
+
+class PcapRecord(NamedTuple):
+    ts_ns: int
+    wirelen: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Pcap:
+    linktype: int
+    snaplen: int
+    records: list[PcapRecord]
+
+
+@dataclass(frozen=True)
+class ReplicaInfo:
+    """What replicate() wrote."""
+
+    path: Path
+    packets: int
+    replicas: int
+    base_packets: int
+    base_connections: int
+    connections: int          # base_connections * replicas
+
+
+def read_pcap(path: str | os.PathLike) -> Pcap:
+    """A classic pcap file, whole (the base capture is small). pcapng is refused with a hint."""
+    raw = Path(path).read_bytes()
+    if len(raw) < 24 or raw[:4] not in _PCAP_MAGIC:
+        raise ValueError(f"{path}: not a classic pcap file (convert with `editcap -F pcap`)")
+    endian, ns_per_unit = _PCAP_MAGIC[raw[:4]]
+    _, _, _, _, snaplen, linktype = struct.unpack_from(endian + "HHiIII", raw, 4)
+    rec = struct.Struct(endian + "IIII")
+    records, off = [], 24
+    while off + 16 <= len(raw):
+        sec, frac, caplen, wirelen = rec.unpack_from(raw, off)
+        off += 16
+        if off + caplen > len(raw):
+            break   # a record cut by the end of the file: the base capture was stopped mid-write
+        records.append(PcapRecord(sec * 1_000_000_000 + frac * ns_per_unit, wirelen, raw[off:off + caplen]))
+        off += caplen
+    return Pcap(linktype & 0xFFFF, snaplen, records)
+
+
+def iter_pcap_records(path: str | os.PathLike, limit: int | None = None) -> Iterator[PcapRecord]:
+    """Stream a classic pcap's records (for slicing large files without loading them)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        endian, ns_per_unit = _PCAP_MAGIC[head[:4]]
+        rec = struct.Struct(endian + "IIII")
+        count = 0
+        while limit is None or count < limit:
+            hdr = f.read(16)
+            if len(hdr) < 16:
+                return
+            sec, frac, caplen, wirelen = rec.unpack(hdr)
+            data = f.read(caplen)
+            if len(data) < caplen:
+                return
+            count += 1
+            yield PcapRecord(sec * 1_000_000_000 + frac * ns_per_unit, wirelen, data)
+
+
+def pcap_header(linktype: int, snaplen: int = 262144) -> bytes:
+    # nanosecond-resolution pcap, little-endian: the replicas keep the base's timestamps exactly
+    return struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, snaplen, linktype)
+
+
+def write_slice(src: str | os.PathLike, dst: str | os.PathLike, packets: int) -> int:
+    """The first `packets` records of `src` as their own pcap (for the slow peers)."""
+    linktype = read_pcap_linktype(src)
+    n = 0
+    with open(dst, "wb") as out:
+        out.write(pcap_header(linktype))
+        for r in iter_pcap_records(src, packets):
+            out.write(struct.pack("<IIII", r.ts_ns // 1_000_000_000, r.ts_ns % 1_000_000_000,
+                                  len(r.data), r.wirelen) + r.data)
+            n += 1
+    return n
+
+
+def read_pcap_linktype(path: str | os.PathLike) -> int:
+    with open(path, "rb") as f:
+        head = f.read(24)
+    endian, _ = _PCAP_MAGIC[head[:4]]
+    return struct.unpack_from(endian + "I", head, 20)[0] & 0xFFFF
+
+
+# --- ones' complement arithmetic (RFC 1071), for checksums built from precomputed partial sums ---
+
+def _sum16(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    return sum(struct.unpack(f"!{len(data) // 2}H", data))
+
+
+def _fold(total: int) -> int:
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+class _Template(NamedTuple):
+    """One base frame, ready to be stamped with a replica's client endpoint."""
+
+    offset_ns: int            # time since the base capture's first frame
+    wirelen: int
+    data: bytes
+    conn: int                 # index of its TCP connection in the base, -1 for non-TCP frames
+    ip_off: int               # where the IPv4 header starts
+    tcp_off: int              # where the TCP header starts
+    client_ip_off: int        # byte offset of the client address (src or dst) in the frame
+    client_port_off: int      # byte offset of the client port (sport or dport) in the frame
+    ip_sum: int               # IP header ones' complement sum without checksum and client address
+    tcp_sum: int | None       # same for TCP + pseudo-header; None when the segment is cut short
+    client_ip: int            # the base client address (32-bit) and port
+    client_port: int
+
+
+def _templates(base: Pcap) -> tuple[list[_Template], int]:
+    """Parse the base once: which frames are IPv4/TCP, who the client of each connection is, and
+    the checksum partial sums that do not depend on the client endpoint."""
+    ip_off = _LINK_IP_OFFSET.get(base.linktype)
+    if ip_off is None:
+        raise ValueError(f"linktype {base.linktype} not supported by the replicator")
+    if not base.records:
+        raise ValueError("the base capture has no frames")
+    t0 = base.records[0].ts_ns
+    conns: dict[tuple, tuple[int, tuple[int, int]]] = {}   # endpoint pair -> (index, client endpoint)
+    out: list[_Template] = []
+    for rec in base.records:
+        d = rec.data
+        tpl = _Template(rec.ts_ns - t0, rec.wirelen, d, -1, 0, 0, 0, 0, 0, None, 0, 0)
+        ethertype_ok = base.linktype in (101, 228) or (
+            len(d) >= ip_off and d[ip_off - 2:ip_off] in (b"\x08\x00", b"\x86\xdd"))
+        if not ethertype_ok or len(d) < ip_off + 20:
+            out.append(tpl)
+            continue
+        version, ihl = d[ip_off] >> 4, (d[ip_off] & 0x0F) * 4
+        if version == 6 and len(d) > ip_off + 6 and d[ip_off + 6] == 6:
+            raise ValueError("the base capture has IPv6 TCP; the replicator rewrites IPv4 only")
+        if version != 4 or d[ip_off + 9] != 6 or len(d) < ip_off + ihl + 20:
+            out.append(tpl)
+            continue
+        tcp_off = ip_off + ihl
+        src, dst = struct.unpack_from("!II", d, ip_off + 12)
+        sport, dport = struct.unpack_from("!HH", d, tcp_off)
+        flags = d[tcp_off + 13]
+        key = frozenset(((src, sport), (dst, dport)))
+        if key not in conns:
+            # the SYN's sender is the client; a SYN-ACK's receiver; else the higher port's side
+            if flags & 0x12 == 0x12 or (not flags & 0x02 and dport > sport):
+                client = (dst, dport)
+            else:
+                client = (src, sport)
+            conns[key] = (len(conns), client)
+        index, (cip, cport) = conns[key]
+        server_port = dport if (src, sport) == (cip, cport) else sport
+        if server_port >= PORT_LOW:
+            raise ValueError(f"server port {server_port} is not below {PORT_LOW}: "
+                             "replicated client ports could collide with it")
+        is_src = (src, sport) == (cip, cport)
+        total_len = struct.unpack_from("!H", d, ip_off + 2)[0]
+        ip_hdr = bytearray(d[ip_off:ip_off + ihl])
+        ip_hdr[10:12] = b"\0\0"
+        ip_hdr[12 if is_src else 16:(12 if is_src else 16) + 4] = b"\0\0\0\0"
+        tcp_sum = None
+        if len(d) >= ip_off + total_len:      # whole segment captured: the checksum is computable
+            seg = bytearray(d[tcp_off:ip_off + total_len])
+            seg[16:18] = b"\0\0"
+            seg[0 if is_src else 2:(0 if is_src else 2) + 2] = b"\0\0"
+            other_ip = dst if is_src else src
+            tcp_sum = _sum16(bytes(seg)) + (other_ip >> 16) + (other_ip & 0xFFFF) + 6 + len(seg)
+        out.append(_Template(rec.ts_ns - t0, rec.wirelen, d, index, ip_off, tcp_off,
+                             ip_off + (12 if is_src else 16), tcp_off + (0 if is_src else 2),
+                             _sum16(bytes(ip_hdr)), tcp_sum, cip, cport))
+    return out, len(conns)
+
+
+def replica_endpoint(client_ip: int, g: int) -> tuple[int, int]:
+    """The client endpoint of replicated connection number `g` (0, 1, 2, ... over all replicas):
+    a port in [PORT_LOW, 65535], and after every PORT_SPAN connections the next /24 block of
+    client addresses (third octet + 1), which keeps each 4-tuple unique for 16 million
+    connections without ever producing the server's address (it stays in block 0)."""
+    block, port_index = divmod(g, PORT_SPAN)
+    if block > 255:
+        raise ValueError("more than 16 million replicated connections")
+    return (client_ip + (block << 8)) & 0xFFFFFFFF, PORT_LOW + port_index
+
+
+def replicate(base_path: str | os.PathLike, out_path: str | os.PathLike, packets: int) -> ReplicaInfo:
+    """Write whole replicas of `base_path` until at least `packets` frames (rounded up to a replica)."""
+    base = read_pcap(base_path)
+    templates, nconns = _templates(base)
+    replicas = max(1, -(-packets // len(templates)))
+    span_ns = templates[-1].offset_ns + 1_000_000_000
+    t0 = base.records[0].ts_ns
+    rec_hdr = struct.Struct("<IIII")
+    pack_into = struct.pack_into
+    written = 0
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(out_path, "wb") as f:
+        f.write(pcap_header(base.linktype, max(base.snaplen, 65535)))
+        for k in range(replicas):
+            chunks = []
+            start = t0 + k * span_ns
+            g0 = k * nconns
+            for t in templates:
+                ts = start + t.offset_ns
+                if t.conn < 0:
+                    data = t.data
+                else:
+                    ip, port = replica_endpoint(t.client_ip, g0 + t.conn)
+                    buf = bytearray(t.data)
+                    pack_into("!I", buf, t.client_ip_off, ip)
+                    pack_into("!H", buf, t.client_port_off, port)
+                    ip_part = (ip >> 16) + (ip & 0xFFFF)
+                    pack_into("!H", buf, t.ip_off + 10, ~_fold(t.ip_sum + ip_part) & 0xFFFF)
+                    if t.tcp_sum is not None:
+                        csum = ~_fold(t.tcp_sum + ip_part + port) & 0xFFFF
+                        pack_into("!H", buf, t.tcp_off + 16, csum)
+                    data = bytes(buf)
+                chunks.append(rec_hdr.pack(ts // 1_000_000_000, ts % 1_000_000_000, len(data), t.wirelen))
+                chunks.append(data)
+            f.write(b"".join(chunks))
+            written += len(templates)
+    return ReplicaInfo(Path(out_path), written, replicas, len(templates), nconns, nconns * replicas)
+
+
+# --- the base capture ------------------------------------------------------------------------------
+
+def _free_port(start: int = 9100, tries: int = 200) -> int:
+    for port in range(start, start + tries):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port in {start}..{start + tries - 1}")
+
+
+def _wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {seconds:g} s waiting for {what}")
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _sessions(port: int, connections: int, seed: int) -> None:
+    """Many short connections of echo and votes, with deterministic content (seeded)."""
+    from lab.session import ClientConfig, Session
+
+    rng = random.Random(seed)
+    config = ClientConfig(host="127.0.0.1", port=port, retries=2, timeout=5.0)
+    for n in range(connections):
+        session = Session(config)
+        for _ in range(rng.randint(1, 3)):
+            session.ask(f"hello {n} " + "x" * rng.randint(0, 40))
+        if rng.random() < 0.7:
+            session.vote(rng.choice("ABC"), vote_id=f"bench{seed}-{n:06d}")
+        if rng.random() < 0.3:
+            session.ask("RESULTS")
+        session.close()
+
+
+def loopback_capture(out: str | os.PathLike, connections: int = 200, seed: int = 6) -> Path:
+    """A real capture of the lab server and client on loopback: tcpdump -i lo on a port of our own.
+
+    (The fallback while `python -m capture` cannot make one: loopback frames are Ethernet with zero
+    MAC addresses and offloaded checksums, and there is no ARP.)"""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    # the server first, so the readiness probe is not in the capture
+    server = subprocess.Popen([sys.executable, "-m", "lab.server", "--host", "127.0.0.1",
+                               "--port", str(port), "--store", "memory"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dump = None
+    stats = ""
+    try:
+        _wait_for(lambda: _port_open(port), 10, f"lab.server on port {port}")
+        dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-n", "--immediate-mode",
+                                 "-B", "16384", "-Z", "root", "-w", str(out), "tcp", "port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on lo" on stderr once its filter is in place
+        line = dump.stderr.readline()
+        if "listening" not in line:
+            raise RuntimeError(f"tcpdump did not start: {line.strip()}")
+        _sessions(port, connections, seed)
+        time.sleep(0.5)       # the last FIN/ACK reaches the ring before tcpdump is stopped
+    finally:
+        for proc in (dump, server):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if dump is not None:
+            stats = dump.stderr.read()
+            dump.stderr.close()
+    dropped = re.search(r"(\d+) packets? dropped by kernel", stats)
+    if dropped and int(dropped.group(1)):
+        raise RuntimeError(f"tcpdump dropped {dropped.group(1)} packets; run again on a quieter machine")
+    return out
+
+
+def capture_package_ready() -> bool:
+    """`python -m capture` exists and we can run it (root, for the network namespaces)."""
+    pkg = Path(__file__).resolve().parent.parent / "capture"
+    return (pkg / "__main__.py").exists() and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_capture(out: str | os.PathLike, scenario: str) -> Path:
+    """A capture made by the capture package (network namespaces on a bridge)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-m", "capture", "--scenario", scenario, "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or not out.exists():
+        raise RuntimeError(f"python -m capture failed ({done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-300:]}")
+    return out
+
+
+def base_capture(out: str | os.PathLike, source: str = "auto", scenario: str = "multi",
+                 connections: int = 200) -> tuple[Path, str]:
+    """Make the base capture; returns (path, how it was made)."""
+    if source in ("auto", "capture") and capture_package_ready():
+        try:
+            return lab_capture(out, scenario), f"python -m capture --scenario {scenario}"
+        except (RuntimeError, subprocess.TimeoutExpired):
+            if source == "capture":
+                raise
+    if source == "capture":
+        raise RuntimeError("the capture package is not ready (no capture/__main__.py, or not root)")
+    return loopback_capture(out, connections), f"loopback (tcpdump -i lo, lab.server + {connections} lab sessions)"
