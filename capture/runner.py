@@ -33,10 +33,14 @@ SETTLE = 0.2                  # seconds between the last FIN/ACK and stopping tc
 TCP_LISTEN = "0A"             # state column of /proc/net/tcp
 
 
-def check_netns_prerequisites() -> None:
-    """Root and tcpdump; raise the one-line error that says how to get them."""
+def check_root() -> None:
     if os.geteuid() != 0:
         raise NotRootError(os.getuid())
+
+
+def check_netns_prerequisites() -> None:
+    """Root and tcpdump; raise the one-line error that says how to get them."""
+    check_root()
     find_tcpdump()
 
 

@@ -1,0 +1,45 @@
+"""The library API: run a scenario on a backend, list scenarios, clean up. Returns data, prints nothing."""
+from __future__ import annotations
+
+import os
+
+from capture.errors import CaptureError
+from capture.result import CaptureResult
+from capture.scenarios import SCENARIOS
+from capture.state import CleanReport
+
+BACKENDS = ("netns", "compose")
+
+
+def scenario_names() -> tuple[str, ...]:
+    return tuple(SCENARIOS)
+
+
+def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.pcap", *,
+                 backend: str = "netns", compose_runner=None) -> CaptureResult:  # type: ignore[no-untyped-def]
+    """Run scenario ``name`` and write its capture to ``out``.
+
+    backend "netns" (default): network namespaces on a bridge, needs root.
+    backend "compose": Docker Compose (compose/reqresp.yml); ``compose_runner`` replaces the
+    function that runs `docker compose` commands (tests record the commands with it).
+    Raises a CaptureError subclass with a one-line message on any failure; whatever the run
+    created is removed before it returns or raises.
+    """
+    if backend == "netns":
+        from capture.runner import run_netns
+
+        return run_netns(name, out)
+    if backend == "compose":
+        from capture.compose_backend import run_compose
+
+        return run_compose(name, out, runner=compose_runner)
+    raise CaptureError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def clean() -> CleanReport:
+    """Remove the leftovers (processes, lab- namespaces and links) of runs that were killed."""
+    from capture.runner import check_root
+    from capture.state import clean as clean_state
+
+    check_root()
+    return clean_state()
