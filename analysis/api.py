@@ -1,0 +1,210 @@
+"""The public library API: `analyze(path) -> Analysis`, and the streaming `iter_labeled(path)`.
+
+    from analysis import analyze
+    result = analyze("reqresp.pcap")
+    result.frames            # list[LabeledFrame], one per frame, Wireshark's numbering
+    result.connections       # list[Connection], Zeek conn_state / history
+    result.exchanges         # list[Exchange], requests paired with responses
+    result.warnings          # list[Warning], e.g. a file cut in the middle of a record
+    result.to_dataframe()    # pandas.DataFrame of the frames
+
+Nothing here prints; errors are analysis.errors.AnalysisError subclasses with a one-line message.
+Memory: the stages keep state per open connection only; `analyze()` keeps the labelled frames
+because a notebook wants them, `iter_labeled()` / `summarize()` do not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import vocabulary
+from .connections import ConnectionTracker
+from .decode import decode_frame
+from .errors import AnalysisError, UsageError
+from .exchanges import ExchangeTracker, vote_totals
+from .labels import SYN, FrameLabeler, flags_text
+from .model import Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning
+from .reader import CaptureReader
+from .tcp_analysis import TcpAnalyzer
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the analyzer found in one capture."""
+
+    path: str
+    frames: list[LabeledFrame]
+    connections: list[Connection]
+    exchanges: list[Exchange]
+    warnings: list[Warning]
+    frame_count: int
+    linktypes: tuple[int, ...] = ()
+    votes: dict[str, int] = field(default_factory=dict)
+
+    def phase(self, name: str) -> list[LabeledFrame]:
+        """The frames of one phase (`arp`, `handshake`, `data`, `teardown`, `reset`, `other`)."""
+        check_phase(name)
+        return [f for f in self.frames if f.phase == name]
+
+    def connection(self, conn_id: int) -> Connection:
+        for conn in self.connections:
+            if conn.id == conn_id:
+                return conn
+        known = ", ".join(str(c.id) for c in self.connections) or "none"
+        raise UsageError(f"no connection {conn_id} (connections: {known})", path=self.path)
+
+    def frames_of(self, conn_id: int) -> list[LabeledFrame]:
+        self.connection(conn_id)
+        return [f for f in self.frames if f.conn == conn_id]
+
+    def to_dataframe(self):
+        """The frames as a pandas DataFrame (one row per frame, columns = LabeledFrame fields)."""
+        import pandas as pd  # imported here: the analyzer itself does not need pandas
+
+        frame = pd.DataFrame.from_records(self.frames, columns=LabeledFrame._fields)
+        frame["analysis"] = frame["analysis"].map(list)
+        return frame.set_index("number", drop=False)
+
+
+def check_phase(name: str) -> str:
+    if name not in vocabulary.PHASES:
+        raise UsageError(f"unknown phase {name!r} (phases: {', '.join(vocabulary.PHASES)})")
+    return name
+
+
+class _Pipeline:
+    """The stages wired together; one instance per capture."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.reader = CaptureReader(path)
+        self.tcp = TcpAnalyzer()
+        self.conns = ConnectionTracker()
+        self.labeler = FrameLabeler()
+        self.exchanges = ExchangeTracker()
+        self.first_ts: int | None = None
+        self.count = 0
+
+    def run(self) -> Iterator[LabeledFrame]:
+        for record in self.reader.records():
+            frame = decode_frame(record)
+            self.count += 1
+            if self.first_ts is None:
+                self.first_ts = frame.ts_ns
+            info = self.tcp.process(frame) if frame.tcp is not None else None
+            if info is not None:
+                self.conns.process(frame, info)
+            label = self.labeler.label(frame, info)
+            if info is not None:
+                self._feed_exchanges(frame, info)
+            yield _labeled(frame, info, label, self.first_ts)
+
+    def _feed_exchanges(self, frame: Frame, info: TcpInfo) -> None:
+        client = self.labeler.client_of(info.stream)
+        sender = (frame.src, frame.sport)
+        if frame.tcp.flags & SYN:
+            self.exchanges.syn(info.stream, client, sender, frame.tcp.seq)
+        if frame.payload and "retransmission" not in info.analysis:
+            self.exchanges.add(info.stream, client, sender, frame.tcp.seq, bytes(frame.payload),
+                               frame.number, frame.time)
+
+    def result(self, frames: list[LabeledFrame]) -> Analysis:
+        exchanges = self.exchanges.finish()
+        return Analysis(path=self.path, frames=frames, connections=self.conns.finish(),
+                        exchanges=exchanges, warnings=list(self.reader.warnings),
+                        frame_count=self.count, linktypes=tuple(self.reader.linktypes),
+                        votes=vote_totals(exchanges))
+
+
+def _labeled(frame: Frame, info: TcpInfo | None, label, first_ts: int) -> LabeledFrame:
+    tcp = frame.tcp
+    if frame.net in ("ipv4", "ipv6"):
+        src, dst = frame.src or "", frame.dst or ""
+    else:
+        src, dst = frame.eth_src or "", frame.eth_dst or ""
+    return LabeledFrame(
+        number=frame.number, time=frame.ts_ns / 1e9, rel_time=(frame.ts_ns - first_ts) / 1e9,
+        src=src, dst=dst, sport=frame.sport, dport=frame.dport, proto=frame.proto,
+        flags=flags_text(tcp.flags) if tcp is not None else "", len=frame.wirelen,
+        payload_len=frame.payload_len, phase=label.phase, label=label.label,
+        direction=label.direction, analysis=info.analysis if info is not None else (),
+        conn=info.stream if info is not None else None,
+        seq=info.seq_rel if info is not None else None,
+        ack=info.ack_rel if info is not None else None,
+        seq_raw=tcp.seq if tcp is not None else None,
+        ack_raw=tcp.ack if tcp is not None else None,
+        window=info.window if info is not None else None,
+        info=frame_info(frame, info), truncated=frame.truncated, malformed=frame.malformed)
+
+
+_ICMP_TYPES = {0: "Echo (ping) reply", 3: "Destination unreachable", 8: "Echo (ping) request",
+               11: "Time-to-live exceeded"}
+_ICMPV6_TYPES = {128: "Echo (ping) request", 129: "Echo (ping) reply", 133: "Router Solicitation",
+                 134: "Router Advertisement", 135: "Neighbor Solicitation",
+                 136: "Neighbor Advertisement", 143: "Multicast Listener Report Message v2"}
+_ANALYSIS_INFO = {"retransmission": "TCP Retransmission", "fast-retransmission": "TCP Fast Retransmission",
+                  "spurious-retransmission": "TCP Spurious Retransmission",
+                  "out-of-order": "TCP Out-Of-Order", "lost-segment": "TCP Previous segment not captured",
+                  "ack-lost-segment": "TCP ACKed unseen segment", "duplicate-ack": "TCP Dup ACK",
+                  "zero-window": "TCP ZeroWindow", "zero-window-probe": "TCP ZeroWindowProbe",
+                  "zero-window-probe-ack": "TCP ZeroWindowProbeAck", "window-update": "TCP Window Update",
+                  "window-full": "TCP Window Full", "keep-alive": "TCP Keep-Alive",
+                  "keep-alive-ack": "TCP Keep-Alive ACK", "reused-ports": "TCP Port numbers reused"}
+
+
+def frame_info(frame: Frame, info: TcpInfo | None) -> str:
+    """A one-line summary in the style of Wireshark's Info column."""
+    if frame.arp is not None:
+        arp = frame.arp
+        if arp.opcode == 1:
+            if arp.spa == arp.tpa:
+                return f"ARP Announcement for {arp.spa}"
+            return f"Who has {arp.tpa}? Tell {arp.spa}"
+        if arp.opcode == 2:
+            return f"{arp.spa} is at {arp.sha}"
+        return f"RARP opcode {arp.opcode}"
+    tcp = frame.tcp
+    if tcp is not None and info is not None:
+        notes = "".join(f"[{_ANALYSIS_INFO[name]}] " for name in info.analysis)
+        ack = f" Ack={info.ack_rel}" if tcp.flags & 0x010 else ""
+        return (f"{notes}{frame.sport} → {frame.dport} [{flags_text(tcp.flags).replace(',', ', ')}] "
+                f"Seq={info.seq_rel}{ack} Win={tcp.window} Len={frame.payload_len}")
+    if frame.proto == "udp":
+        return f"{frame.sport} → {frame.dport} Len={frame.payload_len}"
+    if frame.proto == "icmp":
+        return _ICMP_TYPES.get(frame.icmp_type, f"ICMP type {frame.icmp_type}")
+    if frame.proto == "icmpv6":
+        return _ICMPV6_TYPES.get(frame.icmp_type, f"ICMPv6 type {frame.icmp_type}")
+    if frame.malformed:
+        return f"[Malformed: {frame.malformed}]"
+    return frame.proto
+
+
+def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None
+                 ) -> Iterator[LabeledFrame]:
+    """Label a capture frame by frame without keeping the frames (memory: open connections only).
+
+    When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty)."""
+    pipeline = _Pipeline(str(path))
+    yield from pipeline.run()
+    if on_finish is not None:
+        on_finish(pipeline.result([]))
+
+
+def analyze(path: str | Path) -> Analysis:
+    """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input."""
+    pipeline = _Pipeline(str(path))
+    frames = list(pipeline.run())
+    return pipeline.result(frames)
+
+
+def summarize(path: str | Path) -> Analysis:
+    """Like analyze() but keeps no frames: connections, exchanges and warnings only."""
+    pipeline = _Pipeline(str(path))
+    for _ in pipeline.run():
+        pass
+    return pipeline.result([])
+
+
+__all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "summarize", "frame_info"]

@@ -1,0 +1,84 @@
+"""The thin command line over the library: `python -m analysis FILE [--json | --csv] [--out DIR]
+[--phase PHASE] [--conn ID]`.
+
+Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
+(one line on stderr, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import vocabulary
+from .api import analyze, check_phase
+from .errors import AnalysisError
+from .export import write_csv, write_json
+from .text_report import render_plain, render_rich
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Explain a pcap/pcapng capture frame by frame: phases, labels, Wireshark's TCP "
+                    "analysis flags, Zeek connection states, request/response exchanges.")
+    parser.add_argument("file", help="capture file (pcap or pcapng, detected by content)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the JSON document (schema in export.py)")
+    fmt.add_argument("--csv", action="store_true", help="print the frames as CSV")
+    parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
+    parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
+    parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if not Path(args.file).is_file():
+            raise AnalysisError("no such capture file",
+                                path=args.file, hint="check the path; make capture writes reqresp.pcap")
+        result = analyze(args.file)
+        frames = result.frames
+        if args.conn is not None:
+            frames = result.frames_of(args.conn)
+        if args.phase is not None:
+            frames = [f for f in frames if f.phase == check_phase(args.phase)]
+        if args.out:
+            written = write_outputs(result, Path(args.out))
+        if args.json:
+            write_json(result, sys.stdout, frames)
+        elif args.csv:
+            write_csv(frames, sys.stdout)
+        elif sys.stdout.isatty():
+            from rich.console import Console
+            render_rich(result, Console(), frames)
+        else:
+            sys.stdout.write(render_plain(result, frames))
+        for warning in result.warnings:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        if args.out:
+            print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+        return 0
+    except AnalysisError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {args.file}: {error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def write_outputs(result, out: Path) -> list[Path]:
+    """The files `make analyze` leaves under reports/<name>/."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with open(out / "analysis.json", "w", encoding="utf-8") as handle:
+        write_json(result, handle)
+    paths.append(out / "analysis.json")
+    with open(out / "frames.csv", "w", encoding="utf-8", newline="") as handle:
+        write_csv(result.frames, handle)
+    paths.append(out / "frames.csv")
+    (out / "report.txt").write_text(render_plain(result), encoding="utf-8")
+    paths.append(out / "report.txt")
+    return paths
