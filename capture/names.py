@@ -60,3 +60,10 @@ def check_output_path(path: str | os.PathLike[str], kind: str = "pcap file") -> 
     if not out.parent.is_dir():
         raise InvalidNameError(kind, text, f"its folder {out.parent} does not exist; create it first")
     return out
+
+
+def give_to_invoking_user(path: Path) -> None:
+    """Under sudo, the pcap belongs to the user who typed the command (SUDO_UID/SUDO_GID), not root."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if os.geteuid() == 0 and uid.isdigit():
+        os.chown(path, int(uid), int(gid) if gid.isdigit() else -1)

@@ -3,7 +3,8 @@
 What `build` guarantees, so that the capture on the bridge holds exactly the lab's ARP + TCP:
 - each host is a fresh network namespace (empty ARP cache) with ``lo`` up and one veth end
   carrying a fixed MAC and its IPv4 address; the other end is a port of the bridge;
-- the bridge has no address, STP off and forward_delay 0 (it forwards at once), and does not
+- the bridge has no address, STP off and forward_delay 0 (it forwards at once), no multicast
+  snooping (which would send IGMP reports of its own), and does not
   hand frames to iptables/arptables (per-bridge nf_call_* off, whatever the global
   net.bridge.bridge-nf-call-* says);
 - IPv6 is disabled on every lab interface before it comes up (no RS/NS/MLD frames);
@@ -101,6 +102,9 @@ def _build_bridge(name: str) -> None:
                 br_nf_call_iptables=0,
                 br_nf_call_ip6tables=0,
                 br_nf_call_arptables=0,
+                # No IGMP snooping: with it the bridge joins 224.0.0.106 (all-snoopers) and sends
+                # IGMPv3 reports from 0.0.0.0 into the capture.
+                br_mcast_snooping=0,
             )
             disable_ipv6(name, "root namespace")
             disable_offloads(name, "root namespace")

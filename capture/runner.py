@@ -18,7 +18,7 @@ from pathlib import Path
 from capture import netns_backend
 from capture.errors import LabProcessError, NotRootError, ScenarioError
 from capture.loss import add_receive_loss
-from capture.names import check_output_path
+from capture.names import check_output_path, give_to_invoking_user
 from capture.processes import LabProcess, OutputLine, python_module
 from capture.result import CaptureResult, final_tally
 from capture.scenarios import PORT, Scenario, get_scenario
@@ -56,7 +56,7 @@ def run_netns(name: str, out: str | os.PathLike[str]) -> CaptureResult:
     else:
         raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
                             "the link loss did not hit this session, run it again")
-    _give_to_invoking_user(path)
+    give_to_invoking_user(path)
     return result
 
 
@@ -151,10 +151,3 @@ def _retransmitted_segments(pid: int) -> int:
              if line.startswith("Tcp:")]
     header, values = lines[0], lines[1]
     return int(values[header.index("RetransSegs")])
-
-
-def _give_to_invoking_user(path: Path) -> None:
-    """Under sudo, the pcap belongs to the user who typed the command, not to root."""
-    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if os.geteuid() == 0 and uid and uid.isdigit():
-        os.chown(path, int(uid), int(gid) if gid and gid.isdigit() else -1)
