@@ -14,12 +14,13 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   ANALYZE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
   ifneq ($(ANALYZE_ARGS),)
     FILE := $(firstword $(ANALYZE_ARGS))
+    $(eval .PHONY: $(ANALYZE_ARGS))
     $(eval $(ANALYZE_ARGS):;@:)
   endif
 endif
 FILE ?= reqresp.pcap
 
-.PHONY: help venv tools test capture analyze bench bench-lab notebook clean-lab clean
+.PHONY: help venv tools tools-test test capture analyze bench bench-lab notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
@@ -41,7 +42,10 @@ venv: $(STAMP)
 tools:
 	@bash scripts/ensure-system-tools.sh
 
-test: venv tools
+tools-test:
+	@WITH_BROWSER=1 bash scripts/ensure-system-tools.sh
+
+test: venv tools-test
 	$(PY) -m pytest -q tests
 
 capture: venv tools

@@ -88,7 +88,7 @@ class _Pipeline:
 
     def run(self) -> Iterator[LabeledFrame]:
         for record in self.reader.records():
-            frame = decode_frame(record)
+            frame = decode_frame(record, path=self.path)
             self.count += 1
             if self.first_ts is None:
                 self.first_ts = frame.ts_ns
@@ -143,6 +143,7 @@ _ICMP_TYPES = {0: "Echo (ping) reply", 3: "Destination unreachable", 8: "Echo (p
 _ICMPV6_TYPES = {128: "Echo (ping) request", 129: "Echo (ping) reply", 133: "Router Solicitation",
                  134: "Router Advertisement", 135: "Neighbor Solicitation",
                  136: "Neighbor Advertisement", 143: "Multicast Listener Report Message v2"}
+_IP_PROTOCOLS = {2: "IGMP", 47: "GRE", 50: "ESP", 89: "OSPF", 132: "SCTP"}
 _ANALYSIS_INFO = {"retransmission": "TCP Retransmission", "fast-retransmission": "TCP Fast Retransmission",
                   "spurious-retransmission": "TCP Spurious Retransmission",
                   "out-of-order": "TCP Out-Of-Order", "lost-segment": "TCP Previous segment not captured",
@@ -168,8 +169,15 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
     if tcp is not None and info is not None:
         notes = "".join(f"[{_ANALYSIS_INFO[name]}] " for name in info.analysis)
         ack = f" Ack={info.ack_rel}" if tcp.flags & 0x010 else ""
+        window = info.window if info.window >= 0 else tcp.window
+        options = ""
+        if tcp.flags & SYN:
+            # Wireshark shows the handshake's negotiated options in the Info column.
+            options = ((f" MSS={tcp.mss}" if tcp.mss is not None else "")
+                       + (" SACK_PERM" if tcp.sack_permitted else "")
+                       + (f" WS={1 << tcp.wscale}" if tcp.wscale is not None else ""))
         return (f"{notes}{frame.sport} → {frame.dport} [{flags_text(tcp.flags).replace(',', ', ')}] "
-                f"Seq={info.seq_rel}{ack} Win={tcp.window} Len={frame.payload_len}")
+                f"Seq={info.seq_rel}{ack} Win={window} Len={frame.payload_len}{options}")
     if frame.proto == "udp":
         return f"{frame.sport} → {frame.dport} Len={frame.payload_len}"
     if frame.proto == "icmp":
@@ -178,6 +186,8 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
         return _ICMPV6_TYPES.get(frame.icmp_type, f"ICMPv6 type {frame.icmp_type}")
     if frame.malformed:
         return f"[Malformed: {frame.malformed}]"
+    if frame.ip_proto in _IP_PROTOCOLS:
+        return _IP_PROTOCOLS[frame.ip_proto]
     return frame.proto
 
 
