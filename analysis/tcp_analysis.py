@@ -174,6 +174,11 @@ class TcpAnalyzer:
                 conv.syn_ns = ts_ns
         elif syn_ack == ACK and conv.mru_syn_ns and not conv.irtt_ns:
             conv.irtt_ns = ts_ns - conv.mru_syn_ns
+        # is_first_ack: set by a SYN, cleared by the sender's first pure ACK (window full)
+        if flags & SYN:
+            fwd.is_first_ack = True
+        elif syn_ack == ACK:
+            fwd.is_first_ack = False
 
         # window scale option (read while dissecting the options, after the window above);
         # then verify_tcp_window_scaling() on SYN and SYN/ACK

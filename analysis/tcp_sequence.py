@@ -63,7 +63,7 @@ class Flow:
 
     __slots__ = ("base_seq", "base_set", "win_scale", "window", "nextseq", "nextseq_ns",
                  "maxseqtobeacked", "lastack", "lastack_ns", "dupacknum", "lastsegmentflags",
-                 "valid_bif", "unacked")
+                 "valid_bif", "is_first_ack", "unacked")
 
     def __init__(self) -> None:
         self.base_seq = 0
@@ -80,6 +80,7 @@ class Flow:
         self.dupacknum = 0
         self.lastsegmentflags = 0
         self.valid_bif = True           # bytes in flight are known (reset by a lost segment)
+        self.is_first_ack = False       # a SYN was sent and no pure ACK since (window unscaled)
         self.unacked: list[int] = []    # nextseq of each segment not yet acknowledged
 
 
@@ -130,7 +131,9 @@ def analyze_segment(fwd: Flow, rev: Flow, seq: int, ack: int, seglen: int, flags
         # WINDOW FULL: data reaching exactly the right edge of the peer's advertised window
         # (only when the peer's scaling is known; -2 means unscaled)
         if seglen > 0 and rev.win_scale != -1 and not_sfr:
-            shift = 0 if rev.win_scale == -2 else rev.win_scale
+            # the peer's last window is unscaled while it has not sent a pure ACK since its
+            # SYN (is_first_ack, issue 14690)
+            shift = 0 if rev.is_first_ack or rev.win_scale == -2 else rev.win_scale
             if (seq + seglen) & M32 == (rev.lastack + (rev.window << shift)) & M32:
                 ta |= A_WINDOW_FULL
         if same_seq_ack and window and window == fwd.window:
@@ -145,7 +148,8 @@ def analyze_segment(fwd: Flow, rev: Flow, seq: int, ack: int, seglen: int, flags
             finished_fwd = True
         if not finished_fwd and same_seq_ack and window and window == fwd.window:
             # DUPLICATE ACK: same window, seq and ack as the previous segment, no data
-            fwd.dupacknum += 1
+            # (-1 marks "ACKed unseen segment already reported": the count restarts at 1)
+            fwd.dupacknum = 1 if fwd.dupacknum == -1 else fwd.dupacknum + 1
             ta |= A_DUPLICATE_ACK
 
     # finished_fwd: a new ack number resets the duplicate-ACK count
@@ -154,8 +158,15 @@ def analyze_segment(fwd: Flow, rev: Flow, seq: int, ack: int, seglen: int, flags
 
     # ACKED LOST PACKET: acknowledges beyond the highest contiguous seq seen the other way
     if rev.maxseqtobeacked and gt_seq(ack, rev.maxseqtobeacked) and flags & ACK:
-        ta |= A_ACK_LOST_SEGMENT
-        rev.maxseqtobeacked = rev.nextseq   # so the same gap is not reported again
+        if rev.maxseqtobeacked > rev.nextseq:      # plain guint32 comparison in the C code
+            # move the boundary so the same gap is not reported again
+            rev.maxseqtobeacked = rev.nextseq
+            ta |= A_ACK_LOST_SEGMENT
+        else:
+            # the other side is stalled: report once, until it sends an ACK again
+            if rev.dupacknum == 0:
+                ta |= A_ACK_LOST_SEGMENT
+            rev.dupacknum = -1
 
     # RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS: a segment carrying data
     # (or SYN/FIN) that does not advance the sequence number; keep-alives are none of these
@@ -165,18 +176,18 @@ def analyze_segment(fwd: Flow, rev: Flow, seq: int, ack: int, seglen: int, flags
         # zero-window probe, not a retransmission
         if seglen > 1 and (nextseq - 1) & M32 == seq:
             seq_not_advanced = False
-        if seq_not_advanced and rev.dupacknum >= 2 and rev.lastack == seq \
-                and ts_ns - rev.lastack_ns < FAST_RETRANSMISSION_NS:
-            # 2+ duplicate ACKs asked for this seq, and it came within 20 ms of the last one
+        if seglen > 0 and rev.lastack and le_seq((seq + seglen) & M32, rev.lastack):
+            # SPURIOUS: all of it was already acknowledged (checked first since 3.x)
+            ta |= A_SPURIOUS_RETRANSMISSION
+        elif seq_not_advanced and rev.dupacknum >= 2 and rev.lastack == seq \
+                and 0 <= ts_ns - rev.lastack_ns < FAST_RETRANSMISSION_NS:
+            # FAST: 2+ duplicate ACKs asked for this seq, within 20 ms of the last one
             ta |= A_FAST_RETRANSMISSION
         elif seq_not_advanced \
-                and ts_ns - fwd.nextseq_ns < (irtt_ns or OUT_OF_ORDER_DEFAULT_NS) \
-                and nextseq != (seq + seglen) & M32:
-            # soon after the highest segment (within the iRTT, or 3 ms when unknown)
+                and 0 <= ts_ns - fwd.nextseq_ns < (irtt_ns or OUT_OF_ORDER_DEFAULT_NS) \
+                and nextseq != (seq + seglen + (1 if flags & SYN_FIN else 0)) & M32:
+            # OUT-OF-ORDER: soon after the highest segment (within the iRTT, 3 ms if unknown)
             ta |= A_OUT_OF_ORDER
-        elif seglen > 0 and rev.lastack and le_seq((seq + seglen) & M32, rev.lastack):
-            # all of it was already acknowledged
-            ta |= A_SPURIOUS_RETRANSMISSION
         elif seq_not_advanced:
             ta |= A_RETRANSMISSION
 
