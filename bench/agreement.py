@@ -1,0 +1,188 @@
+"""Agreement: our labels and analysis flags against tshark's, on every frame of a benchmark file.
+
+Streams both sides in lockstep (our `iter_labeled` and the field dump the tshark peers wrote), so
+it needs no more memory on the 2M-packet file than on a small one. Per frame it compares:
+
+    is-tcp, stream      tcp.stream present / equal to our connection id
+    flags               the TCP flag bits (tcp.flags) against our flags text
+    seq, ack            tcp.seq / tcp.ack (relative) against ours (ack only where tshark shows it)
+    <analysis flag>     every tcp.analysis.* field of vocabulary.ANALYSIS_FLAGS
+    label               the label the vocabulary's rules give when fed tshark's own stream,
+                        flags, lengths and relative numbers (TsharkLabeler), for TCP and ARP
+    phase               "other" for frames that are neither TCP nor ARP
+
+The flags of tshark's two-pass run are compared too when its dump is given (reported apart:
+our analyzer has one-pass semantics, as the conformance oracle says).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import zip_longest
+
+from bench.peers import BASE_FIELDS
+
+_COL = {name: i for i, name in enumerate(BASE_FIELDS)}
+_N_BASE = len(BASE_FIELDS)
+_BITS = {"FIN": 0x001, "SYN": 0x002, "RST": 0x004, "PSH": 0x008, "ACK": 0x010, "URG": 0x020,
+         "ECE": 0x040, "CWR": 0x080, "AE": 0x100}
+FIN, SYN, RST, ACK = 0x001, 0x002, 0x004, 0x010
+
+
+@dataclass(frozen=True)
+class Agreement:
+    frames: int                         # frames compared
+    tcp_frames: int
+    disagreeing_frames: int             # frames with at least one difference (one-pass)
+    by_field: dict[str, int]            # field -> frames that differ in it
+    two_pass_frames: int | None         # frames whose analysis flags differ from tshark -2
+    two_pass_by_flag: dict[str, int] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()      # the first few differences, as text
+
+
+def _flag_bits(text: str, cache: dict[str, int] = {}) -> int:   # noqa: B006 - a deliberate cache
+    bits = cache.get(text)
+    if bits is None:
+        bits = cache[text] = sum(_BITS[name] for name in text.split(",") if name)
+    return bits
+
+
+class _StreamState:
+    __slots__ = ("client", "syn_seen", "synack_seen", "handshake_done", "fin_next")
+
+    def __init__(self, client: tuple[str, str]) -> None:
+        self.client = client
+        self.syn_seen = self.synack_seen = self.handshake_done = False
+        self.fin_next: dict[tuple[str, str], int] = {}
+
+
+class TsharkLabeler:
+    """The vocabulary's labelling rules (see analysis/vocabulary.py LABELS), driven by tshark's
+    fields: what our label should be if our decoding and sequence analysis equal tshark's."""
+
+    def __init__(self) -> None:
+        self.streams: dict[int, _StreamState] = {}
+
+    def tcp(self, stream: int, flags: int, length: int, seq: int | None, ack: int | None,
+            nxtseq: int | None, src: tuple[str, str], dst: tuple[str, str]) -> str:
+        st = self.streams.get(stream)
+        if st is None:
+            # no handshake seen yet: the higher port is the ephemeral (client) one
+            st = self.streams[stream] = _StreamState(src if int(src[1]) >= int(dst[1]) else dst)
+        if flags & SYN:
+            if not st.syn_seen and not st.synack_seen:
+                st.client = dst if flags & ACK else src
+            if flags & ACK:
+                st.synack_seen = True
+            else:
+                st.syn_seen = True
+            return "rst" if flags & RST else ("syn-ack" if flags & ACK else "syn")
+        if flags & RST:
+            return "rst"
+        if flags & FIN:
+            st.fin_next[src] = nxtseq
+            st.handshake_done = True
+            return "fin"
+        if length > 0:
+            st.handshake_done = True
+            return "data"
+        peer_fin = st.fin_next.get(dst)
+        if peer_fin is not None and flags & ACK and ack == peer_fin:
+            return "teardown-ack"
+        if (not st.handshake_done and st.synack_seen and src == st.client and flags & ACK
+                and seq == 1 and ack == 1):
+            st.handshake_done = True
+            return "handshake-ack"
+        st.handshake_done = True
+        return "ack" if flags & ACK else "tcp"
+
+    @staticmethod
+    def arp(opcode: int, spa: str, tpa: str) -> str:
+        if opcode in (3, 4):
+            return "rarp"
+        if spa and (spa == tpa or spa == "0.0.0.0"):
+            return "arp-announcement"
+        return "arp-reply" if opcode == 2 else "arp-request"
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text else None
+
+
+def _lines(path: str | os.PathLike | None):
+    if path is None:
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            yield line.rstrip("\n").split("\t")
+
+
+def compare(pcap: str | os.PathLike, one_pass: str | os.PathLike,
+            two_pass: str | os.PathLike | None = None, max_examples: int = 10) -> Agreement:
+    from analysis.api import iter_labeled
+    from analysis.vocabulary import ANALYSIS_FLAGS
+
+    flag_names = tuple(ANALYSIS_FLAGS)
+    by_field: Counter[str] = Counter()
+    two_by_flag: Counter[str] = Counter()
+    examples: list[str] = []
+    labeler = TsharkLabeler()
+    frames = tcp_frames = disagreeing = two_disagreeing = 0
+    sentinel = object()
+    c = _COL
+    for ours, row, row2 in zip_longest(iter_labeled(pcap), _lines(one_pass), _lines(two_pass),
+                                       fillvalue=sentinel):
+        if ours is sentinel or row is sentinel:
+            by_field["frame-count"] += 1
+            disagreeing += 1
+            continue
+        frames += 1
+        diffs: list[tuple[str, object, object]] = []
+        theirs_flags = tuple(n for n, v in zip(flag_names, row[_N_BASE:]) if v)
+        stream = _int(row[c["tcp.stream"]])
+        if (stream is not None) != (ours.conn is not None):
+            diffs.append(("is-tcp", ours.conn is not None, stream is not None))
+        elif stream is not None:
+            tcp_frames += 1
+            if stream != ours.conn:
+                diffs.append(("stream", ours.conn, stream))
+            flags = int(row[c["tcp.flags"]], 16) & 0x1FF
+            if flags != _flag_bits(ours.flags):
+                diffs.append(("flags", ours.flags, row[c["tcp.flags"]]))
+            seq, ack = _int(row[c["tcp.seq"]]), _int(row[c["tcp.ack"]])
+            if seq is not None and seq != ours.seq:
+                diffs.append(("seq", ours.seq, seq))
+            if ack is not None and ack != ours.ack:
+                diffs.append(("ack", ours.ack, ack))
+            src = (row[c["ip.src"]] or row[c["ipv6.src"]], row[c["tcp.srcport"]])
+            dst = (row[c["ip.dst"]] or row[c["ipv6.dst"]], row[c["tcp.dstport"]])
+            want = labeler.tcp(stream, flags, _int(row[c["tcp.len"]]) or 0, seq, ack,
+                               _int(row[c["tcp.nxtseq"]]), src, dst)
+            if want != ours.label:
+                diffs.append(("label", ours.label, want))
+        elif row[c["arp.opcode"]]:
+            want = labeler.arp(int(row[c["arp.opcode"]]), row[c["arp.src.proto_ipv4"]],
+                               row[c["arp.dst.proto_ipv4"]])
+            if want != ours.label:
+                diffs.append(("label", ours.label, want))
+        elif ours.phase != "other":
+            diffs.append(("phase", ours.phase, "other"))
+        if theirs_flags != tuple(ours.analysis):
+            for name in set(theirs_flags) ^ set(ours.analysis):
+                diffs.append((name, name in ours.analysis, name in theirs_flags))
+        if diffs:
+            disagreeing += 1
+            for name, mine, real in diffs:
+                by_field[name] += 1
+                if len(examples) < max_examples:
+                    examples.append(f"frame {ours.number}: {name}: ours {mine!r}, tshark {real!r}")
+        if row2 is not None and row2 is not sentinel:
+            flags2 = tuple(n for n, v in zip(flag_names, row2[_N_BASE:]) if v)
+            if flags2 != tuple(ours.analysis):
+                two_disagreeing += 1
+                for name in set(flags2) ^ set(ours.analysis):
+                    two_by_flag[name] += 1
+    return Agreement(frames, tcp_frames, disagreeing, dict(by_field),
+                     two_disagreeing if two_pass is not None else None, dict(two_by_flag),
+                     tuple(examples))

@@ -1,0 +1,221 @@
+"""`make bench`: our analyzer against the tools people would use instead, in one run, same files.
+
+    python -m bench.analyzer                 # full: ~2M-packet file (+ the 200k one), 3 runs each
+    BENCH_PACKETS=500000 python -m bench.analyzer
+    python -m bench.analyzer --quick --data /tmp/d --out /tmp/o   # tiny end-to-end check (tests)
+    python -m bench.analyzer --profile       # also profile ours on the small file (pyinstrument)
+
+Steps: make the inputs (bench/inputs.py, cached in bench/data/), measure every peer in a child
+process (bench/peers.py) - the runs are interleaved round-robin so a burst of load from other work
+on the machine hits every tool alike, and the medians are reported - then check agreement with
+tshark frame by frame (bench/agreement.py) and write bench/results.md and bench/results.png
+(bench/report.py).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import inputs, peers, report
+from bench.agreement import compare
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one bench run does (the full run or --quick)."""
+
+    packets: int              # the large file
+    small_packets: int        # the memory-flatness file
+    runs: int                 # runs per fast measurement (median)
+    slow_runs: int            # runs for pyshark (slow; on a slice)
+    scapy_limit: int          # scapy reads the first N packets of the large file
+    pyshark_slice: int        # pyshark reads a slice file of N packets
+    base_connections: int     # loopback base only
+
+
+@dataclass(frozen=True)
+class Measurement:
+    tool: str
+    file: str                 # "large" | "small" | "slice"
+    packets: int
+    runs: tuple[float, ...]   # seconds per run
+    max_rss_mb: float         # the highest peak RSS of the runs
+    note: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.runs)
+
+    @property
+    def pps(self) -> float:
+        return self.packets / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def pps_range(self) -> tuple[float, float]:
+        return self.packets / max(self.runs), self.packets / min(self.runs)
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan(packets=args.packets or 6000, small_packets=args.small or 2000, runs=1, slow_runs=1,
+                    scapy_limit=500, pyshark_slice=100, base_connections=20)
+    packets = args.packets or int(os.environ.get("BENCH_PACKETS", 2_000_000))
+    return Plan(packets=packets, small_packets=args.small or max(1, packets // 10),
+                runs=args.runs or int(os.environ.get("BENCH_RUNS", 3)), slow_runs=1,
+                scapy_limit=min(50_000, packets), pyshark_slice=min(5_000, packets),
+                base_connections=200)
+
+
+def _say(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def make_inputs(plan: Plan, data: Path, source: str, scenario: str, regen: bool) -> dict:
+    data.mkdir(parents=True, exist_ok=True)
+    base = data / "base.pcap"
+    how_file = data / "base.how"
+    if regen or not base.exists():
+        _say(f"base capture ({source}) -> {base}")
+        _, how = inputs.base_capture(base, source=source, scenario=scenario,
+                                     connections=plan.base_connections)
+        how_file.write_text(how)
+    how = how_file.read_text() if how_file.exists() else "unknown"
+    files = {}
+    for key, n in (("large", plan.packets), ("small", plan.small_packets)):
+        path = data / f"bench-{n}.pcap"
+        meta = data / f"bench-{n}.meta"
+        # a replica file is valid only for the base it was made from
+        if regen or not path.exists() or not meta.exists() or path.stat().st_mtime < base.stat().st_mtime:
+            _say(f"replicating the base to ~{n:,} packets -> {path.name}")
+            info = inputs.replicate(base, path, n)
+            meta.write_text(f"{info.packets} {info.replicas} {info.base_packets} {info.base_connections}")
+        packets, replicas, base_packets, base_conns = map(int, meta.read_text().split())
+        files[key] = {"path": path, "packets": packets, "replicas": replicas}
+    files["slice"] = {"path": data / f"slice-{plan.pyshark_slice}.pcap", "packets": 0}
+    files["slice"]["packets"] = inputs.write_slice(files["large"]["path"], files["slice"]["path"],
+                                                   plan.pyshark_slice)
+    files["base"] = {"path": base, "how": how, "packets": base_packets, "connections": base_conns}
+    return files
+
+
+def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
+    """Round-robin over the measurements, `runs` times (slow peers `slow_runs` times)."""
+    large, small, sliced = files["large"]["path"], files["small"]["path"], files["slice"]["path"]
+    jobs = [  # (tool, file key, how to run one, runs, note)
+        ("ours", "large", lambda: peers.run_python_peer("ours", large), plan.runs, ""),
+        ("tshark -2 (two-pass tcp.analysis)", "large",
+         lambda: peers.run_tshark(large, True, out / "tshark2-large.tsv"), plan.runs, ""),
+        ("tshark (one-pass field dump)", "large",
+         lambda: peers.run_tshark(large, False, out / "tshark1-large.tsv"), plan.runs, ""),
+        ("dpkt + minimal labeller", "large", lambda: peers.run_python_peer("dpkt", large), plan.runs, ""),
+        ("scapy PcapReader", "large", lambda: peers.run_python_peer("scapy", large, plan.scapy_limit),
+         plan.runs, f"first {plan.scapy_limit:,} packets"),
+        ("pyshark", "slice", lambda: peers.run_python_peer("pyshark", sliced), plan.slow_runs,
+         f"{plan.pyshark_slice:,}-packet slice"),
+        ("pyshark use_json", "slice", lambda: peers.run_python_peer("pyshark-json", sliced),
+         plan.slow_runs, f"{plan.pyshark_slice:,}-packet slice"),
+        ("bare record loop (headroom)", "large", lambda: peers.run_python_peer("record-loop", large),
+         plan.runs, "mmap + struct, flags byte only"),
+        ("ours", "small", lambda: peers.run_python_peer("ours", small), plan.runs, "memory flatness"),
+    ]
+    results: dict[int, list[peers.Run]] = {i: [] for i in range(len(jobs))}
+    for round_ in range(max(plan.runs, plan.slow_runs)):
+        for i, (tool, key, run, runs, _) in enumerate(jobs):
+            if round_ >= runs:
+                continue
+            _say(f"run {round_ + 1}/{runs}: {tool} on the {key} file")
+            r = run()
+            _say(f"  {r.packets:,} packets in {r.seconds:.2f} s = {r.packets / r.seconds:,.0f}/s, "
+                 f"peak RSS {r.max_rss_mb:.0f} MB")
+            results[i].append(r)
+    out_list = []
+    for i, (tool, key, _, _, note) in enumerate(jobs):
+        rs = results[i]
+        out_list.append(Measurement(tool, key, rs[0].packets, tuple(r.seconds for r in rs),
+                                    max(r.max_rss_mb for r in rs), note))
+    return out_list
+
+
+def agreement(files: dict, out: Path) -> dict:
+    """Ours vs tshark on every frame of both benchmark files (the large one reuses the timed
+    tshark runs' dumps)."""
+    found = {}
+    for key in ("small", "large"):
+        path = files[key]["path"]
+        one, two = out / f"tshark1-{key}.tsv", out / f"tshark2-{key}.tsv"
+        if key == "small":
+            peers.run_tshark(path, False, one)
+            peers.run_tshark(path, True, two)
+        _say(f"agreement with tshark on the {key} file")
+        found[key] = compare(path, one, two)
+        a = found[key]
+        _say(f"  {a.frames:,} frames, {a.disagreeing_frames} disagree (one-pass), "
+             f"{a.two_pass_frames} differ from tshark -2 in analysis flags")
+    return found
+
+
+def profile(path: Path, out: Path) -> Path:
+    """pyinstrument over our full analysis of `path`; the text tree goes to out/profile.txt."""
+    from pyinstrument import Profiler
+
+    from analysis.api import iter_labeled
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    for _ in iter_labeled(path):
+        pass
+    profiler.stop()
+    target = out / "profile.txt"
+    target.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    (out / "profile.html").write_text(profiler.output_html())
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.analyzer", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny files, one run each (for tests)")
+    parser.add_argument("--packets", type=int, default=None, help="large file size (env BENCH_PACKETS)")
+    parser.add_argument("--small", type=int, default=None, help="small file size (default packets/10)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per measurement (env BENCH_RUNS, 3)")
+    parser.add_argument("--data", type=Path, default=inputs.DATA, help="where the inputs go (bench/data)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where results.md/png go (default bench/, or bench/out/quick with --quick)")
+    parser.add_argument("--base", choices=("auto", "capture", "loopback"),
+                        default=os.environ.get("BENCH_BASE", "auto"),
+                        help="base capture: python -m capture if ready (auto), or tcpdump on loopback")
+    parser.add_argument("--scenario", default=os.environ.get("BENCH_SCENARIO", "multi"))
+    parser.add_argument("--regen", action="store_true", help="make the inputs again")
+    parser.add_argument("--profile", action="store_true", help="profile ours on the small file")
+    args = parser.parse_args(argv)
+    plan = _plan(args)
+    results_dir = args.out or (HERE / "out" / "quick" if args.quick else HERE)
+    work = (args.out or HERE / "out") if args.quick else HERE / "out"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    machine = report.machine_info()
+    files = make_inputs(plan, args.data, args.base, args.scenario, args.regen)
+    measurements = measure(plan, files, work)
+    agreed = agreement(files, work)
+    machine["load_after"] = report.loadavg()
+    if args.profile:
+        _say(f"profile -> {profile(files['small']['path'], work)}")
+    md = report.write_markdown(results_dir / "results.md", plan, files, measurements, agreed, machine,
+                               time.monotonic() - t0, quick=args.quick)
+    report.write_chart(results_dir / "results.png", measurements)
+    _say(f"wrote {md} and {results_dir / 'results.png'} in {time.monotonic() - t0:.0f} s")
+    print(md.read_text())
+    for tsv in work.glob("tshark*.tsv"):   # large, and only needed for the agreement above
+        tsv.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
