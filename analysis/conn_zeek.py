@@ -3,21 +3,21 @@
 A port of what Zeek does per TCP packet, so that `conn_state` and `history` come out as Zeek's
 conn.log writes them. Sources (zeek/zeek):
 
-    src/packet_analysis/protocol/tcp/TCP.cc               WantConnection (flip on creation),
-                                                           ValidateChecksum, ExtractTCP_Header
+    src/packet_analysis/protocol/tcp/TCP.cc               ValidateChecksum, ExtractTCP_Header
     src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc  Process, init_endpoint, update_history,
                                                            update_window, update_last_seq,
                                                            Update*State, FlipRoles
     src/analyzer/protocol/tcp/TCP_Endpoint.cc              Size, ChecksumError/DidRxmit/ZeroWindow/Gap
     src/analyzer/protocol/tcp/TCP_Reassembler.cc           AckReceived -> Undelivered -> Gap
+                                                           (the byte bookkeeping: conn_gaps.py)
     src/Conn.cc / Conn.h                                   CheckHistory, ScaledHistoryEntry, FlipRoles
 
 Sequence numbers are kept per endpoint as the raw 32-bit value plus an unwrapped offset from the
-endpoint's start (Zeek's start_seq), so wraparound needs no special case. The reassembler is
-reduced to what the history needs: how far each direction's bytes are contiguous ("delivered")
-and which blocks above a hole were seen, to find the content gaps an ACK reveals.
+endpoint's start (Zeek's start_seq), so wraparound needs no special case.
 """
 from __future__ import annotations
+
+from .conn_gaps import data_sent, undelivered
 
 # Endpoint states: Zeek's TCP_ENDPOINT_* (the numbers Zeek prints in c$orig$state).
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
@@ -33,21 +33,10 @@ ENDPOINT_STATES: dict[int, str] = {
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 TOO_LARGE_SEQ_DELTA = 1048576           # TCP.cc: a SYN/RST seq further away is not trusted
-MAX_ABOVE_HOLE_WITHOUT_ACKS = 16384     # tcp_max_above_hole_without_any_acks (init-bare.zeek)
 
 # Conn.h history masks: one bit per (packet kind), responder's shifted by 16.
 HIST_SYN, HIST_FIN, HIST_RST, HIST_FIN_RST, HIST_DATA, HIST_ACK, HIST_MULTI = (
     0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40)
-
-# TCP ports in Zeek's default likely_server_ports (the `redef likely_server_ports += {...}` of the
-# scripts under base/protocols/). A connection that does not start with a SYN is flipped on
-# creation when its source port is one of them (TCP.cc WantConnection).
-LIKELY_SERVER_PORTS: frozenset[int] = frozenset({
-    21, 22, 23, 25, 53, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 502, 513, 514, 563, 585,
-    587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1433, 1883, 2811, 3128, 3268, 3306, 3389,
-    5222, 5223, 5269, 5432, 5900, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
-})
-
 
 def seq_delta(a: int, b: int) -> int:
     """a - b in 32-bit sequence space, as a signed 32-bit number (Zeek's seq_delta)."""
@@ -93,10 +82,6 @@ class Endpoint:
         self.last = last
         self.last_rel = seq_delta(last, start)
 
-    def rel(self, seq: int) -> int:
-        """Zeek's get_relative_seq against last_seq: negative means underflow."""
-        return self.last_rel + seq_delta(seq, self.last)
-
     def update_last(self, seq: int) -> None:
         self.last_rel += seq_delta(seq, self.last)
         self.last = seq
@@ -122,15 +107,16 @@ class ZeekTcp:
 
     __slots__ = ("orig", "resp", "history", "hist_seen", "is_partial", "first_seen")
 
-    def __init__(self, src: str, sport: int, dst: str, dport: int, flags: int,
-                 likely_server_ports: frozenset[int], flip_syn_ack: bool) -> None:
+    def __init__(self, src: str, sport: int, dst: str, dport: int, flip: bool) -> None:
+        """The first packet went src -> dst; `flip` swaps the roles at once (connections.py
+        decides, as Zeek's WantConnection)."""
         self.orig = Endpoint(True, src, sport)
         self.resp = Endpoint(False, dst, dport)
         self.history: list[str] = []
         self.hist_seen = 0
         self.is_partial = False
         self.first_seen = 0            # bit 1 orig, bit 2 resp (TCPSessionAdapter first_packet_seen)
-        if _want_flip(sport, dport, flags, likely_server_ports, flip_syn_ack):
+        if flip:
             self.flip()
 
     # --- history (Conn.h / TCP_Endpoint.cc) ------------------------------------------------------
@@ -169,31 +155,51 @@ class ZeekTcp:
     # --- one packet (TCPSessionAdapter::Process) -------------------------------------------------
     def packet(self, is_orig: bool, flags: int, seq: int, ack: int, window: int, length: int,
                captured_all: bool) -> None:
-        endpoint = self.orig if is_orig else self.resp
-        peer = self.resp if is_orig else self.orig
-        syn, fin, rst, has_ack = flags & SYN, flags & FIN, flags & RST, flags & ACK
-
-        # SetPartialStatus
+        # The common case (an established connection, no SYN/FIN/RST, history letters already
+        # recorded) is inlined: this runs once per TCP frame.
         if is_orig:
-            if not self.first_seen & 1:
-                self.is_partial = not syn or bool(has_ack)
-        elif not self.first_seen & 2 and not self.is_partial:
-            self.is_partial = not syn
+            endpoint, peer = self.orig, self.resp
+            if not self.first_seen & 1:            # SetPartialStatus
+                self.is_partial = not flags & SYN or bool(flags & ACK)
+        else:
+            endpoint, peer = self.resp, self.orig
+            if not self.first_seen & 2 and not self.is_partial:
+                self.is_partial = not flags & SYN
+        control = flags & 0x07                     # FIN | SYN | RST
+        syn = flags & SYN
+        has_ack = flags & ACK
 
-        seg_len = length + (1 if syn else 0) + (1 if fin else 0) - (length if rst else 0)
+        if control:
+            seg_len = length + (1 if syn else 0) + (1 if flags & FIN else 0)
+            if flags & RST:
+                seg_len -= length
+        else:
+            seg_len = length
         past = (seq + seg_len) & 0xFFFFFFFF
-        _init_endpoint(endpoint, syn, seq, past)
-        rel_seq = endpoint.rel(seq)
-        underflow = rel_seq < 0
-        self._update_history(endpoint, syn, fin, rst, has_ack, rel_seq, length)
+        if syn or endpoint.state == INACTIVE:
+            _init_endpoint(endpoint, syn, seq, past)
+        d = (seq - endpoint.last) & 0xFFFFFFFF     # rel_seq = last_rel + seq_delta(seq, last)
+        rel_seq = endpoint.last_rel + (d - 0x100000000 if d & 0x80000000 else d)
+
+        if control:
+            self._control_history(endpoint, flags, rel_seq, length)
+        else:
+            mask = HIST_DATA if length else (HIST_ACK if has_ack else 0)
+            if mask:
+                if not endpoint.is_orig:
+                    mask <<= 16
+                if not self.hist_seen & mask:
+                    self._check(endpoint, HIST_DATA if length else HIST_ACK,
+                                "D" if length else "A")
         # update_window: a zero window is boring with or after a RST, or after the peer's FIN.
-        if window == 0 and not rst and peer.state != CLOSED and endpoint.state != RESET:
+        if window == 0 and not flags & RST and peer.state != CLOSED and endpoint.state != RESET:
             self._scaled(endpoint, "W")
-        if fin:
-            endpoint.fin_cnt += 1
-            endpoint.fin_seq = rel_seq + seg_len
-        if rst:
-            endpoint.rst_cnt += 1
+        if control:
+            if flags & FIN:
+                endpoint.fin_cnt += 1
+                endpoint.fin_seq = rel_seq + seg_len
+            if flags & RST:
+                endpoint.rst_cnt += 1
 
         rel_ack = 0
         if has_ack:
@@ -201,62 +207,73 @@ class ZeekTcp:
                 rel_ack = 1
                 peer.init_seqs((ack - 1) & 0xFFFFFFFF, (ack - 1) & 0xFFFFFFFF)   # init_peer
             else:
-                rel_ack = peer.ack_rel + seq_delta(ack, peer.ack)
+                d = (ack - peer.ack) & 0xFFFFFFFF
+                delta = d - 0x100000000 if d & 0x80000000 else d
+                rel_ack = peer.ack_rel + delta
                 if rel_ack < 0:
-                    rel_ack = 0                          # TCP_ack_underflow_or_misorder
-                elif not rst:                            # don't trust acks in RSTs
-                    delta = seq_delta(ack, peer.ack)
-                    if not (ack == 0 and delta > TOO_LARGE_SEQ_DELTA) and delta > 0:
-                        peer.ack_rel += delta
-                        peer.ack = ack
+                    rel_ack = 0                    # TCP_ack_underflow_or_misorder
+                elif delta > 0 and not flags & RST and not (ack == 0 and delta > TOO_LARGE_SEQ_DELTA):
+                    peer.ack_rel = rel_ack         # update_ack_seq (acks in RSTs not trusted)
+                    peer.ack = ack
 
-        delta_last = self._update_last_seq(endpoint, past, syn, fin, rst, length)
-        do_close = self._state_machine(endpoint, peer, seq, ack, length, delta_last, is_orig,
-                                       syn, fin, rst, has_ack)
+        # update_last_seq
+        d = (past - endpoint.last) & 0xFFFFFFFF
+        delta_last = d - 0x100000000 if d & 0x80000000 else d
+        if control or endpoint.state == RESET or delta_last <= 0:
+            self._update_last_seq(endpoint, past, flags, length, delta_last)
+        else:
+            endpoint.last_rel += delta_last
+            endpoint.last = past
+
+        do_close = False
+        if control or endpoint.state == INACTIVE:  # otherwise no state changes
+            do_close = self._state_machine(endpoint, peer, seq, length, delta_last, is_orig,
+                                           flags)
         if has_ack:
-            self._ack_received(peer, rel_ack)
-        if length > 0 and not rst and not underflow and captured_all and not endpoint.skip:
-            self._data_sent(endpoint, rel_seq + 1 if syn else rel_seq, length)
+            # peer's reassembler, after the state machine (AckReceived)
+            seq_acked = rel_ack
+            if peer.fin_cnt and seq_acked >= peer.fin_seq:
+                seq_acked = peer.fin_seq - 1
+            if seq_acked > peer.trim:
+                if seq_acked > peer.delivered and not peer.skip:
+                    self._undelivered(peer, seq_acked)
+                peer.trim = seq_acked
+        if length > 0 and not flags & RST and rel_seq >= 0 and captured_all and not endpoint.skip:
+            data_sent(endpoint, rel_seq + 1 if syn else rel_seq, length)
         if do_close:
             endpoint.did_close = True
         endpoint.pkts += 1
         # CheckPIA_FirstPacket: the direction as the packet arrived, even after a flip.
         self.first_seen |= 1 if is_orig else 2
 
-    def _update_history(self, ep: Endpoint, syn: int, fin: int, rst: int, has_ack: int,
-                        rel_seq: int, length: int) -> None:
-        bits = (1 if syn else 0) + (1 if fin else 0) + (1 if rst else 0)
-        if bits > 1:
+    def _control_history(self, ep: Endpoint, flags: int, rel_seq: int, length: int) -> None:
+        """update_history for a packet with SYN, FIN or RST."""
+        syn, fin, rst = flags & SYN, flags & FIN, flags & RST
+        if (1 if syn else 0) + (1 if fin else 0) + (1 if rst else 0) > 1:
             if fin and rst:
                 self._check(ep, HIST_FIN_RST, "I")
             else:
                 self._check(ep, HIST_MULTI, "Q")
-        elif bits == 1:
-            if syn:
-                code = "H" if has_ack else "S"
-                if self._check(ep, HIST_SYN, code) and rel_seq != ep.hist_last_syn:
-                    self.history.append(code if ep.is_orig else code.lower())
-                ep.hist_last_syn = rel_seq
-            if fin:
-                # a FIN's sequence number is the one after its data
-                if self._check(ep, HIST_FIN, "F") and rel_seq + length != ep.hist_last_fin:
-                    self.history.append("F" if ep.is_orig else "f")
-                ep.hist_last_fin = rel_seq + length
-            if rst:
-                if self._check(ep, HIST_RST, "R") and rel_seq != ep.hist_last_rst:
-                    self.history.append("R" if ep.is_orig else "r")
-                ep.hist_last_rst = rel_seq
-        elif length:
-            self._check(ep, HIST_DATA, "D")
-        elif has_ack:
-            self._check(ep, HIST_ACK, "A")
+        elif syn:
+            code = "H" if flags & ACK else "S"
+            if self._check(ep, HIST_SYN, code) and rel_seq != ep.hist_last_syn:
+                self.history.append(code if ep.is_orig else code.lower())
+            ep.hist_last_syn = rel_seq
+        elif fin:
+            # a FIN's sequence number is the one after its data
+            if self._check(ep, HIST_FIN, "F") and rel_seq + length != ep.hist_last_fin:
+                self.history.append("F" if ep.is_orig else "f")
+            ep.hist_last_fin = rel_seq + length
+        else:
+            if self._check(ep, HIST_RST, "R") and rel_seq != ep.hist_last_rst:
+                self.history.append("R" if ep.is_orig else "r")
+            ep.hist_last_rst = rel_seq
 
-    def _update_last_seq(self, ep: Endpoint, past: int, syn: int, fin: int, rst: int,
-                         length: int) -> int:
-        delta = seq_delta(past, ep.last)
-        if (syn or rst) and (delta > TOO_LARGE_SEQ_DELTA or delta < -TOO_LARGE_SEQ_DELTA):
+    def _update_last_seq(self, ep: Endpoint, past: int, flags: int, length: int,
+                         delta: int) -> None:
+        if flags & (SYN | RST) and (delta > TOO_LARGE_SEQ_DELTA or delta < -TOO_LARGE_SEQ_DELTA):
             pass                                   # an outlandish SYN/RST seq is not trusted
-        elif fin and ep.last_rel == 1:
+        elif flags & FIN and ep.last_rel == 1:
             ep.update_last(past)                   # only SYN and FIN seen (> 2 GB connections)
         elif ep.state == RESET:
             pass                                   # nothing after a RST is trusted
@@ -264,12 +281,11 @@ class ZeekTcp:
             ep.update_last(past)
         elif length > 0:
             self._scaled(ep, "T")                  # DidRxmit: nothing new in this data segment
-        return delta
 
     # --- the state machine (TCPSessionAdapter::Update*State) -------------------------------------
-    def _state_machine(self, ep: Endpoint, peer: Endpoint, seq: int, ack: int, length: int,
-                       delta_last: int, is_orig: bool, syn: int, fin: int, rst: int,
-                       has_ack: int) -> bool:
+    def _state_machine(self, ep: Endpoint, peer: Endpoint, seq: int, length: int,
+                       delta_last: int, is_orig: bool, flags: int) -> bool:
+        syn, fin, rst, has_ack = flags & SYN, flags & FIN, flags & RST, flags & ACK
         state = ep.state
         if state == INACTIVE:
             return self._inactive(ep, peer, seq, length, is_orig, syn, fin, rst, has_ack)
@@ -333,56 +349,12 @@ class ZeekTcp:
         return close
 
     # --- the reassembler's view (TCP_Reassembler.cc) ---------------------------------------------
-    def _data_sent(self, ep: Endpoint, seq: int, length: int) -> None:
-        upper = seq + length
-        acked = ep.ack_rel
-        if seq < acked:
-            if upper <= acked:
-                return                             # already delivered and acked
-            seq = acked
-        if upper <= ep.delivered:
-            return
-        if seq <= ep.delivered:
-            ep.delivered = upper
-            self._absorb(ep)
-        else:
-            _insert_block(ep.blocks, seq, upper)
-            # tcp_max_above_hole_without_any_acks: stop reassembling this direction
-            if ep.no_data_acked() and ep.blocks[-1][1] - ep.delivered > MAX_ABOVE_HOLE_WITHOUT_ACKS:
-                ep.blocks.clear()
-                ep.skip = True
-
-    @staticmethod
-    def _absorb(ep: Endpoint) -> None:
-        blocks = ep.blocks
-        while blocks and blocks[0][0] <= ep.delivered:
-            lo, hi = blocks.pop(0)
-            if hi > ep.delivered:
-                ep.delivered = hi
-
-    def _ack_received(self, ep: Endpoint, seq: int) -> None:
-        """AckReceived on `ep`'s reassembler: acked bytes never seen are a content gap."""
-        if ep.fin_cnt and seq >= ep.fin_seq:
-            seq = ep.fin_seq - 1
-        if seq <= ep.trim:
-            return
-        if seq > ep.delivered and not ep.skip:
-            self._undelivered(ep, seq)
-        ep.trim = seq
-
     def _undelivered(self, ep: Endpoint, up_to: int) -> None:
+        """TrimToSeq -> Undelivered: acked bytes never seen are a content gap."""
         if up_to <= 2 and self.is_partial:
             return   # the faked SYN octet of a partial connection (Zeek leaves delivered as is)
-        blocks = ep.blocks
-        while blocks and blocks[0][0] < up_to:
-            lo, hi = blocks.pop(0)
-            if lo > ep.delivered:
-                self._gap(ep)
-            if hi > ep.delivered:
-                ep.delivered = hi
-        if up_to > ep.delivered:
+        for _ in range(undelivered(ep, up_to)):
             self._gap(ep)
-            ep.delivered = up_to
 
     def _gap(self, ep: Endpoint) -> None:
         # Only gaps in a cleanly established or closing connection go into the history.
@@ -393,17 +365,6 @@ class ZeekTcp:
 
 def _is_clean(ep: Endpoint) -> bool:
     return ep.state == ESTABLISHED or (ep.state == CLOSED and ep.prev_state == ESTABLISHED)
-
-
-def _insert_block(blocks: list[list[int]], lo: int, hi: int) -> None:
-    """Insert [lo, hi) into the sorted, non-overlapping block list, merging neighbours."""
-    i = 0
-    while i < len(blocks) and blocks[i][1] < lo:
-        i += 1
-    while i < len(blocks) and blocks[i][0] <= hi:
-        lo, hi = min(lo, blocks[i][0]), max(hi, blocks[i][1])
-        blocks.pop(i)
-    blocks.insert(i, [lo, hi])
 
 
 def _init_endpoint(ep: Endpoint, syn: int, seq: int, past: int) -> None:
@@ -425,20 +386,3 @@ def _init_endpoint(ep: Endpoint, syn: int, seq: int, past: int) -> None:
     elif state == RESET:
         if syn and ep.prev_state == INACTIVE:
             ep.init_seqs(seq, past)                # the earlier RST was probably injected
-
-
-def _want_flip(sport: int, dport: int, flags: int, likely: frozenset[int],
-               flip_syn_ack: bool) -> bool:
-    """TCP.cc WantConnection: should a new connection swap originator and responder?"""
-    if flags & SYN and not flags & ACK:
-        return False                               # a proper first SYN: its sender originates
-    if flags & SYN and flip_syn_ack and not flags & (FIN | RST):
-        # Deliberate difference: a first SYN-ACK's sender is taken as the responder whatever its
-        # port; Zeek does so only for ports in likely_server_ports (see connections.py).
-        return True
-    if sport in likely:
-        if dport in likely:
-            # both plausible servers: flip only if this isn't a SYN-ACK and dport > sport
-            return not flags & SYN and sport < dport
-        return True
-    return False

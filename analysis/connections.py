@@ -50,11 +50,20 @@ from __future__ import annotations
 import re
 from array import array
 
-from .conn_zeek import (CLOSED, ESTABLISHED, FIN, INACTIVE, LIKELY_SERVER_PORTS, PARTIAL, RESET,
-                        RST, SYN, SYN_ACK_SENT, SYN_SENT, ZeekTcp)
+from .conn_zeek import (CLOSED, ESTABLISHED, FIN, INACTIVE, PARTIAL, RESET, RST, SYN,
+                        SYN_ACK_SENT, SYN_SENT, ZeekTcp)
 from .model import Connection, Frame, TcpInfo
 
 ACK = 0x10
+
+# TCP ports in Zeek's default likely_server_ports (the `redef likely_server_ports += {...}` of the
+# scripts under base/protocols/). A connection that does not start with a SYN is flipped on
+# creation when its source port is one of them (TCP.cc WantConnection).
+LIKELY_SERVER_PORTS: frozenset[int] = frozenset({
+    21, 22, 23, 25, 53, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 502, 513, 514, 563, 585,
+    587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1433, 1883, 2811, 3128, 3268, 3306, 3389,
+    5222, 5223, 5269, 5432, 5900, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+})
 _RSTOS0_HISTORY = re.compile(r"\^?S[^HAFGIQ]*R.*")
 
 
@@ -91,6 +100,23 @@ def conn_state(orig_state: int, resp_state: int, orig_size: int, resp_size: int,
     return "OTH"
 
 
+def want_flip(sport: int, dport: int, flags: int, likely: frozenset[int],
+               flip_syn_ack: bool) -> bool:
+    """TCP.cc WantConnection: should a new connection swap originator and responder?"""
+    if flags & SYN and not flags & ACK:
+        return False                               # a proper first SYN: its sender originates
+    if flags & SYN and flip_syn_ack and not flags & (FIN | RST):
+        # Deliberate difference: a first SYN-ACK's sender is taken as the responder whatever its
+        # port; Zeek does so only for ports in likely_server_ports (see connections.py).
+        return True
+    if sport in likely:
+        if dport in likely:
+            # both plausible servers: flip only if this isn't a SYN-ACK and dport > sport
+            return not flags & SYN and sport < dport
+        return True
+    return False
+
+
 def _fmt(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
@@ -98,15 +124,15 @@ def _fmt(ip: str, port: int) -> str:
 class _Conn:
     """What the tracker keeps per connection (small: counters, two endpoints, frame numbers)."""
 
-    __slots__ = ("id", "zeek", "first_src", "frames", "start", "last_time", "syn_ns", "irtt",
+    __slots__ = ("id", "zeek", "first_src", "frames", "start_ns", "last_ns", "syn_ns", "irtt",
                  "first_fin", "first_rst", "fin_before_rst", "fin_eps")
 
-    def __init__(self, stream: int, ts: float) -> None:
+    def __init__(self, stream: int, ts_ns: int) -> None:
         self.id = stream
         self.zeek: ZeekTcp | None = None       # created by the first frame Zeek would look at
         self.first_src: tuple[str, int, str, int] | None = None
         self.frames = array("q")
-        self.start = self.last_time = ts
+        self.start_ns = self.last_ns = ts_ns
         self.syn_ns: int | None = None
         self.irtt: float | None = None
         self.first_fin = None                  # conn_zeek.Endpoint that sent the first FIN
@@ -135,10 +161,9 @@ class ConnectionTracker:
         tcp = frame.tcp
         if tcp is None:
             return
-        ts = frame.ts_ns / 1e9
         conn = self._conns.get(info.stream)
         if conn is None:
-            conn = self._conns[info.stream] = _Conn(info.stream, ts)
+            conn = self._conns[info.stream] = _Conn(info.stream, frame.ts_ns)
             conn.first_src = (frame.src, frame.sport, frame.dst, frame.dport)
         conn.frames.append(frame.number)
         flags = tcp.flags
@@ -147,7 +172,7 @@ class ConnectionTracker:
         if flags & SYN:
             if not flags & ACK:
                 conn.syn_ns = frame.ts_ns
-        elif flags & ACK and conn.irtt is None and conn.syn_ns is not None:
+        elif conn.irtt is None and flags & ACK and conn.syn_ns is not None:
             conn.irtt = (frame.ts_ns - conn.syn_ns) / 1e9
 
         malformed = frame.malformed
@@ -155,16 +180,24 @@ class ConnectionTracker:
             return      # Zeek drops a packet whose TCP header is cut or invalid before any state
         zeek = conn.zeek
         if zeek is None:
-            zeek = conn.zeek = ZeekTcp(frame.src, frame.sport, frame.dst, frame.dport, flags,
-                                       self._likely, self._flip_syn_ack)
+            flip = want_flip(frame.sport, frame.dport, flags, self._likely, self._flip_syn_ack)
+            zeek = conn.zeek = ZeekTcp(frame.src, frame.sport, frame.dst, frame.dport, flip)
         orig = zeek.orig
         is_orig = frame.sport == orig.port and frame.src == orig.ip
         if frame.checksum_ok is False and not self._ignore_checksums:
             zeek.checksum_error(is_orig)
             return
-        if not (zeek.orig.did_close and zeek.resp.did_close):
-            conn.last_time = ts
-        ep = zeek.orig if is_orig else zeek.resp
+        if not (orig.did_close and zeek.resp.did_close):
+            conn.last_ns = frame.ts_ns
+        if flags & (FIN | RST):
+            self._closing(conn, orig if is_orig else zeek.resp, flags)
+        payload_len = frame.payload_len
+        zeek.packet(is_orig, flags, tcp.seq, tcp.ack, tcp.window, payload_len,
+                    len(frame.payload) >= payload_len)
+
+    @staticmethod
+    def _closing(conn: _Conn, ep, flags: int) -> None:
+        """Remember who sent the first FIN / RST (endpoints keep their identity across flips)."""
         if flags & FIN and id(ep) not in conn.fin_eps:
             conn.fin_eps.add(id(ep))
             if conn.first_fin is None:
@@ -172,8 +205,6 @@ class ConnectionTracker:
         if flags & RST and conn.first_rst is None:
             conn.first_rst = ep
             conn.fin_before_rst = conn.first_fin is not None
-        zeek.packet(is_orig, flags, tcp.seq, tcp.ack, tcp.window, frame.payload_len,
-                    len(frame.payload) >= frame.payload_len)
 
     def finish(self) -> list[Connection]:
         """The connections, by id. The tracker can go on after this (it is not consumed)."""
@@ -210,8 +241,8 @@ class ConnectionTracker:
             end = "open"
         return Connection(
             id=c.id, orig=_fmt(src, sport), resp=_fmt(dst, dport), orig_ip=src, orig_port=sport,
-            resp_ip=dst, resp_port=dport, conn_state=state, history=history, start=c.start,
-            duration=c.last_time - c.start, orig_pkts=o_pkts, orig_bytes=o_bytes,
+            resp_ip=dst, resp_port=dport, conn_state=state, history=history,
+            start=c.start_ns / 1e9, duration=(c.last_ns - c.start_ns) / 1e9, orig_pkts=o_pkts, orig_bytes=o_bytes,
             resp_pkts=r_pkts, resp_bytes=r_bytes, irtt=c.irtt, closed_by=side(closer), end=end,
             frames=tuple(c.frames))
 
