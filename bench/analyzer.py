@@ -77,13 +77,13 @@ def _say(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def make_inputs(plan: Plan, data: Path, source: str, scenario: str, regen: bool) -> dict:
+def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...], regen: bool) -> dict:
     data.mkdir(parents=True, exist_ok=True)
     base = data / "base.pcap"
     how_file = data / "base.how"
     if regen or not base.exists():
         _say(f"base capture ({source}) -> {base}")
-        _, how = inputs.base_capture(base, source=source, scenario=scenario,
+        _, how = inputs.base_capture(base, source=source, scenarios=scenarios,
                                      connections=plan.base_connections)
         how_file.write_text(how)
     how = how_file.read_text() if how_file.exists() else "unknown"
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", choices=("auto", "capture", "loopback"),
                         default=os.environ.get("BENCH_BASE", "auto"),
                         help="base capture: python -m capture if ready (auto), or tcpdump on loopback")
-    parser.add_argument("--scenario", default=os.environ.get("BENCH_SCENARIO", "multi"))
+    parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ",".join(inputs.LAB_SCENARIOS)),
+                        help="capture scenarios concatenated into the base (comma-separated)")
     parser.add_argument("--regen", action="store_true", help="make the inputs again")
     parser.add_argument("--profile", action="store_true", help="profile ours on the small file")
     args = parser.parse_args(argv)
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     machine = report.machine_info()
-    files = make_inputs(plan, args.data, args.base, args.scenario, args.regen)
+    files = make_inputs(plan, args.data, args.base, tuple(args.scenarios.split(",")), args.regen)
     measurements = measure(plan, files, work)
     agreed = agreement(files, work)
     machine["load_after"] = report.loadavg()

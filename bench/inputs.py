@@ -371,20 +371,64 @@ def lab_capture(out: str | os.PathLike, scenario: str) -> Path:
     done = subprocess.run([sys.executable, "-m", "capture", "--scenario", scenario, "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0 or not out.exists():
-        raise RuntimeError(f"python -m capture failed ({done.returncode}): "
+        raise RuntimeError(f"python -m capture --scenario {scenario} failed ({done.returncode}): "
                            f"{(done.stderr or done.stdout).strip()[-300:]}")
     return out
 
 
-def base_capture(out: str | os.PathLike, source: str = "auto", scenario: str = "multi",
+def concatenate(parts: list[Path], out: str | os.PathLike, gap_ns: int = 1_000_000_000) -> Path:
+    """One pcap of several captures one after another (each starts `gap_ns` after the previous
+    one ended), so one base holds every scenario's connections."""
+    caps = [read_pcap(p) for p in parts]
+    linktypes = {c.linktype for c in caps}
+    if len(linktypes) != 1:
+        raise ValueError(f"captures with different link types {sorted(linktypes)}")
+    with open(out, "wb") as f:
+        f.write(pcap_header(caps[0].linktype, max(c.snaplen for c in caps)))
+        next_start = None
+        for cap in caps:
+            if not cap.records:
+                continue
+            shift = 0 if next_start is None else next_start - cap.records[0].ts_ns
+            for r in cap.records:
+                ts = r.ts_ns + shift
+                f.write(struct.pack("<IIII", ts // 1_000_000_000, ts % 1_000_000_000, len(r.data),
+                                    r.wirelen) + r.data)
+            next_start = cap.records[-1].ts_ns + shift + gap_ns
+    return Path(out)
+
+
+# the capture package's scenarios that make the base: every kind of connection the lab has
+# (echo, votes, several clients, a reset, a refused connection, retransmissions on a lossy link)
+LAB_SCENARIOS = ("default", "echo", "vote", "multi", "reset", "refused", "lossy")
+
+
+def base_capture(out: str | os.PathLike, source: str = "auto",
+                 scenarios: tuple[str, ...] = LAB_SCENARIOS,
                  connections: int = 200) -> tuple[Path, str]:
-    """Make the base capture; returns (path, how it was made)."""
+    """Make the base capture; returns (path, how it was made).
+
+    `capture` (or `auto` when the capture package is ready): one `python -m capture` run per
+    scenario, concatenated in time; a scenario that fails (lossy may find no loss) is left out.
+    `loopback`: lab.server and `connections` lab sessions on loopback."""
+    out = Path(out)
     if source in ("auto", "capture") and capture_package_ready():
-        try:
-            return lab_capture(out, scenario), f"python -m capture --scenario {scenario}"
-        except (RuntimeError, subprocess.TimeoutExpired):
-            if source == "capture":
-                raise
+        parts, made, failed = [], [], []
+        for name in scenarios:
+            part = out.with_name(f"{out.stem}-{name}.pcap")
+            try:
+                parts.append(lab_capture(part, name))
+                made.append(name)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                failed.append(f"{name} ({str(exc)[:80]})")
+        if parts:
+            concatenate(parts, out)
+            for part in parts:
+                part.unlink()
+            how = f"python -m capture, scenarios {', '.join(made)} concatenated"
+            return out, how + (f"; failed: {'; '.join(failed)}" if failed else "")
+        if source == "capture":
+            raise RuntimeError(f"every capture scenario failed: {'; '.join(failed)}")
     if source == "capture":
         raise RuntimeError("the capture package is not ready (no capture/__main__.py, or not root)")
     return loopback_capture(out, connections), f"loopback (tcpdump -i lo, lab.server + {connections} lab sessions)"
