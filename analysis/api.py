@@ -76,8 +76,11 @@ def check_phase(name: str) -> str:
 class _Pipeline:
     """The stages wired together; one instance per capture."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, verify_checksums: bool = True) -> None:
         self.path = path
+        self.verify_checksums = verify_checksums
+        self.tcp_frames = 0
+        self.bad_checksums = 0
         self.reader = CaptureReader(path)
         self.tcp = TcpAnalyzer()
         self.conns = ConnectionTracker()
@@ -88,12 +91,15 @@ class _Pipeline:
 
     def run(self) -> Iterator[LabeledFrame]:
         for record in self.reader.records():
-            frame = decode_frame(record, path=self.path)
+            frame = decode_frame(record, path=self.path, verify_checksums=self.verify_checksums)
             self.count += 1
             if self.first_ts is None:
                 self.first_ts = frame.ts_ns
             info = self.tcp.process(frame) if frame.tcp is not None else None
             if info is not None:
+                self.tcp_frames += 1
+                if frame.checksum_ok is False:
+                    self.bad_checksums += 1
                 self.conns.process(frame, info)
             label = self.labeler.label(frame, info)
             if info is not None:
@@ -105,14 +111,26 @@ class _Pipeline:
         sender = (frame.src, frame.sport)
         if frame.tcp.flags & SYN:
             self.exchanges.syn(info.stream, client, sender, frame.tcp.seq)
-        if frame.payload and "retransmission" not in info.analysis:
+        # No need to skip what Wireshark calls a retransmission: the reassembler keeps each
+        # sequence number once, and a segment that arrives "late" may be the first copy seen.
+        if frame.payload:
             self.exchanges.add(info.stream, client, sender, frame.tcp.seq, bytes(frame.payload),
                                frame.number, frame.time)
 
     def result(self, frames: list[LabeledFrame]) -> Analysis:
         exchanges = self.exchanges.finish()
+        warnings = list(self.reader.warnings)
+        if self.bad_checksums and self.bad_checksums * 2 >= self.tcp_frames:
+            # Zeek ignores segments with bad checksums, and so do we by default; when most are bad
+            # the capture was most likely taken on the sending host with checksum offload.
+            warnings.append(Warning(
+                code="bad-checksums",
+                message=f"{self.path}: {self.bad_checksums} of {self.tcp_frames} TCP segments have "
+                        "bad checksums and were left out of connection states (checksum offload on "
+                        "the capturing host?); to trust them anyway, as zeek -C does, use "
+                        "--ignore-checksums"))
         return Analysis(path=self.path, frames=frames, connections=self.conns.finish(),
-                        exchanges=exchanges, warnings=list(self.reader.warnings),
+                        exchanges=exchanges, warnings=warnings,
                         frame_count=self.count, linktypes=tuple(self.reader.linktypes),
                         votes=vote_totals(exchanges))
 
@@ -191,27 +209,30 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
     return frame.proto
 
 
-def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None
-                 ) -> Iterator[LabeledFrame]:
+def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None,
+                 verify_checksums: bool = True) -> Iterator[LabeledFrame]:
     """Label a capture frame by frame without keeping the frames (memory: open connections only).
 
     When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty)."""
-    pipeline = _Pipeline(str(path))
+    pipeline = _Pipeline(str(path), verify_checksums)
     yield from pipeline.run()
     if on_finish is not None:
         on_finish(pipeline.result([]))
 
 
-def analyze(path: str | Path) -> Analysis:
-    """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input."""
-    pipeline = _Pipeline(str(path))
+def analyze(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
+    """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input.
+
+    verify_checksums=False trusts every TCP checksum (Zeek's -C), for captures taken on a host
+    whose network card computes checksums after the capture point (checksum offload)."""
+    pipeline = _Pipeline(str(path), verify_checksums)
     frames = list(pipeline.run())
     return pipeline.result(frames)
 
 
-def summarize(path: str | Path) -> Analysis:
+def summarize(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
     """Like analyze() but keeps no frames: connections, exchanges and warnings only."""
-    pipeline = _Pipeline(str(path))
+    pipeline = _Pipeline(str(path), verify_checksums)
     for _ in pipeline.run():
         pass
     return pipeline.result([])

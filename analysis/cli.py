@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    parser.add_argument("-C", "--ignore-checksums", action="store_true",
+                        help="trust TCP segments with bad checksums (as zeek -C), e.g. for captures "
+                             "taken on a host with checksum offload")
     return parser
 
 
@@ -39,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not Path(args.file).is_file():
             raise AnalysisError("no such capture file",
                                 path=args.file, hint="check the path; make capture writes reqresp.pcap")
-        result = analyze(args.file)
+        result = analyze(args.file, verify_checksums=not args.ignore_checksums)
         frames = result.frames
         if args.conn is not None:
             frames = result.frames_of(args.conn)
