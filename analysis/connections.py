@@ -32,7 +32,8 @@ Fields and the choice behind each:
     once both sides have closed (the ACK of the last FIN is not counted, as in conn.log);
   * irtt: tshark's tcp.analysis.initial_rtt - from the most recent SYN to the first frame with
     ACK and without SYN (the ACK completing the handshake); None without both;
-  * closed_by: the side that sent the first FIN, or the first RST if no FIN was sent;
+  * closed_by: the side that sent the first FIN, or the first RST if no FIN was sent (among the
+    frames Zeek processes: a FIN with a bad checksum does not count);
   * end: fin-both / fin-one / fin-rst / rst / open (vocabulary.CONN_ENDS).
 
 Deliberate differences from Zeek (each named in tests/analysis/test_connections.py):
@@ -43,7 +44,9 @@ Deliberate differences from Zeek (each named in tests/analysis/test_connections.
     zeek_retransmit_timeout is one connection, as Zeek's conn-limited.log, not two as with every
     timer expired; a cut first SYN does not open a separate Zeek connection);
   * Zeek defers a close while data is pending; here a FIN or RST closes its side at once
-    (only the duration can differ, and only when data is still missing at the FIN).
+    (only the duration can differ, and only when data is still missing at the FIN);
+  * packets are counted per endpoint: on the SYN/SYN-ACK reversal Zeek counts the flipping SYN
+    for the responder (ConnSize sees the pre-flip direction); we count it for its sender.
 """
 from __future__ import annotations
 

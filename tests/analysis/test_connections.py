@@ -413,6 +413,9 @@ def test_syn_syn_ack_reversal_flips_midway(tmp_path):
                seg(C, S, "A", ISN_C + 1, ISN_S + 1)]
     conn = one(tmp_path, packets, flip_syn_ack=False)
     assert (conn.orig, conn.history, conn.conn_state) == ("10.0.0.1:40000", "Hs^A", "S1")
+    # Deliberate difference: the flipping SYN counts for its sender (Zeek's ConnSize sees the
+    # pre-flip direction and counts it for the responder: 1 / 2)
+    assert (conn.orig_pkts, conn.resp_pkts) == (2, 1)
 
 
 def test_repeat_rules_for_f_and_r(tmp_path):
@@ -524,3 +527,17 @@ def test_connections_are_streams_in_order(tmp_path):
     first, second = crafted(tmp_path, packets)
     assert (first.id, first.conn_state, first.frames) == (0, "REJ", (1, 3))
     assert (second.id, second.conn_state, second.frames) == (1, "S0", (2,))
+
+
+def test_close_is_not_deferred_while_data_is_missing(tmp_path):
+    # The responder's FIN comes after a hole nobody acknowledges, then both FINs, then a late
+    # ACK. Deliberate difference: Zeek defers the responder's close while data is pending, so
+    # its duration would run to the late ACK; here the FIN closes that side at once.
+    packets = handshake() + [
+        seg(S, C, "PA", ISN_S + 11, ISN_C + 1, b"z" * 10, t=0.03),      # bytes 1..10 missing
+        seg(S, C, "FA", ISN_S + 21, ISN_C + 1, t=0.04),
+        seg(C, S, "FA", ISN_C + 1, ISN_S + 1, t=0.05),
+        seg(C, S, "A", ISN_C + 2, ISN_S + 1, t=0.50)]
+    conn = one(tmp_path, packets)
+    assert (conn.conn_state, conn.end) == ("SF", "fin-both")
+    assert conn.duration == pytest.approx(0.05, abs=1e-6)
