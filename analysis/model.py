@@ -138,7 +138,8 @@ class Connection(NamedTuple):
     start: float                # epoch seconds of the first frame
     duration: float
     orig_pkts: int
-    orig_bytes: int             # payload bytes (Zeek counts sequence space; see connections.py)
+    orig_bytes: int             # Zeek's orig_bytes: sequence space covered (a retransmitted byte
+                                # once, an acked-but-uncaptured byte too); see connections.py
     resp_pkts: int
     resp_bytes: int
     irtt: float | None          # tshark tcp.analysis.initial_rtt (SYN -> handshake ACK)
