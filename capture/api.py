@@ -16,10 +16,12 @@ def scenario_names() -> tuple[str, ...]:
 
 
 def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.pcap", *,
-                 backend: str = "netns", compose_runner=None) -> CaptureResult:  # type: ignore[no-untyped-def]
+                 backend: str = "netns", hold: float = 0.0,
+                 compose_runner=None) -> CaptureResult:  # type: ignore[no-untyped-def]
     """Run scenario ``name`` and write its capture to ``out``.
 
     backend "netns" (default): network namespaces on a bridge, needs root.
+    ``hold``: seconds the netns lab stays up, listening, before the clients start.
     backend "compose": Docker Compose (compose/reqresp.yml); ``compose_runner`` replaces the
     function that runs `docker compose` commands (tests record the commands with it).
     Raises a CaptureError subclass with a one-line message on any failure; whatever the run
@@ -28,7 +30,7 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     if backend == "netns":
         from capture.runner import run_netns
 
-        return run_netns(name, out)
+        return run_netns(name, out, hold)
     if backend == "compose":
         from capture.compose_backend import run_compose
 

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reqresp.pcap", metavar="FILE", help="the pcap to write (default reqresp.pcap)")
     p.add_argument("--backend", default="netns", choices=BACKENDS,
                    help="netns (default; root, no Docker) or compose (Docker Compose)")
+    p.add_argument("--hold", type=float, default=0.0, metavar="SECONDS",
+                   help="netns: keep the lab up this long before the clients start, to look around "
+                        "(ip netns exec lab-client ip addr)")
     return p
 
 
@@ -90,7 +93,7 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
         for problem in report.problems:
             print(f"error: could not remove {problem}", file=sys.stderr)
         return EXIT_FAILED if report.problems else 0
-    result = run_scenario(args.scenario, args.out, backend=args.backend)
+    result = run_scenario(args.scenario, args.out, backend=args.backend, hold=args.hold)
     print_result(result, args.out, stdout)
     if result.dropped:
         print(f"error: the kernel dropped {result.dropped} packets; the capture is incomplete, run it again",

@@ -30,7 +30,8 @@ SERVER_READY_TIMEOUT = 15.0   # seconds for `Server listening on ...`
 CLIENT_TIMEOUT = 60.0         # seconds for one client session (lossy needs retransmission timers)
 CLOSE_TIMEOUT = 15.0          # seconds for the server's connections to finish closing
 SETTLE = 0.2                  # seconds between the last FIN/ACK and stopping tcpdump
-TCP_LISTEN = "0A"             # state column of /proc/net/tcp
+TCP_LISTEN = "0A"
+MAX_HOLD = 3600.0             # state column of /proc/net/tcp
 
 
 def check_root() -> None:
@@ -44,13 +45,19 @@ def check_netns_prerequisites() -> None:
     find_tcpdump()
 
 
-def run_netns(name: str, out: str | os.PathLike[str]) -> CaptureResult:
-    """Run scenario ``name`` on network namespaces and write the capture to ``out``."""
+def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> CaptureResult:
+    """Run scenario ``name`` on network namespaces and write the capture to ``out``.
+
+    ``hold``: seconds to keep the lab up (tcpdump and server listening) before the clients start,
+    to look around with ``ip netns exec lab-client ...``.
+    """
     scenario = get_scenario(name)
+    if not 0 <= hold <= MAX_HOLD:
+        raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
     path = check_output_path(out)
     check_netns_prerequisites()
     for attempt in range(1, scenario.max_attempts + 1):
-        result = _run_once(scenario, path, attempt)
+        result = _run_once(scenario, path, attempt, hold)
         if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
             break
     else:
@@ -60,7 +67,7 @@ def run_netns(name: str, out: str | os.PathLike[str]) -> CaptureResult:
     return result
 
 
-def _run_once(scenario: Scenario, out: Path, attempt: int) -> CaptureResult:
+def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> CaptureResult:
     topo = lab_topology(scenario.client_hosts)
     state = RunState.create()
     t0 = time.monotonic()
@@ -79,6 +86,7 @@ def _run_once(scenario: Scenario, out: Path, attempt: int) -> CaptureResult:
                                 state, t0, netns=topo.server.netns)
             processes.append(server)
             server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
+        time.sleep(hold)
         clients = [LabProcess(program.host, python_module(program.module, *program.args), state, t0,
                               netns=topo.host(program.host).netns)
                    for program in scenario.clients]
