@@ -22,22 +22,72 @@ and the frame -- and the file when the caller passes `path=` (iter_frames always
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
+from socket import inet_ntoa
 
-from analysis.decode_ip import ipv4, ipv6
+from analysis.decode_ip import _checksum_ok, _tcp_options, ipv4, ipv6
 from analysis.decode_link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, LINK_DECODERS,
                                   LINKTYPE_NAMES)
 from analysis.errors import UnknownLinkTypeError
-from analysis.model import ArpHeader, Frame, RawRecord
+from analysis.model import ArpHeader, Frame, RawRecord, TcpHeader
 
 _new = tuple.__new__
 CUT_MARK = "header cut at"          # every cut-header reason contains it (see decode_ip.cut)
 SUPPORTED_LINKTYPES = frozenset(LINK_DECODERS)
 
 
+# Ethernet type + IPv4 header without options + TCP header, unpacked in one call (fast path)
+_ETH_IPV4_TCP = struct.Struct("!HBBHHHBBH4s4sHHIIHHHH")
+_FAST_PREFIX = b"\x08\x00\x45"      # ethertype IPv4, version 4, header length 20
+_addresses: dict[bytes, str] = {}     # 4-byte address -> dotted text; addresses repeat a lot
+_macs: dict[bytes, tuple[str, str]] = {}
+_CACHE_LIMIT = 1 << 16
+
+
 def decode_frame(rec: RawRecord, *, path: str | None = None, verify_checksums: bool = True) -> Frame:
     """Decode one record.  `verify_checksums=False` skips the TCP/UDP checksum (checksum_ok is
     then None) for a faster pass that does not need Zeek's `c` history letter."""
+    # Fast path for the common case -- untagged Ethernet, IPv4 without options, a first (or only)
+    # fragment carrying TCP whose header was captured whole.  It gives exactly what the general
+    # path below gives (tests/analysis/test_decode.py compares them frame by frame).
+    data = rec[6]
+    if rec[4] == 1 and data[12:15] == _FAST_PREFIX and data[23] == 6 and len(data) >= 54:
+        (_, _, _, total, _, frag, ttl, _, _, src_b, dst_b, sport, dport, seq, ack, offflags, window,
+         csum, urgent) = _ETH_IPV4_TCP.unpack_from(data, 12)
+        hlen = (offflags >> 12) * 4
+        end = 14 + total
+        if not frag & 0x1FFF and 20 <= hlen <= total - 20 and end <= rec[3] and 34 + hlen <= len(data):
+            src = _addresses.get(src_b)
+            if src is None:
+                if len(_addresses) > _CACHE_LIMIT:
+                    _addresses.clear()
+                src = _addresses[src_b] = inet_ntoa(src_b)
+            dst = _addresses.get(dst_b)
+            if dst is None:
+                dst = _addresses[dst_b] = inet_ntoa(dst_b)
+            macs = _macs.get(data[0:12])
+            if macs is None:
+                if len(_macs) > _CACHE_LIMIT:
+                    _macs.clear()
+                macs = _macs[data[0:12]] = (data[6:12].hex(":"), data[0:6].hex(":"))
+            if hlen == 20:
+                options = (None, None, False, (), None, None)
+            else:
+                options = _tcp_options(data, 54, 34 + hlen)
+            ok = None
+            if verify_checksums and len(data) >= end:
+                ok = _checksum_ok(data, 34, total - 20,
+                                  int.from_bytes(src_b + dst_b, "big") + 6 + total - 20)
+            tcp = _new(TcpHeader, (seq, ack, offflags & 0x0FFF, window, hlen, csum, urgent) + options)
+            return _new(Frame, (rec[0], rec[1], rec[2], rec[3], 1, rec[5], macs[0], macs[1], (),
+                                0x0800, "ipv4", src, dst, 6, ttl, "tcp", sport, dport, tcp,
+                                total - 20 - hlen, data[34 + hlen:end], ok, None, None, None,
+                                rec[2] < rec[3], None))
+    return _decode_general(rec, path, verify_checksums)
+
+
+def _decode_general(rec: RawRecord, path: str | None, verify_checksums: bool) -> Frame:
     link = LINK_DECODERS.get(rec.linktype)
     if link is None:
         raise UnknownLinkTypeError(

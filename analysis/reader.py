@@ -133,6 +133,7 @@ class CaptureReader:
         frac_mul = 1 if self.nanosecond else 1000
         linktype = self.interfaces[0].linktype
         unpack_from = header.unpack_from
+        new_record = _new_record
         number = 0
         with open(self.path, "rb") as handle:
             handle.seek(24)
@@ -141,33 +142,35 @@ class CaptureReader:
             pos = 0
             size = len(buf)
             while True:
-                if size - pos < hlen:
-                    buf = buf[pos:] + handle.read(CHUNK)
-                    base += pos
-                    pos = 0
-                    size = len(buf)
-                    if size < hlen:
-                        if size:
-                            self._cut(number + 1, base, size, hlen)
+                # inner loop: every record wholly inside the buffer, nothing but the record
+                while True:
+                    start = pos + hlen
+                    if start > size:
                         break
-                sec, frac, caplen, wirelen = unpack_from(buf, pos)
-                start = pos + hlen
-                end = start + caplen
-                if end > size:
+                    sec, frac, caplen, wirelen = unpack_from(buf, pos)
+                    end = start + caplen
+                    if end > size:
+                        break
+                    number += 1
+                    yield new_record(RawRecord, (number, sec * 1_000_000_000 + frac * frac_mul,
+                                                 caplen, wirelen, linktype, 0, buf[start:end]))
+                    pos = end
+                self.frames = number
+                # the next record (or its header) runs past the buffer: read on, or find the cut
+                need = hlen
+                if size - pos >= hlen:
+                    caplen = unpack_from(buf, pos)[2]
                     if caplen > MAX_CAPLEN:
                         raise self._absurd(number + 1, caplen)
-                    buf = buf[pos:] + handle.read(max(CHUNK, end - pos))
-                    base += pos
-                    pos, start, end = 0, hlen, hlen + caplen
-                    size = len(buf)
-                    if end > size:
-                        self._cut(number + 1, base, size, end)
-                        break
-                number += 1
-                self.frames = number
-                yield _new_record(RawRecord, (number, sec * 1_000_000_000 + frac * frac_mul, caplen,
-                                              wirelen, linktype, 0, buf[start:end]))
-                pos = end
+                    need = hlen + caplen
+                buf = buf[pos:] + handle.read(max(CHUNK, need))
+                base += pos
+                pos = 0
+                size = len(buf)
+                if size < need:
+                    if size:
+                        self._cut(number + 1, base, size, need)
+                    break
 
     # -- pcapng ----------------------------------------------------------------------------
 

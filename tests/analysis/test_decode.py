@@ -290,3 +290,18 @@ def test_unknown_link_type_is_a_one_line_error_naming_file_and_frame(tmp_path):
     assert "\n" not in message and err.value.frame == 1
     with pytest.raises(UnknownLinkTypeError, match="^frame 3: link type 147"):
         decode_frame(RawRecord(3, 0, 1, 1, 147, 0, b"\0"))         # no path given: frame only
+
+
+def test_fast_path_equals_general_path(conformance_name, conformance_truth, tmp_path):
+    """decode_frame's fast path (untagged Ethernet / IPv4 / TCP) must give what the general,
+    layer-by-layer path gives: compare both on every conformance frame and on crafted edge cases."""
+    from analysis.decode import _decode_general
+    records = list(CaptureReader(conformance_truth(conformance_name).pcap).records())
+    crafted = write(tmp_path, [Ether() / TCP_SEG, Ether() / IP(len=0) / TCP(flags="S"),
+                               Ether() / IP(options=[b"\x01\x01\x01\x00"]) / TCP(),
+                               Ether() / IP(frag=3, proto=6) / Raw(b"x" * 20),
+                               Ether() / IP() / TCP(dataofs=15), Ether() / IP(len=400) / TCP()])
+    records += list(CaptureReader(crafted).records())
+    for rec in records:
+        for verify in (True, False):
+            assert decode_frame(rec, verify_checksums=verify) == _decode_general(rec, None, verify)
