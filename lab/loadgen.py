@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -49,6 +50,7 @@ class _Budget:
         self.errors = 0
         self.running = 0
         self.done = asyncio.get_running_loop().create_future()
+        self.run_id = uuid.uuid4().hex[:8].encode()   # vote ids differ from run to run
 
     def client_finished(self) -> None:
         self.running -= 1
@@ -79,7 +81,7 @@ class _Client(asyncio.Protocol):
         option = next(self.options)
         if self.kind == "vote":
             return b"VOTE " + option + b"\n"
-        return b"VOTE %s id=c%d-%d\n" % (option, self.number, self.seq)
+        return b"VOTE %s id=%s-%d-%d\n" % (option, self.budget.run_id, self.number, self.seq)
 
     def _send_next(self) -> None:
         b = self.budget

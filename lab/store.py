@@ -73,7 +73,7 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: str, options: Sequence[str]) -> None:
+    def __init__(self, path: str, options: Sequence[str], lock_wait: float = 2.0) -> None:
         self.path = path
         self.options = tuple(options)
         self._index = {o: i for i, o in enumerate(self.options)}
@@ -83,7 +83,8 @@ class SqliteStore:
         try:
             # The connection is created here (so opening errors surface at startup) and then used
             # by the writer thread only.
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                path, timeout=lock_wait, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             # One server per database file: its counts mirror would be wrong with a second writer.
@@ -159,14 +160,10 @@ class SqliteStore:
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
+            known = self._known_ids([token for _, token, _ in batch if token is not None])
             for option, token, fut in batch:
                 if token is not None:
-                    prior = in_batch.get(token)
-                    if prior is None:
-                        row = db.execute(
-                            "SELECT option, tally FROM vote_ids WHERE token = ?", (token,)).fetchone()
-                        if row is not None:
-                            prior = Recorded(*row)
+                    prior = in_batch.get(token) or known.get(token)
                     if prior is not None:
                         same = prior.option == option
                         outcomes.append((fut, prior if same else VoteIdReused(token, prior.option, option)))
@@ -193,6 +190,20 @@ class SqliteStore:
             return [(fut, error) for _, _, fut in batch]
         self._counts = tuple(counts)   # published only after COMMIT: tally() never shows uncommitted votes
         return outcomes
+
+
+    def _known_ids(self, tokens: list[str]) -> dict[str, Recorded]:
+        """The votes already stored under these ids: one query per chunk, not one per vote."""
+        known: dict[str, Recorded] = {}
+        for i in range(0, len(tokens), _ID_CHUNK):
+            chunk = tokens[i:i + _ID_CHUNK]
+            rows = self._db.execute("SELECT token, option, tally FROM vote_ids WHERE token IN (%s)"
+                                    % ",".join("?" * len(chunk)), chunk)
+            known.update((token, Recorded(option, tally)) for token, option, tally in rows)
+        return known
+
+
+_ID_CHUNK = 500   # ids per lookup query (SQLite allows 32,766 parameters; smaller keeps queries cheap)
 
 
 def _resolve(outcomes: list) -> None:
