@@ -163,10 +163,12 @@ def analyze_segment(fwd: Flow, rev: Flow, seq: int, ack: int, seglen: int, flags
             rev.maxseqtobeacked = rev.nextseq
             ta |= A_ACK_LOST_SEGMENT
         else:
-            # the other side is stalled: report once, until it sends an ACK again
-            if rev.dupacknum == 0:
+            # the gap stays: report it once per new ack number.  tshark 4.0.17 keeps this mark
+            # in the ACKing side's duplicate-ACK counter (a new ack resets it to 0 above; a
+            # duplicate ACK turns -1 into 1), which is what the crafted captures show
+            if fwd.dupacknum == 0:
                 ta |= A_ACK_LOST_SEGMENT
-            rev.dupacknum = -1
+            fwd.dupacknum = -1
 
     # RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS: a segment carrying data
     # (or SYN/FIN) that does not advance the sequence number; keep-alives are none of these

@@ -90,13 +90,24 @@ class TcpConversation:
 
     # -- output -----------------------------------------------------------------------------
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        writer = PcapWriter(str(path), linktype=1, nano=True, sync=True)
-        try:
-            for when, data in self.packets:
+        return write_conversations(path, [self])[0]
+
+
+def write_conversations(path: str | Path, conversations, gap: float = 1000.0):
+    """Write several conversations into one pcap, one after the other, `gap` seconds apart
+    (give them different ports: each stays its own stream).  Returns (path, offsets): the
+    frame number before each conversation's first frame."""
+    path = Path(path)
+    writer = PcapWriter(str(path), linktype=1, nano=True, sync=True)
+    offsets, count = [], 0
+    try:
+        for index, conv in enumerate(conversations):
+            offsets.append(count)
+            for when, data in conv.packets:
                 packet = Ether(data)
-                packet.time = T0 + when
+                packet.time = T0 + index * gap + when
                 writer.write(packet)
-        finally:
-            writer.close()
-        return path
+                count += 1
+    finally:
+        writer.close()
+    return path, offsets

@@ -111,6 +111,15 @@ def tshark_tcp_fields(pcap: str | os.PathLike) -> dict[int, TsharkTcp]:
     return out
 
 
+def tshark_tcp_fields_many(pcaps, workers: int = 4) -> dict:
+    """tshark_tcp_fields for several captures at once (tshark's start-up dominates small files)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pcaps = list(pcaps)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(pcaps, pool.map(tshark_tcp_fields, pcaps)))
+
+
 def our_tcp_infos(pcap: str | os.PathLike):
     """(frame number -> TcpInfo, the analyzer) from our reader, decoder and TcpAnalyzer."""
     from analysis.decode import decode_frame
@@ -126,15 +135,18 @@ def our_tcp_infos(pcap: str | os.PathLike):
     return infos, analyzer
 
 
-def tcp_disagreements(pcap: str | os.PathLike, *, values: bool = True) -> list[Disagreement]:
+def tcp_disagreements(pcap: str | os.PathLike, *, values: bool = True,
+                      theirs: dict[int, TsharkTcp] | None = None) -> list[Disagreement]:
     """Every frame-level difference between our TCP analysis and tshark's on `pcap`.
 
     Compared per TCP frame: which frames are TCP, tcp.stream, every tcp.analysis.* flag of
     vocabulary.ANALYSIS_FLAGS, tcp.analysis.flags (set iff we report any flag) and
     tcp.analysis.initial_rtt (on exactly the frames tshark shows it); with `values`, also the
-    relative seq / ack / nxtseq and the calculated window size.
+    relative seq / ack / nxtseq, the calculated window size and its scale factor.  `theirs`:
+    tshark_tcp_fields(pcap) if already at hand.
     """
-    theirs = tshark_tcp_fields(pcap)
+    if theirs is None:
+        theirs = tshark_tcp_fields(pcap)
     ours, _ = our_tcp_infos(pcap)
     problems: list[Disagreement] = []
     for number in sorted(set(theirs) | set(ours)):
