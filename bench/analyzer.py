@@ -77,11 +77,15 @@ def _say(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...], regen: bool) -> dict:
+def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...], regen: bool,
+                base_file: Path | None = None) -> dict:
     data.mkdir(parents=True, exist_ok=True)
     base = data / "base.pcap"
     how_file = data / "base.how"
-    if regen or not base.exists():
+    if base_file is not None:
+        base.write_bytes(base_file.read_bytes())
+        how_file.write_text(f"given: {base_file.name}")
+    elif regen or not base.exists():
         _say(f"base capture ({source}) -> {base}")
         _, how = inputs.base_capture(base, source=source, scenarios=scenarios,
                                      connections=plan.base_connections)
@@ -192,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="base capture: python -m capture if ready (auto), or tcpdump on loopback")
     parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ",".join(inputs.LAB_SCENARIOS)),
                         help="capture scenarios concatenated into the base (comma-separated)")
+    parser.add_argument("--base-file", type=Path, default=None,
+                        help="use this classic pcap as the base capture instead of making one")
     parser.add_argument("--regen", action="store_true", help="make the inputs again")
     parser.add_argument("--profile", action="store_true", help="profile ours on the small file")
     args = parser.parse_args(argv)
@@ -202,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     machine = report.machine_info()
-    files = make_inputs(plan, args.data, args.base, tuple(args.scenarios.split(",")), args.regen)
+    files = make_inputs(plan, args.data, args.base, tuple(args.scenarios.split(",")), args.regen,
+                        args.base_file)
     measurements = measure(plan, files, work)
     agreed = agreement(files, work)
     machine["load_after"] = report.loadavg()
