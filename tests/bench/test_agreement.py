@@ -58,7 +58,7 @@ def test_a_different_stream_and_flags_are_counted(dumps, tmp_path):
     found = compare(pcap, edited)
     # the SYN-ACK makes the other side the client, so the handshake ACK (frame 5) is a plain ACK now
     assert found.by_field == {"flags": 1, "label": 2}
-    _edit_line(one, edited, 4, peers.BASE_FIELDS.index("tcp.stream"), "7")
+    _edit_line(one, edited, 8, peers.BASE_FIELDS.index("tcp.stream"), "7")   # a data segment
     assert compare(pcap, edited).by_field == {"stream": 1}
 
 
