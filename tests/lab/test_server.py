@@ -169,3 +169,12 @@ def test_port_in_use_is_a_one_line_error(start_server):
                            "--store", "memory"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot listen on 127.0.0.1" in done.stderr
+
+
+def test_bytes_then_fin_without_newline_still_get_their_reply(start_server):
+    """`printf hi | nc`: the message ends with the client's FIN instead of a newline or a pause."""
+    server = start_server("--store", "memory")
+    with server.connect() as s:
+        s.sendall(b"first\nhi")
+        s.shutdown(socket.SHUT_WR)
+        assert recv_until_eof(s) == b"Echo: first\nEcho: hi\n"
