@@ -84,4 +84,8 @@ def write_outputs(result, out: Path) -> list[Path]:
     paths.append(out / "frames.csv")
     (out / "report.txt").write_text(render_plain(result), encoding="utf-8")
     paths.append(out / "report.txt")
+    # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
+    # matplotlib is slow to import and only --out needs it.
+    from .report_html import write_reports
+    paths += write_reports(result, out)
     return paths
