@@ -26,7 +26,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from socket import inet_ntoa
 
-from analysis.decode_ip import _checksum_ok, _tcp_options, ipv4, ipv6
+from analysis.decode_ip import _tcp_options, ipv4, ipv6
 from analysis.decode_link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, LINK_DECODERS,
                                   LINKTYPE_NAMES)
 from analysis.errors import UnknownLinkTypeError
@@ -77,8 +77,12 @@ def decode_frame(rec: RawRecord, *, path: str | None = None, verify_checksums: b
                 options = _tcp_options(data, 54, 34 + hlen)
             ok = None
             if verify_checksums and len(data) >= end:
-                ok = _checksum_ok(data, 34, total - 20,
-                                  int.from_bytes(src_b + dst_b, "big") + 6 + total - 20)
+                # addresses + segment as one integer (see decode_ip._checksum_ok): the 8 address
+                # bytes sit right before the TCP header, so one slice covers both
+                value = int.from_bytes(data[26:end], "big")
+                if total & 1:
+                    value <<= 8
+                ok = (value + 6 + total - 20) % 0xFFFF == 0
             tcp = _new(TcpHeader, (seq, ack, offflags & 0x0FFF, window, hlen, csum, urgent) + options)
             return _new(Frame, (rec[0], rec[1], rec[2], rec[3], 1, rec[5], macs[0], macs[1], (),
                                 0x0800, "ipv4", src, dst, 6, ttl, "tcp", sport, dport, tcp,

@@ -187,7 +187,27 @@ class CaptureReader:
             size = len(buf)
             block_head = struct.Struct("<II")
             epb = struct.Struct("<IIIII")
+            epb_whole = struct.Struct("<IIIIIII")
+            new_record = _new_record
+            # section-local interface id -> (mul, div, offset ns, linktype, global interface id)
+            local_clocks: list[tuple[int, int, int, int, int]] = []
             while True:
+                # fast loop: enhanced packet blocks wholly inside the buffer, on a known interface;
+                # anything else (or anything odd) falls through to the block-by-block path below
+                while size - pos >= 28:
+                    btype, blen, lid, ts_hi, ts_lo, caplen, wirelen = epb_whole.unpack_from(buf, pos)
+                    end = pos + blen
+                    if (btype != BT_EPB or end > size or blen & 3 or 32 + caplen > blen
+                            or lid >= len(local_clocks)):
+                        break
+                    mul, div, offset_ns, linktype, iface = local_clocks[lid]
+                    ticks = (ts_hi << 32) | ts_lo
+                    number += 1
+                    yield new_record(RawRecord, (
+                        number, ticks * mul + offset_ns if div == 1 else ticks * mul // div + offset_ns,
+                        caplen, wirelen, linktype, iface, buf[pos + 28:pos + 28 + caplen]))
+                    pos = end
+                self.frames = number
                 if size - pos < 12:
                     buf = buf[pos:] + handle.read(CHUNK)
                     base += pos
@@ -206,7 +226,9 @@ class CaptureReader:
                     order = BYTE_ORDER_MAGIC[magic]
                     block_head = struct.Struct(order + "II")
                     epb = struct.Struct(order + "IIIII")
+                    epb_whole = struct.Struct(order + "IIIIIII")
                     section = []
+                    local_clocks = []
                 btype, blen = block_head.unpack_from(buf, pos)
                 if blen < 12 or blen % 4:
                     raise CaptureFormatError(
@@ -269,6 +291,8 @@ class CaptureReader:
                     mul, div = _ns_scale(iface.ticks_per_second)
                     clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
                                    iface.snaplen))
+                    local_clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
+                                  len(self.interfaces) - 1))
                     if iface.ticks_per_second > 10**6:
                         self.nanosecond = True
                 pos = end
