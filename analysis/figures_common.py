@@ -6,6 +6,7 @@ without a cycle.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from pathlib import Path
 
@@ -39,9 +40,25 @@ def phase_title(phase: str) -> str:
 
 
 def safe_text(text: str) -> str:
-    """Capture-supplied text made safe to draw: no control bytes (no glyph for them) and no
-    bare `$` (matplotlib would read a pair of them as mathtext)."""
-    return "".join(c if c.isprintable() else "·" for c in text).replace("$", r"\$")
+    """Capture-supplied text made safe to draw: characters the font has no glyph for (control
+    bytes, binary payload read as text) become '·', and a bare `$` is escaped (matplotlib would
+    read a pair of them as mathtext)."""
+    glyphs = _glyphs()
+    return "".join(c if c.isprintable() and ord(c) in glyphs else "·" for c in text).replace("$", r"\$")
+
+
+def _drawable(code: int) -> bool:
+    # Left-to-right scripts up to Cyrillic/Armenian, and the punctuation and arrows block; the
+    # font's Arabic/Hebrew entries need shaping matplotlib does not do.
+    return code < 0x0590 or 0x2000 <= code < 0x2400
+
+
+@functools.lru_cache(maxsize=1)
+def _glyphs() -> frozenset[int]:
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"])))
+    return frozenset(code for code in font.get_charmap() if _drawable(code))
 
 
 def new_figure(width: float, height: float) -> Figure:
