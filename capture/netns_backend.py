@@ -32,12 +32,19 @@ def existing_lab_objects() -> tuple[list[str], list[str]]:
     return spaces, links
 
 
-def build(topo: Topology) -> None:
-    """Create the whole network. On any failure, remove what was made and raise NetworkSetupError."""
+def check_names_free(topo: Topology) -> None:
+    """Raise NetworkSetupError if a namespace or link of ``topo`` exists already."""
     spaces, links = existing_lab_objects()
     clash = sorted(set(topo.kernel_names()) & (set(spaces) | set(links)))
     if clash:
         raise NetworkSetupError(", ".join(clash), "create", "already exists (left by an earlier run?)")
+
+
+def build(topo: Topology) -> None:
+    """Create the whole network. On any failure, remove what was made and raise NetworkSetupError.
+
+    Call check_names_free first: a failure here removes every object named in ``topo``.
+    """
     try:
         _build_bridge(topo.bridge)
         for host in topo.hosts:

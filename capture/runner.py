@@ -22,7 +22,7 @@ from capture.names import check_output_path, give_to_invoking_user
 from capture.processes import LabProcess, OutputLine, python_module
 from capture.result import CaptureResult, final_tally
 from capture.scenarios import PORT, Scenario, get_scenario
-from capture.state import RunState
+from capture.state import RunState, lab_lock
 from capture.tcpdump import BridgeCapture, find_tcpdump
 from capture.topology import lab_topology
 
@@ -56,11 +56,12 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
         raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
     path = check_output_path(out)
     check_netns_prerequisites()
-    for attempt in range(1, scenario.max_attempts + 1):
-        result = _run_once(scenario, path, attempt, hold)
-        if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-            break
-    else:
+    with lab_lock():
+        for attempt in range(1, scenario.max_attempts + 1):
+            result = _run_once(scenario, path, attempt, hold)
+            if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
+                break
+    if scenario.require_retransmission and not (result.retransmissions or 0):
         raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
                             "the link loss did not hit this session, run it again")
     give_to_invoking_user(path)
@@ -69,6 +70,8 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
 
 def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> CaptureResult:
     topo = lab_topology(scenario.client_hosts)
+    # Before anything is ours: if the names are taken, say so and touch nothing of the other's.
+    netns_backend.check_names_free(topo)
     state = RunState.create()
     t0 = time.monotonic()
     processes: list[LabProcess] = []

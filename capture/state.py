@@ -8,16 +8,52 @@ then removes every ``lab-`` namespace and root-namespace link. Nothing else is t
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
+from capture.errors import CaptureError
 from capture.names import is_lab_name
 
 STATE_DIR = Path(os.environ.get("REQRESP_LAB_STATE_DIR", "/run/reqresp-lab"))
+
+
+LOCK_TIMEOUT = 120.0  # seconds to wait for another run to finish with the lab network
+
+
+@contextmanager
+def lab_lock(state_dir: Path | None = None, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """One run (or `clean`) at a time owns the lab- names: wait for the other one, then go.
+
+    flock is released by the kernel when its holder dies, even by SIGKILL; lab processes do not
+    inherit the descriptor (subprocess closes it), so a leftover server cannot hold the lock.
+    """
+    folder = state_dir if state_dir is not None else STATE_DIR
+    folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    fd = os.open(folder / "lab.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    raise CaptureError(f"another capture run (pid {holder}) has used the lab network for over "
+                                       f"{timeout:g} s; wait for it, or stop it and run 'python -m capture clean'")
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -139,7 +175,16 @@ def kill_pids(targets: list[tuple[int, str]], grace: float = 2.0) -> list[str]:
 
 
 def clean(state_dir: Path = STATE_DIR) -> CleanReport:
-    """Remove every leftover of earlier runs: their processes, ``lab-`` namespaces and links."""
+    """Remove every leftover of earlier runs: their processes, ``lab-`` namespaces and links.
+
+    Waits for a run in progress to finish first (the lab lock), so it never pulls the network
+    from under a live run.
+    """
+    with lab_lock(state_dir):
+        return _clean(state_dir)
+
+
+def _clean(state_dir: Path) -> CleanReport:
     from capture import netns_backend  # late: pyroute2 is heavy and `clean` may run without it
 
     spaces, links = netns_backend.existing_lab_objects()

@@ -44,25 +44,58 @@ def assert_no_leftovers() -> None:
     assert left == {"namespaces": [], "links": [], "processes": []}, f"lab leftovers: {left}"
 
 
-def tshark(pcap: Path, fields: list[str], display_filter: str = "") -> list[list[str]]:
-    """Rows of the requested fields, one per frame matching ``display_filter``."""
-    argv = ["tshark", "-r", str(pcap), "-n", "-o", "tcp.check_checksum:TRUE", "-T", "fields"]
-    for field in fields:
+FIELDS = (
+    "frame.number", "frame.len", "frame.protocols", "eth.src", "arp.opcode", "arp.src.proto_ipv4",
+    "arp.dst.proto_ipv4", "arp.src.hw_mac", "ip.src", "ip.dst", "ip.checksum.status", "tcp.stream",
+    "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len", "tcp.payload", "tcp.checksum.status",
+    "tcp.analysis.retransmission",
+)
+
+
+class Frame(dict):  # type: ignore[type-arg]
+    """One frame as tshark dissected it: field name -> text ('' when absent)."""
+
+    def flags(self) -> int:
+        return int(self["tcp.flags"], 16) if self["tcp.flags"] else 0
+
+    @property
+    def syn(self) -> bool:
+        return bool(self.flags() & 0x02)
+
+    @property
+    def ack(self) -> bool:
+        return bool(self.flags() & 0x10)
+
+    @property
+    def fin(self) -> bool:
+        return bool(self.flags() & 0x01)
+
+    @property
+    def rst(self) -> bool:
+        return bool(self.flags() & 0x04)
+
+    @property
+    def psh(self) -> bool:
+        return bool(self.flags() & 0x08)
+
+    @property
+    def payload(self) -> str:
+        return bytes.fromhex(self["tcp.payload"].replace(":", "")).decode() if self["tcp.payload"] else ""
+
+
+def frames(pcap: Path) -> list[Frame]:
+    """Every frame of ``pcap``, dissected by tshark in one run (tshark is slow to start)."""
+    argv = ["tshark", "-r", str(pcap), "-n", "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+            "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-E", "occurrence=f"]
+    for field in FIELDS:
         argv += ["-e", field]
-    if display_filter:
-        argv += ["-Y", display_filter]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
-    return [line.split("\t") for line in done.stdout.splitlines()]
+    return [Frame(zip(FIELDS, line.split("\t"))) for line in done.stdout.splitlines()]
 
 
-def count(pcap: Path, display_filter: str) -> int:
-    return len(tshark(pcap, ["frame.number"], display_filter))
-
-
-def payloads(pcap: Path, src: str) -> list[str]:
-    """The TCP payloads sent by ``src``, decoded (one entry per segment)."""
-    rows = tshark(pcap, ["tcp.payload"], f"ip.src=={src} && tcp.len>0")
-    return [bytes.fromhex(row[0].replace(":", "")).decode() for row in rows]
+def payloads(rows: list[Frame], src: str) -> list[str]:
+    """The TCP payloads sent by ``src``, decoded (one entry per segment, retransmissions included)."""
+    return [f.payload for f in rows if f["ip.src"] == src and f["tcp.len"] not in ("", "0")]
 
 
 def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
