@@ -15,7 +15,7 @@ from typing import TextIO
 from lab import protocol
 from lab.errors import LabError
 from lab.service import LabServer, ServerConfig, raise_fd_limit
-from lab.store import open_store
+from lab.store import SYNC_MODES, open_store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=2222, help="TCP port (default 2222; 0 picks a free one)")
     p.add_argument("--store", default="votes.db",
                    help="SQLite file for durable votes (default votes.db), or 'memory'")
+    p.add_argument("--sync", choices=SYNC_MODES, default="full",
+                   help="full (default): fsync every commit, safe against kill -9 and power loss; "
+                        "normal: no fsync per commit, safe against kill -9 only")
     p.add_argument("--options", default=",".join(protocol.DEFAULT_OPTIONS),
                    help="the vote options, comma-separated (default A,B,C)")
     p.add_argument("--idle-timeout", type=float, default=300.0,
@@ -64,10 +67,10 @@ class _LineSink:
             self.broken = True   # nobody reads our output any more; keep serving
 
 
-async def _serve(config: ServerConfig, store_spec: str, options: tuple[str, ...]) -> int:
+async def _serve(config: ServerConfig, store_spec: str, sync: str, options: tuple[str, ...]) -> int:
     loop = asyncio.get_running_loop()
     sink = _LineSink(loop, sys.stdout)
-    store = open_store(store_spec, options)
+    store = open_store(store_spec, options, sync)
     server = LabServer(config, store, sink)
     try:
         await server.start()
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(host=args.host, port=args.port, idle_timeout=args.idle_timeout,
                           max_connections=args.max_connections)
     try:
-        return asyncio.run(_serve(config, args.store, options))
+        return asyncio.run(_serve(config, args.store, args.sync, options))
     except LabError as exc:
         print(f"lab.server: error: {exc}", file=sys.stderr)
         return 1

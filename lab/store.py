@@ -16,6 +16,7 @@ from typing import NamedTuple, Sequence
 from lab.errors import LabError, StoreError, VoteIdReused
 from lab.protocol import format_tally
 
+SYNC_MODES = ("full", "normal")
 MAX_BATCH = 4096  # votes committed together at most; bounds one transaction's latency
 
 
@@ -59,11 +60,12 @@ class MemoryStore:
 class SqliteStore:
     """Durable votes in SQLite (WAL), written by one thread that commits concurrent votes together.
 
-    Durability choice: journal_mode=WAL with synchronous=FULL, so every COMMIT fsyncs the WAL
-    before we answer. WAL with synchronous=NORMAL would already survive `kill -9` of the server
-    (a committed transaction is in the OS page cache), but not a power loss or kernel crash;
-    FULL survives both, and group commit makes the extra fsync cheap: one fsync per batch of
-    concurrent votes instead of one per vote.
+    Durability choice: journal_mode=WAL with synchronous=FULL by default, so every COMMIT fsyncs
+    the WAL before we answer. WAL with synchronous=NORMAL (`sync="normal"`, `--sync normal`) already
+    survives `kill -9` of the server, the requirement (a committed transaction is in the OS page
+    cache, which outlives the process), but not a power loss or kernel crash; FULL survives both.
+    We default to FULL because group commit makes the extra fsync cheap (one fsync per batch of
+    concurrent votes, not one per vote); NORMAL is there for disks whose fsync is slow.
 
     Threading: sqlite calls block, so they never run on the event loop thread. The loop thread
     puts (option, token, future) on a queue; the writer thread takes everything waiting (up to
@@ -73,8 +75,11 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: str, options: Sequence[str], lock_wait: float = 2.0) -> None:
+    def __init__(self, path: str, options: Sequence[str], lock_wait: float = 2.0, sync: str = "full") -> None:
+        if sync not in SYNC_MODES:
+            raise StoreError(path, f"unknown sync mode {sync!r}", f"use one of {', '.join(SYNC_MODES)}")
         self.path = path
+        self.sync = sync
         self.options = tuple(options)
         self._index = {o: i for i, o in enumerate(self.options)}
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -86,7 +91,7 @@ class SqliteStore:
             self._db = sqlite3.connect(
                 path, timeout=lock_wait, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA synchronous={sync.upper()}")
             # One server per database file: its counts mirror would be wrong with a second writer.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("BEGIN IMMEDIATE")
@@ -94,7 +99,7 @@ class SqliteStore:
                 "CREATE TABLE IF NOT EXISTS counts (option TEXT PRIMARY KEY, n INTEGER NOT NULL)")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS vote_ids "
-                "(token TEXT PRIMARY KEY, option TEXT NOT NULL, tally TEXT NOT NULL)")
+                "(token TEXT PRIMARY KEY, option TEXT NOT NULL, tally TEXT NOT NULL) WITHOUT ROWID")
             self._db.executemany(
                 "INSERT OR IGNORE INTO counts (option, n) VALUES (?, 0)", [(o,) for o in self.options])
             stored = dict(self._db.execute("SELECT option, n FROM counts").fetchall())
@@ -217,8 +222,8 @@ def _resolve(outcomes: list) -> None:
             fut.set_result(outcome)
 
 
-def open_store(spec: str, options: Sequence[str]) -> MemoryStore | SqliteStore:
-    """`--store memory` or `--store <path>`."""
+def open_store(spec: str, options: Sequence[str], sync: str = "full") -> MemoryStore | SqliteStore:
+    """`--store memory` or `--store <path>` (with `--sync full|normal`)."""
     if spec == "memory":
         return MemoryStore(options)
-    return SqliteStore(spec, options)
+    return SqliteStore(spec, options, sync=sync)

@@ -80,3 +80,12 @@ def test_not_a_database(tmp_path):
 
 def test_open_store_memory():
     assert isinstance(open_store("memory", OPTS), MemoryStore)
+
+
+def test_sync_modes(tmp_path):
+    path = str(tmp_path / "n.db")
+    results = asyncio.run(_record_all(SqliteStore(path, OPTS, sync="normal"), [("B", "n1"), ("B", "n1")]))
+    assert results == [Recorded("B", "A=0 B=1 C=0")] * 2
+    assert SqliteStore(path, OPTS).tally() == "A=0 B=1 C=0"
+    with pytest.raises(StoreError, match="unknown sync mode 'off'"):
+        SqliteStore(str(tmp_path / "o.db"), OPTS, sync="off")
