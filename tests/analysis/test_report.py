@@ -1,0 +1,217 @@
+"""report.html / report.md and `python -m analysis FILE --out DIR`; report.html in a real browser.
+
+The browser test drives chromedriver's W3C WebDriver HTTP API on loopback with urllib (no
+selenium): headless Chromium opens report.html from a file:// URL, every <img> must be loaded
+with a non-zero natural size, and a screenshot is kept in test-artifacts/. Chromium runs with
+the flags that keep it off the network (no background networking, no component updates, ...).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analysis import analyze
+from analysis.figures import report_figures
+from analysis.questions import answer_all
+from analysis.report_html import render_html, write_reports
+from analysis.report_md import render_md
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "notebooks" / "data"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def default():
+    return analyze(DATA / "reqresp.pcap")
+
+
+@pytest.fixture(scope="module")
+def written(default, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, write_reports(default, out)
+
+
+def test_write_reports_writes_the_pages_and_the_figures(written, default):
+    out, paths = written
+    names = {p.name for p in paths}
+    assert {"report.html", "report.md", "ladder.png", "ladder.svg", "timeline.png"} <= names
+    assert {f"tseq-conn{c.id}.png" for c in default.connections} <= names
+    for path in paths:
+        assert path.is_file() and path.stat().st_size > 500
+
+
+def test_html_is_self_contained(written):
+    page = (written[0] / "report.html").read_text()
+    sources = re.findall(r'<img[^>]*src="([^"]+)"', page)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    for source in sources:
+        assert base64.b64decode(source.split(",", 1)[1])[:4] == b"\x89PNG"
+    assert not re.search(r'(src|href)="(https?:)?//', page), "an external reference"
+    assert "<script" not in page and "@import" not in page
+
+
+def test_html_has_phase_tables_connections_exchanges_and_questions(default):
+    answers = answer_all(default)
+    page = render_html(default, report_figures(default), answers)
+    for phase in ("arp", "handshake", "data", "teardown"):
+        assert f"Phase: {phase} (" in page
+    assert 'id="connections"' in page and default.connections[0].orig in page
+    assert 'id="exchanges"' in page and "Echo: Hello Server" in page
+    assert 'id="questions"' in page
+    irtt = next(a for a in answers if a.key == "irtt")
+    assert f"{irtt.value * 1000:.3f} ms" in page
+    assert "frame.number in {" in page
+    assert "tcp.flags.syn == 1" in page.replace("&amp;", "&")   # the Wireshark filters
+
+
+def test_html_escapes_capture_text(default):
+    import dataclasses
+    evil = dataclasses.replace(default, exchanges=[default.exchanges[0]._replace(request="<script>x</script>")])
+    page = render_html(evil, ())
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+def test_markdown_has_the_same_content_and_references_the_png_files(default):
+    figures = report_figures(default)
+    text = render_md(default, figures)
+    assert "![Ladder diagram](ladder.png)" in text and "(timeline.png)" in text
+    for answer in answer_all(default):
+        assert answer.question in text
+    for phase in ("arp", "handshake", "data", "teardown"):
+        assert f"### Phase: {phase} (" in text
+    lines = text.splitlines()
+    assert any(line.startswith("| 6 |") for line in lines), "frame 6 is not a table row"
+    cells = re.compile(r"(?<!\\)\|")
+    for index, line in enumerate(lines):
+        if line.startswith("|---"):       # every row of a table has the header's cell count
+            width = len(cells.findall(lines[index - 1]))
+            for row in lines[index + 1:]:
+                if not row.startswith("|"):
+                    break
+                assert len(cells.findall(row)) == width, row
+
+
+def test_markdown_cells_cannot_break_the_table(default):
+    import dataclasses
+    piped = dataclasses.replace(default, exchanges=[default.exchanges[0]._replace(request="a|b\nc")])
+    text = render_md(piped, ())
+    assert "a\\|b c" in text
+
+
+def test_make_analyze_cli_writes_the_report_files(tmp_path):
+    out = tmp_path / "reqresp"
+    run = subprocess.run([sys.executable, "-m", "analysis", str(DATA / "reqresp.pcap"), "--out", str(out)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for name in ("analysis.json", "frames.csv", "report.html", "report.md", "ladder.png", "ladder.svg"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "analysis.json").read_text())["frame_count"] == 24
+
+
+# --- the browser ---------------------------------------------------------------------------------
+
+class WebDriver:
+    """The few WebDriver commands the test needs, over HTTP on loopback."""
+
+    def __init__(self, profile: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self._call("GET", "/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    raise
+                time.sleep(0.1)
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-extensions", "--disable-default-apps", f"--user-data-dir={profile}",
+                "--window-size=1300,1600"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions":
+                                                 {"binary": CHROMIUM, "args": args}}}}
+        self.session = self._call("POST", "/session", caps)["value"]["sessionId"]
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def open(self, url: str) -> None:
+        self._call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def run(self, script: str):
+        return self._call("POST", f"/session/{self.session}/execute/sync",
+                          {"script": script, "args": []})["value"]
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self._call("GET", f"/session/{self.session}/screenshot")["value"])
+
+    def close(self) -> None:
+        try:
+            self._call("DELETE", f"/session/{self.session}")
+        finally:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+IMAGES = ("return Array.from(document.images).map(i => ({alt: i.alt, ok: i.complete && "
+          "i.naturalWidth > 0, width: i.naturalWidth}));")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium / chromium-driver not installed (make tools-test installs them)")
+    with tempfile.TemporaryDirectory() as profile:
+        driver = WebDriver(profile)
+        try:
+            yield driver
+        finally:
+            driver.close()
+
+
+@pytest.mark.slow
+def test_report_renders_every_figure_in_a_browser(browser, written):
+    out, _ = written
+    browser.open((out / "report.html").resolve().as_uri())
+    images = browser.run(IMAGES)
+    assert [i["alt"] for i in images] == ["Ladder diagram", "Phase timeline", "Time-sequence graph, connection 0"]
+    assert all(i["ok"] for i in images), images
+    assert browser.run("return document.title").startswith("reqresp.pcap")
+    assert "Questions" in browser.run("return document.body.innerText")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = browser.screenshot()
+    (ARTIFACTS / "report-reqresp.png").write_bytes(shot)
+    assert shot[:4] == b"\x89PNG" and len(shot) > 50_000
+
+
+@pytest.mark.slow
+def test_the_browser_check_does_see_a_broken_image(browser, tmp_path):
+    # the check above must be able to fail: a truncated PNG is reported as not rendered
+    page = tmp_path / "broken.html"
+    page.write_text('<html><body><img alt="broken" src="data:image/png;base64,iVBORw0KGgo="></body></html>')
+    browser.open(page.as_uri())
+    assert browser.run(IMAGES) == [{"alt": "broken", "ok": False, "width": 0}]
