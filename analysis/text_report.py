@@ -18,6 +18,8 @@ class Section(NamedTuple):
     rows: list[tuple[str, ...]]
 
 
+# An exact frame filter longer than this is left out (a long capture's data phase).
+_MAX_FILTER = 400
 FRAME_COLUMNS = ("No.", "Time", "Source", "Destination", "Flags", "Length", "Label", "Analysis", "Info")
 
 
@@ -38,9 +40,12 @@ def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Sec
     chosen = list(analysis.frames if frames is None else frames)
     result: list[Section] = []
     for phase, explanation in vocabulary.PHASES.items():
-        rows = [frame_row(f) for f in chosen if f.phase == phase]
+        members = [f for f in chosen if f.phase == phase]
+        rows = [frame_row(f) for f in members]
         if rows:
-            note = f"{explanation} Wireshark filter: {vocabulary.PHASE_FILTERS[phase]}"
+            exact = vocabulary.frame_filter(f.number for f in members)
+            note = (f"{explanation} Wireshark filter: {vocabulary.PHASE_FILTERS[phase]}"
+                    + (f"; exactly these frames: {exact}" if len(exact) <= _MAX_FILTER else ""))
             result.append(Section(f"Phase: {phase} ({len(rows)} frames)", note, FRAME_COLUMNS, rows))
     if analysis.connections:
         rows = [(str(c.id), c.orig, c.resp, c.conn_state, c.history,

@@ -20,16 +20,32 @@ PHASES: dict[str, str] = {
     "other": "Everything else: non-TCP traffic (UDP, ICMP, ICMPv6, ...) and undecodable frames.",
 }
 
-# Wireshark display filter that selects each phase, so a student can check it by hand.
+# Wireshark display filter for each phase's kind of frame, to explore any capture by hand. A
+# phase also depends on what came before a frame (the ACK that completes the handshake, the ACK
+# that answers a FIN), which no display filter can see, so the reports also give the exact
+# filter for the frames of one capture (`frame_filter`, "frame.number in {3..5,22}").
 PHASE_FILTERS: dict[str, str] = {
     "arp": "arp",
-    "handshake": "tcp.flags.syn == 1 || (tcp.seq == 1 && tcp.ack == 1 && tcp.len == 0 "
-                 "&& tcp.flags.fin == 0 && tcp.flags.reset == 0)",
+    "handshake": "tcp.flags.syn == 1 || (tcp.flags == 0x010 && tcp.seq == 1 && tcp.ack == 1 && tcp.len == 0)",
     "data": "tcp.len > 0 || (tcp.flags == 0x010 && tcp.ack > 1)",
-    "teardown": "tcp.flags.fin == 1 || tcp.ack == tcp.nxtseq",
+    "teardown": "tcp.flags.fin == 1",
     "reset": "tcp.flags.reset == 1",
     "other": "!tcp && !arp",
 }
+
+
+def frame_filter(numbers) -> str:
+    """The display filter selecting exactly these frames: 'frame.number in {1,3..5}'."""
+    ranges: list[str] = []
+    ordered = sorted(set(numbers))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        ranges.append(str(ordered[i]) if i == j else f"{ordered[i]}..{ordered[j]}")
+        i = j + 1
+    return "frame.number in {" + ",".join(ranges) + "}"
 
 # --- labels: what one frame is ------------------------------------------------------------------
 LABELS: dict[str, str] = {
