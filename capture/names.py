@@ -55,10 +55,13 @@ def check_output_path(path: str | os.PathLike[str], kind: str = "pcap file") -> 
     if text.startswith("-"):
         raise InvalidNameError(kind, text, "starts with '-' (it would read as an option); use ./" + text)
     out = Path(text).absolute()
-    if out.is_dir():
-        raise InvalidNameError(kind, text, "is a directory; give a file name such as reqresp.pcap")
-    if not out.parent.is_dir():
-        raise InvalidNameError(kind, text, f"its folder {out.parent} does not exist; create it first")
+    try:
+        if out.is_dir():
+            raise InvalidNameError(kind, text, "is a directory; give a file name such as reqresp.pcap")
+        if not out.parent.is_dir():
+            raise InvalidNameError(kind, text, f"its folder {out.parent} does not exist; create it first")
+    except OSError as exc:  # e.g. a folder on the way we may not enter
+        raise InvalidNameError(kind, text, f"cannot be reached ({exc.strerror}); choose another place") from exc
     return out
 
 

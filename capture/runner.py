@@ -54,8 +54,8 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
     scenario = get_scenario(name)
     if not 0 <= hold <= MAX_HOLD:
         raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
-    path = check_output_path(out)
     check_netns_prerequisites()
+    path = check_output_path(out)
     with lab_lock():
         for attempt in range(1, scenario.max_attempts + 1):
             result = _run_once(scenario, path, attempt, hold)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,22 @@ def test_output_path_rejects_directories_and_missing_folders(tmp_path) -> None: 
         check_output_path(tmp_path)
     with pytest.raises(InvalidNameError, match="does not exist"):
         check_output_path(os.path.join(tmp_path, "nope", "x.pcap"))
+
+
+def test_output_path_in_a_folder_we_may_not_enter_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to drop to another user")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    code = ("from capture.names import check_output_path\n"
+            "from capture.errors import InvalidNameError\n"
+            f"try:\n    check_output_path({str(locked / 'x.pcap')!r})\n"
+            "except InvalidNameError as e:\n    print(e)\n")
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert "cannot be reached (Permission denied)" in done.stdout, done.stderr
