@@ -41,14 +41,16 @@ def _e(text: object) -> str:
     return html.escape("" if text is None else str(text))
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[str] = ()) -> str:
+def _table(columns: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[str] = (),
+           code: Sequence[str] = ("Wireshark filter",)) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for column, cell in zip(columns, row):
             cls = ' class="num"' if column in numeric else ""
-            cells.append(f"<td{cls}>{_e(cell)}</td>")
+            text = f"<code>{_e(cell)}</code>" if column in code and cell not in ("", "-") else _e(cell)
+            cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
