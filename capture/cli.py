@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from capture.api import BACKENDS, clean, run_scenario
 from capture.errors import CaptureError, Interrupted
+from capture.interrupts import request_stop
 from capture.result import CaptureResult
 from capture.scenarios import SCENARIOS
 
@@ -53,7 +54,7 @@ def _signals_raise_interrupted() -> Iterator[None]:
         if fired:
             return
         fired.append(signal.Signals(signum).name)
-        raise Interrupted(fired[0])
+        request_stop(fired[0])
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

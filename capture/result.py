@@ -42,7 +42,7 @@ class CaptureResult:
 
     def summary(self) -> str:
         """The one summary line the CLI prints."""
-        extra = ""
+        extra = f", {self.attempts} runs" if self.attempts > 1 else ""
         if self.retransmissions is not None:
             extra += f", {self.retransmissions} retransmitted segments"
         if self.totals is not None:

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from capture import netns_backend
-from capture.errors import LabProcessError, NotRootError, ScenarioError
+from capture.errors import LabProcessError, NetworkSetupError, NotRootError, ScenarioError
+from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_output_path, give_to_invoking_user
 from capture.processes import LabProcess, OutputLine, python_module
@@ -111,14 +112,15 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
         stats = capture.stop()
         duration = time.monotonic() - listening_since
     finally:
-        for process in reversed(processes):
-            process.stop(grace=2.0)
-        if capture is not None and capture.process.running:
-            capture.process.stop()
-        problems = netns_backend.teardown(topo)
-        state.close()
-        if problems:  # pragma: no cover - only when the kernel refuses; say how to finish the job
-            raise netns_backend.NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+        with shielded():  # a Ctrl-C now waits until the lab is gone
+            for process in reversed(processes):
+                process.stop(grace=2.0)
+            if capture is not None and capture.process.running:
+                capture.process.stop()
+            problems = netns_backend.teardown(topo)
+            state.close()
+        if problems:  # only when the kernel refuses; say how to finish the job
+            raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
     transcript = tuple(sorted((line for p in processes for line in p.lines), key=lambda line: line.t))
     return CaptureResult(
         scenario=scenario.name, backend="netns", pcap=out, packets=stats.captured, dropped=stats.dropped,

@@ -85,3 +85,17 @@ def test_loss_rule_is_numgen_cmp_drop() -> None:
     assert names == ["numgen", "cmp", "immediate"]
     with pytest.raises(ValueError):
         RandomLoss(1)
+
+
+def test_a_stop_requested_during_cleanup_waits_for_its_end() -> None:
+    from capture.errors import Interrupted
+    from capture.interrupts import request_stop, shielded
+
+    done = []
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        with shielded():
+            request_stop("SIGTERM")  # noted, not raised: the cleanup goes on
+            done.append("cleaned")
+    assert done == ["cleaned"]
+    with pytest.raises(Interrupted, match="SIGINT"):
+        request_stop("SIGINT")  # outside a cleanup: at once
