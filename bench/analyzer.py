@@ -14,15 +14,16 @@ tshark frame by frame (bench/agreement.py) and write bench/results.md and bench/
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import inputs, peers, report
-from bench.agreement import compare
+from bench import capture_base, inputs, peers, report
+from bench.agreement import Agreement, compare
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,7 +88,7 @@ def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...],
         how_file.write_text(f"given: {base_file.name}")
     elif regen or not base.exists():
         _say(f"base capture ({source}) -> {base}")
-        _, how = inputs.base_capture(base, source=source, scenarios=scenarios,
+        _, how = capture_base.base_capture(base, source=source, scenarios=scenarios,
                                      connections=plan.base_connections)
         how_file.write_text(how)
     how = how_file.read_text() if how_file.exists() else "unknown"
@@ -182,6 +183,18 @@ def profile(path: Path, out: Path) -> Path:
     return target
 
 
+def render(saved: Path, results_dir: Path) -> int:
+    data = json.loads(saved.read_text())
+    results_dir.mkdir(parents=True, exist_ok=True)
+    ms = [Measurement(**{**m, "runs": tuple(m["runs"])}) for m in data["measurements"]]
+    agreed = {k: Agreement(**{**a, "examples": tuple(a["examples"])}) for k, a in data["agreement"].items()}
+    md = report.write_markdown(results_dir / "results.md", data["files"], ms, agreed, data["machine"],
+                               data["elapsed"], quick=data["quick"])
+    report.write_chart(results_dir / "results.png", ms)
+    _say(f"wrote {md} and {results_dir / 'results.png'} from {saved}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.analyzer", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny files, one run each (for tests)")
@@ -194,13 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", choices=("auto", "capture", "loopback"),
                         default=os.environ.get("BENCH_BASE", "auto"),
                         help="base capture: python -m capture if ready (auto), or tcpdump on loopback")
-    parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ",".join(inputs.LAB_SCENARIOS)),
+    parser.add_argument("--scenarios", default=os.environ.get("BENCH_SCENARIOS", ",".join(capture_base.LAB_SCENARIOS)),
                         help="capture scenarios concatenated into the base (comma-separated)")
     parser.add_argument("--base-file", type=Path, default=None,
                         help="use this classic pcap as the base capture instead of making one")
     parser.add_argument("--regen", action="store_true", help="make the inputs again")
     parser.add_argument("--profile", action="store_true", help="profile ours on the small file")
+    parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="only write results.md/png again from a saved bench/out/results.json")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        return render(args.render, args.out or HERE)
     plan = _plan(args)
     results_dir = args.out or (HERE / "out" / "quick" if args.quick else HERE)
     work = (args.out or HERE / "out") if args.quick else HERE / "out"
@@ -215,8 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     machine["load_after"] = report.loadavg()
     if args.profile:
         _say(f"profile -> {profile(files['small']['path'], work)}")
-    md = report.write_markdown(results_dir / "results.md", plan, files, measurements, agreed, machine,
-                               time.monotonic() - t0, quick=args.quick)
+    elapsed = time.monotonic() - t0
+    # everything the report needs, so `--render` can redo results.md/png without measuring again
+    (work / "results.json").write_text(json.dumps({
+        "files": files, "measurements": [asdict(m) for m in measurements],
+        "agreement": {k: asdict(a) for k, a in agreed.items()}, "machine": machine,
+        "elapsed": elapsed, "quick": args.quick}, default=str, indent=1))
+    md = report.write_markdown(results_dir / "results.md", files, measurements, agreed, machine,
+                               elapsed, quick=args.quick)
     report.write_chart(results_dir / "results.png", measurements)
     _say(f"wrote {md} and {results_dir / 'results.png'} in {time.monotonic() - t0:.0f} s")
     print(md.read_text())

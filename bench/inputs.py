@@ -1,13 +1,13 @@
 """The benchmark's inputs, generated reproducibly and kept outside git (bench/data/).
 
-    base = base_capture(DATA / "base.pcap")                 # a real lab capture (many short connections)
+    base = capture_base.base_capture(DATA / "base.pcap")[0]   # a real lab capture (bench/capture_base.py)
     info = replicate(base, DATA / "bench-2m.pcap", 2_000_000)  # connections replicated, ports/times shifted
 
 The large files are the base capture's connections replayed again and again: replica k of a TCP
 connection keeps every byte of every segment (sequence numbers, options, payload, timing inside
 the connection) and changes only the client's endpoint - its port, and once the port space is used
 up its address - so every replica is a new connection with its own 4-tuple and tshark's TCP
-analysis sees exactly the base connection's flags again (no reused ports, no retransmissions).
+analysis flags in each replica exactly what it flags in the base (and no reused ports).
 Replicas follow each other in time (replica k starts one second after replica k-1 ended).
 IPv4 header and TCP checksums are recomputed, so they are valid in every replica even where the
 base capture had offloaded (partial) checksums, as loopback captures do.
@@ -15,14 +15,7 @@ base capture had offloaded (partial) checksums, as loopback captures do.
 from __future__ import annotations
 
 import os
-import random
-import re
-import signal
-import socket
 import struct
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -266,169 +259,3 @@ def replicate(base_path: str | os.PathLike, out_path: str | os.PathLike, packets
             f.write(b"".join(chunks))
             written += len(templates)
     return ReplicaInfo(Path(out_path), written, replicas, len(templates), nconns, nconns * replicas)
-
-
-# --- the base capture ------------------------------------------------------------------------------
-
-def _free_port(start: int = 9100, tries: int = 200) -> int:
-    for port in range(start, start + tries):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free TCP port in {start}..{start + tries - 1}")
-
-
-def _wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {seconds:g} s waiting for {what}")
-
-
-def _port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-def _sessions(port: int, connections: int, seed: int) -> None:
-    """Many short connections of echo and votes, with deterministic content (seeded)."""
-    from lab.session import ClientConfig, Session
-
-    rng = random.Random(seed)
-    config = ClientConfig(host="127.0.0.1", port=port, retries=2, timeout=5.0)
-    for n in range(connections):
-        session = Session(config)
-        for _ in range(rng.randint(1, 3)):
-            session.ask(f"hello {n} " + "x" * rng.randint(0, 40))
-        if rng.random() < 0.7:
-            session.vote(rng.choice("ABC"), vote_id=f"bench{seed}-{n:06d}")
-        if rng.random() < 0.3:
-            session.ask("RESULTS")
-        session.close()
-
-
-def loopback_capture(out: str | os.PathLike, connections: int = 200, seed: int = 6) -> Path:
-    """A real capture of the lab server and client on loopback: tcpdump -i lo on a port of our own.
-
-    (The fallback while `python -m capture` cannot make one: loopback frames are Ethernet with zero
-    MAC addresses and offloaded checksums, and there is no ARP.)"""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    # the server first, so the readiness probe is not in the capture
-    server = subprocess.Popen([sys.executable, "-m", "lab.server", "--host", "127.0.0.1",
-                               "--port", str(port), "--store", "memory"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dump = None
-    stats = ""
-    try:
-        _wait_for(lambda: _port_open(port), 10, f"lab.server on port {port}")
-        dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-n", "--immediate-mode",
-                                 "-B", "16384", "-Z", "root", "-w", str(out), "tcp", "port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # tcpdump says "listening on lo" on stderr once its filter is in place
-        line = dump.stderr.readline()
-        if "listening" not in line:
-            raise RuntimeError(f"tcpdump did not start: {line.strip()}")
-        _sessions(port, connections, seed)
-        time.sleep(0.5)       # the last FIN/ACK reaches the ring before tcpdump is stopped
-    finally:
-        for proc in (dump, server):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        if dump is not None:
-            stats = dump.stderr.read()
-            dump.stderr.close()
-    dropped = re.search(r"(\d+) packets? dropped by kernel", stats)
-    if dropped and int(dropped.group(1)):
-        raise RuntimeError(f"tcpdump dropped {dropped.group(1)} packets; run again on a quieter machine")
-    return out
-
-
-def capture_package_ready() -> bool:
-    """`python -m capture` exists and we can run it (root, for the network namespaces)."""
-    pkg = Path(__file__).resolve().parent.parent / "capture"
-    return (pkg / "__main__.py").exists() and hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def lab_capture(out: str | os.PathLike, scenario: str) -> Path:
-    """A capture made by the capture package (network namespaces on a bridge)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "capture", "--scenario", scenario, "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 or not out.exists():
-        raise RuntimeError(f"python -m capture --scenario {scenario} failed ({done.returncode}): "
-                           f"{(done.stderr or done.stdout).strip()[-300:]}")
-    return out
-
-
-def concatenate(parts: list[Path], out: str | os.PathLike, gap_ns: int = 1_000_000_000) -> Path:
-    """One pcap of several captures one after another (each starts `gap_ns` after the previous
-    one ended), so one base holds every scenario's connections."""
-    caps = [read_pcap(p) for p in parts]
-    linktypes = {c.linktype for c in caps}
-    if len(linktypes) != 1:
-        raise ValueError(f"captures with different link types {sorted(linktypes)}")
-    with open(out, "wb") as f:
-        f.write(pcap_header(caps[0].linktype, max(c.snaplen for c in caps)))
-        next_start = None
-        for cap in caps:
-            if not cap.records:
-                continue
-            shift = 0 if next_start is None else next_start - cap.records[0].ts_ns
-            for r in cap.records:
-                ts = r.ts_ns + shift
-                f.write(struct.pack("<IIII", ts // 1_000_000_000, ts % 1_000_000_000, len(r.data),
-                                    r.wirelen) + r.data)
-            next_start = cap.records[-1].ts_ns + shift + gap_ns
-    return Path(out)
-
-
-# the capture package's scenarios that make the base: every kind of connection the lab has
-# (echo, votes, several clients, a reset, a refused connection, retransmissions on a lossy link)
-LAB_SCENARIOS = ("default", "echo", "vote", "multi", "reset", "refused", "lossy")
-
-
-def base_capture(out: str | os.PathLike, source: str = "auto",
-                 scenarios: tuple[str, ...] = LAB_SCENARIOS,
-                 connections: int = 200) -> tuple[Path, str]:
-    """Make the base capture; returns (path, how it was made).
-
-    `capture` (or `auto` when the capture package is ready): one `python -m capture` run per
-    scenario, concatenated in time; a scenario that fails (lossy may find no loss) is left out.
-    `loopback`: lab.server and `connections` lab sessions on loopback."""
-    out = Path(out)
-    if source in ("auto", "capture") and capture_package_ready():
-        parts, made, failed = [], [], []
-        for name in scenarios:
-            part = out.with_name(f"{out.stem}-{name}.pcap")
-            try:
-                parts.append(lab_capture(part, name))
-                made.append(name)
-            except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                failed.append(f"{name} ({str(exc)[:80]})")
-        if parts:
-            concatenate(parts, out)
-            for part in parts:
-                part.unlink()
-            how = f"python -m capture, scenarios {', '.join(made)} concatenated"
-            return out, how + (f"; failed: {'; '.join(failed)}" if failed else "")
-        if source == "capture":
-            raise RuntimeError(f"every capture scenario failed: {'; '.join(failed)}")
-    if source == "capture":
-        raise RuntimeError("the capture package is not ready (no capture/__main__.py, or not root)")
-    return loopback_capture(out, connections), f"loopback (tcpdump -i lo, lab.server + {connections} lab sessions)"

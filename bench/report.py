@@ -73,7 +73,7 @@ def _mark(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def write_markdown(path: Path, plan, files: dict, ms: list, agreed: dict, machine: dict,
+def write_markdown(path: Path, files: dict, ms: list, agreed: dict, machine: dict,
                    elapsed: float, quick: bool = False) -> Path:
     ours = next(m for m in ms if m.tool == "ours" and m.file == "large")
     ours_small = next(m for m in ms if m.tool == "ours" and m.file == "small")

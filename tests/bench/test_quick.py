@@ -34,3 +34,9 @@ def test_quick_mode_writes_a_results_table_and_chart(tiny_base, tmp_path):
     assert "## Machine" in md and "; tshark " in md and "; dpkt " in md
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob("tshark*.tsv"))    # the dumps are cleaned up
+    # --render writes the same table again from the saved results, without measuring
+    again = tmp_path / "again"
+    done = subprocess.run([sys.executable, "-m", "bench.analyzer", "--render", str(out / "results.json"),
+                           "--out", str(again)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (again / "results.md").read_text() == md
