@@ -43,7 +43,7 @@ tools:
 	@bash scripts/ensure-system-tools.sh
 
 tools-test:
-	@WITH_BROWSER=1 bash scripts/ensure-system-tools.sh
+	@TEST_TOOLS=1 bash scripts/ensure-system-tools.sh
 
 test: venv tools-test
 	$(PY) -m pytest -q tests

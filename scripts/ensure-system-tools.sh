@@ -7,9 +7,12 @@ command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tc >/dev/null 2>&1 || need+=(iproute2)
-# chromium is only needed by the report's browser test; installed on request (WITH_BROWSER=1).
-if [ "${WITH_BROWSER:-0}" = 1 ]; then
-  command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+# Only the test suite needs these (TEST_TOOLS=1): Chromium for the report's browser test,
+# Debian's docker-compose to validate compose/reqresp.yml (no Docker engine is needed for that).
+if [ "${TEST_TOOLS:-0}" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 # de-duplicate
