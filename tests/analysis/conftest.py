@@ -120,3 +120,32 @@ def pcapng_epb(interface: int, ticks: int, data: bytes, wirelen: int | None = No
     head = struct.pack(order + "IIIII", interface, ticks >> 32, ticks & 0xFFFFFFFF, len(data),
                        len(data) if wirelen is None else wirelen)
     return pcapng_block(6, head + data, order)
+
+
+# The captures shipped with the notebook (made by `make capture` and the capture API), analysed
+# once per session for the figure, question and report tests.
+SHIPPED_CAPTURES = REPO_ROOT / "notebooks" / "data"
+
+
+def _shipped(name: str):
+    from analysis import analyze
+
+    return analyze(SHIPPED_CAPTURES / name)
+
+
+@pytest.fixture(scope="session")
+def default():
+    """The `default` scenario's capture (notebooks/data/reqresp.pcap), analysed."""
+    return _shipped("reqresp.pcap")
+
+
+@pytest.fixture(scope="session")
+def lossy():
+    """The `lossy` scenario's capture, analysed."""
+    return _shipped("lossy.pcap")
+
+
+@pytest.fixture(scope="session")
+def refused():
+    """The `refused` scenario's capture, analysed."""
+    return _shipped("refused.pcap")

@@ -14,17 +14,6 @@ from analysis.figures_common import safe_text
 from analysis import vocabulary
 from tests.analysis.conftest import conformance_names
 
-DATA = Path(__file__).resolve().parents[2] / "notebooks" / "data"
-
-
-@pytest.fixture(scope="module")
-def default():
-    return analyze(DATA / "reqresp.pcap")
-
-
-@pytest.fixture(scope="module")
-def lossy():
-    return analyze(DATA / "lossy.pcap")
 
 
 def texts(fig: Figure) -> list[str]:

@@ -9,23 +9,7 @@ from analysis import analyze
 from analysis.questions import (ALPHA, Answer, acked_bytes, answer_all, arp_answers, arp_fields,
                                 connection_answers, estimated_rtt, mac_to_ip, rtt_samples, throughput)
 
-DATA = Path(__file__).resolve().parents[2] / "notebooks" / "data"
 RETRANSMISSIONS = {"retransmission", "fast-retransmission", "spurious-retransmission"}
-
-
-@pytest.fixture(scope="module")
-def default():
-    return analyze(DATA / "reqresp.pcap")
-
-
-@pytest.fixture(scope="module")
-def lossy():
-    return analyze(DATA / "lossy.pcap")
-
-
-@pytest.fixture(scope="module")
-def refused():
-    return analyze(DATA / "refused.pcap")
 
 
 def by_key(answers: list[Answer]) -> dict[str, Answer]:

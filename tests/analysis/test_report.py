@@ -35,11 +35,6 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
-def default():
-    return analyze(DATA / "reqresp.pcap")
-
-
-@pytest.fixture(scope="module")
 def written(default, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     return out, write_reports(default, out)
