@@ -3,7 +3,7 @@
     python -m bench.analyzer                 # full: ~2M-packet file (+ the 200k one), 3 runs each
     BENCH_PACKETS=500000 python -m bench.analyzer
     python -m bench.analyzer --quick --data /tmp/d --out /tmp/o   # tiny end-to-end check (tests)
-    python -m bench.analyzer --profile       # also profile ours on the small file (pyinstrument)
+    python -m bench.analyzer --no-profile    # skip the pyinstrument profile of ours (small file)
 
 Steps: make the inputs (bench/inputs.py, cached in bench/data/), measure every peer in a child
 process (bench/peers.py) - the runs are interleaved round-robin so a burst of load from other work
@@ -127,7 +127,7 @@ def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
         ("pyshark use_json", "slice", lambda: peers.run_python_peer("pyshark-json", sliced),
          plan.slow_runs, f"{plan.pyshark_slice:,}-packet slice"),
         ("bare record loop (headroom)", "large", lambda: peers.run_python_peer("record-loop", large),
-         plan.runs, "mmap + struct, flags byte only"),
+         plan.runs, "mmap + struct, flags byte only; its RSS is the mapped file"),
         ("ours", "small", lambda: peers.run_python_peer("ours", small), plan.runs, "memory flatness"),
     ]
     results: dict[int, list[peers.Run]] = {i: [] for i in range(len(jobs))}
@@ -189,7 +189,7 @@ def render(saved: Path, results_dir: Path) -> int:
     ms = [Measurement(**{**m, "runs": tuple(m["runs"])}) for m in data["measurements"]]
     agreed = {k: Agreement(**{**a, "examples": tuple(a["examples"])}) for k, a in data["agreement"].items()}
     md = report.write_markdown(results_dir / "results.md", data["files"], ms, agreed, data["machine"],
-                               data["elapsed"], quick=data["quick"])
+                               data["elapsed"], quick=data["quick"], profile=data.get("profile"))
     report.write_chart(results_dir / "results.png", ms)
     _say(f"wrote {md} and {results_dir / 'results.png'} from {saved}")
     return 0
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-file", type=Path, default=None,
                         help="use this classic pcap as the base capture instead of making one")
     parser.add_argument("--regen", action="store_true", help="make the inputs again")
-    parser.add_argument("--profile", action="store_true", help="profile ours on the small file")
+    parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
+                        help="profile ours on the small file with pyinstrument (default: on, off with --quick)")
     parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
                         help="only write results.md/png again from a saved bench/out/results.json")
     args = parser.parse_args(argv)
@@ -230,16 +231,19 @@ def main(argv: list[str] | None = None) -> int:
     measurements = measure(plan, files, work)
     agreed = agreement(files, work)
     machine["load_after"] = report.loadavg()
-    if args.profile:
-        _say(f"profile -> {profile(files['small']['path'], work)}")
+    profile_text = None
+    if args.profile if args.profile is not None else not args.quick:
+        target = profile(files["small"]["path"], work)
+        profile_text = target.read_text()
+        _say(f"profile -> {target}")
     elapsed = time.monotonic() - t0
     # everything the report needs, so `--render` can redo results.md/png without measuring again
     (work / "results.json").write_text(json.dumps({
         "files": files, "measurements": [asdict(m) for m in measurements],
         "agreement": {k: asdict(a) for k, a in agreed.items()}, "machine": machine,
-        "elapsed": elapsed, "quick": args.quick}, default=str, indent=1))
+        "elapsed": elapsed, "quick": args.quick, "profile": profile_text}, default=str, indent=1))
     md = report.write_markdown(results_dir / "results.md", files, measurements, agreed, machine,
-                               elapsed, quick=args.quick)
+                               elapsed, quick=args.quick, profile=profile_text)
     report.write_chart(results_dir / "results.png", measurements)
     _say(f"wrote {md} and {results_dir / 'results.png'} in {time.monotonic() - t0:.0f} s")
     print(md.read_text())

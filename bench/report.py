@@ -73,8 +73,15 @@ def _mark(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def profile_top(text: str, lines: int = 40) -> str:
+    """The call tree of a pyinstrument text report, without its banner, cut to `lines` lines."""
+    body = text.splitlines()
+    start = next((i for i, line in enumerate(body) if line and line[0].isdigit()), 0)
+    return "\n".join(body[start:start + lines])
+
+
 def write_markdown(path: Path, files: dict, ms: list, agreed: dict, machine: dict,
-                   elapsed: float, quick: bool = False) -> Path:
+                   elapsed: float, quick: bool = False, profile: str | None = None) -> Path:
     ours = next(m for m in ms if m.tool == "ours" and m.file == "large")
     ours_small = next(m for m in ms if m.tool == "ours" and m.file == "small")
     tshark2 = next(m for m in ms if m.tool.startswith("tshark -2"))
@@ -149,6 +156,9 @@ def write_markdown(path: Path, files: dict, ms: list, agreed: dict, machine: dic
     examples = big.examples + small.examples
     if examples:
         lines += ["", "First differences:", ""] + [f"- {e}" for e in examples[:10]]
+    if profile:
+        lines += ["", "## Where the time goes (pyinstrument, ours on the small file; full tree in "
+                  "bench/out/profile.html)", "", "```", profile_top(profile), "```"]
     lines += [
         "",
         "## Machine",
