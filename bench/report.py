@@ -190,6 +190,14 @@ def write_chart(path: Path, ms: list) -> Path:
     ax1.barh(y, [m.pps for m in ms], color=colors)
     ax1.set_xscale("log")
     ax1.set_xlabel("packets/s (median, log scale)")
+    tshark2 = next((m for m in ms if m.tool.startswith("tshark -2")), None)
+    if tshark2 is not None:   # the targets, so the gap is visible at a glance
+        ax1.axvline(TARGET_SPEEDUP * tshark2.pps, color="tab:red", linestyle="--", linewidth=1,
+                    label=f"target: {TARGET_SPEEDUP:g}x tshark -2")
+        ax1.legend(loc="lower right", fontsize=8)
+    ax2.axvline(TARGET_RSS_MB, color="tab:red", linestyle="--", linewidth=1,
+                label=f"target: < {TARGET_RSS_MB:g} MB")
+    ax2.legend(loc="lower right", fontsize=8)
     for i, m in enumerate(ms):
         ax1.text(m.pps, i, f" {m.pps:,.0f}", va="center", fontsize=8)
     ax2.barh(y, [m.max_rss_mb for m in ms], color=colors)
