@@ -158,7 +158,9 @@ def write_markdown(path: Path, files: dict, ms: list, agreed: dict, machine: dic
         lines += ["", "First differences:", ""] + [f"- {e}" for e in examples[:10]]
     if profile:
         lines += ["", "## Where the time goes (pyinstrument, ours on the small file; full tree in "
-                  "bench/out/profile.html)", "", "```", profile_top(profile), "```"]
+                  "bench/out/profile.html)", "",
+                  "Seconds under the profiler (which about doubles the run time): read the proportions.",
+                  "", "```", profile_top(profile), "```"]
     lines += [
         "",
         "## Machine",
