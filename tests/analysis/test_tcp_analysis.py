@@ -12,7 +12,7 @@ from analysis.vocabulary import ANALYSIS_FIELDS, ANALYSIS_FLAGS
 from tests.analysis.conftest import conformance_names
 from tests.analysis.crafted import TcpConversation, write_conversations
 from tests.analysis.tshark_oracle import (
-    tcp_disagreements, tshark_available, tshark_tcp_fields_many)
+    our_tcp_infos as analyze, tcp_disagreements, tshark_available, tshark_tcp_fields_many)
 
 # Deliberate differences from the conformance truth: {(capture, frame, field): (ours, truth)}.
 # None so far - every TCP frame of the set agrees with tshark 4.0.17.  A new entry must say why.
@@ -37,16 +37,6 @@ EXPERT_MESSAGES = {
     "keep-alive-ack": "ACK to a TCP keep-alive segment",
     "reused-ports": "A new tcp session is started with the same ports",
 }
-
-
-def analyze(path):
-    analyzer = TcpAnalyzer()
-    infos = {}
-    for record in iter_records(path):
-        info = analyzer.process(decode_frame(record))
-        if info is not None:
-            infos[record.number] = info
-    return infos, analyzer
 
 
 def expert_flags(messages: str) -> set[str]:
