@@ -1,0 +1,270 @@
+"""The columnar engine's records: one numpy array per field, one element per frame of a chunk.
+
+This module is the contract between the engine's stages (see analysis/columnar/__init__.py):
+
+    chunks.py       file                 -> FrameColumns + data   (decoded headers of a chunk)
+    tcp_kernel.py   FrameColumns         -> TcpColumns            (tcp.stream, tcp.analysis.*)
+    conn_kernel.py  FrameColumns + Tcp   -> ConnectionTable       (Zeek conn_state / history)
+    label_kernel.py FrameColumns + Tcp   -> LabelColumns          (phase, label, direction)
+    exch_kernel.py  FrameColumns + Tcp + Label + data -> ExchangeColumns (requests paired)
+
+Every code below is an index into a tuple of names (PROTOS, NETS, vocabulary.PHASES, ...), so a
+column of small integers turns back into the per-frame pipeline's strings with one lookup.
+`from_frames()` builds FrameColumns from the per-frame decoder's Frame records: the reference
+the fast decoder is tested against, and the path for frames the fast decoder leaves alone.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from analysis import vocabulary
+from analysis.model import Frame
+
+# --- codes ---------------------------------------------------------------------------------------
+NETS = ("other", "ipv4", "ipv6", "arp", "rarp")                 # Frame.net
+PROTOS = ("other", "tcp", "udp", "icmp", "icmpv6", "arp", "rarp", "ipv4", "ipv6")   # Frame.proto
+NET_CODE = {name: i for i, name in enumerate(NETS)}
+PROTO_CODE = {name: i for i, name in enumerate(PROTOS)}
+P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP = 1, 2, 3, 4, 5, 6
+
+# Frame.malformed, reduced to what the stages look at
+MAL_NONE = 0
+MAL_TCP_OPTIONS = 1     # starts with "tcp options": tshark prints no SEQ/ACK analysis
+MAL_TCP = 2             # any other reason starting with "tcp": Zeek skips the packet
+MAL_OTHER = 3           # any other reason
+
+PHASES = tuple(vocabulary.PHASES)
+LABELS = tuple(vocabulary.LABELS)
+ANALYSIS_FLAGS = tuple(vocabulary.ANALYSIS_FLAGS)   # bit i of TcpColumns.analysis <-> name i
+CONN_STATES = tuple(vocabulary.CONN_STATES)
+CONN_ENDS = tuple(vocabulary.CONN_ENDS)
+DIRECTIONS = ("request", "response")                  # LabelColumns.direction: -1 is None
+SIDES = ("orig", "resp")                              # ConnectionTable.closed_by: -1 is None
+EXCHANGE_KINDS = ("echo", "vote", "results", "error", "other")
+
+
+class FrameColumns(NamedTuple):
+    """The decoded headers of n frames. Absent values: -1 (or 0 where noted)."""
+
+    number: np.ndarray        # int64  1-based frame number
+    ts_ns: np.ndarray         # int64  capture time, ns since the epoch
+    caplen: np.ndarray        # int32
+    wirelen: np.ndarray       # int32
+    net: np.ndarray           # uint8  NETS index
+    proto: np.ndarray         # uint8  PROTOS index
+    family: np.ndarray        # uint8  4 or 6 when src/dst are IP addresses, else 0
+    src_hi: np.ndarray        # uint64 IPv6: first 8 address bytes big-endian; IPv4: 0
+    src_lo: np.ndarray        # uint64 IPv6: last 8 bytes; IPv4: the address as a big-endian u32
+    dst_hi: np.ndarray        # uint64
+    dst_lo: np.ndarray        # uint64
+    sport: np.ndarray         # int32  -1: none
+    dport: np.ndarray         # int32
+    tcp_flags: np.ndarray     # int32  -1: no TCP header (Frame.tcp is None)
+    seq: np.ndarray           # int64  raw 32-bit value (0 without TCP)
+    ack: np.ndarray           # int64  raw 32-bit value
+    window: np.ndarray        # int32  raw window field
+    wscale: np.ndarray        # int8   window-scale shift from the options, -1: none
+    payload_len: np.ndarray   # int32  Frame.payload_len
+    payload_off: np.ndarray   # int64  where the captured payload starts in the chunk's data
+    payload_cap: np.ndarray   # int32  len(Frame.payload): captured payload bytes
+    checksum: np.ndarray      # int8   1 ok, 0 bad, -1 not checked (Frame.checksum_ok None)
+    malformed: np.ndarray     # uint8  MAL_* code
+    truncated: np.ndarray     # bool
+    arp_op: np.ndarray        # int16  -1: no ARP header
+    arp_spa: np.ndarray       # uint32 sender IPv4 address (0 unless arp_v4)
+    arp_tpa: np.ndarray       # uint32
+    arp_v4: np.ndarray        # bool   the ARP header carries IPv4 addresses (Frame.arp.spa != "")
+    icmp_type: np.ndarray     # int16  -1: none
+
+    def __len__(self) -> int:  # type: ignore[override]  - the number of frames, not of fields
+        return len(self.number)
+
+
+_DTYPES = {
+    "number": np.int64, "ts_ns": np.int64, "caplen": np.int32, "wirelen": np.int32,
+    "net": np.uint8, "proto": np.uint8, "family": np.uint8, "src_hi": np.uint64,
+    "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64, "sport": np.int32,
+    "dport": np.int32, "tcp_flags": np.int32, "seq": np.int64, "ack": np.int64,
+    "window": np.int32, "wscale": np.int8, "payload_len": np.int32, "payload_off": np.int64,
+    "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
+    "arp_op": np.int16, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
+    "icmp_type": np.int16,
+}
+FRAME_DTYPES: dict[str, type] = {name: _DTYPES[name] for name in FrameColumns._fields}
+
+
+def empty_frames(n: int) -> FrameColumns:
+    """Columns for n frames, every value 'absent' (the defaults documented on FrameColumns)."""
+    cols = {}
+    for name, dtype in FRAME_DTYPES.items():
+        fill = -1 if name in ("sport", "dport", "tcp_flags", "wscale", "checksum", "arp_op",
+                              "icmp_type") else 0
+        cols[name] = np.full(n, fill, dtype=dtype)
+    return FrameColumns(**cols)
+
+
+class TcpColumns(NamedTuple):
+    """What TcpAnalyzer gives per frame (TcpInfo), for n frames; -1 where a frame has no TCP."""
+
+    stream: np.ndarray        # int64  tcp.stream (-1: not TCP)
+    seq_rel: np.ndarray       # int64
+    ack_rel: np.ndarray       # int64
+    next_rel: np.ndarray      # int64
+    analysis: np.ndarray      # uint16 bit i = ANALYSIS_FLAGS[i], exactly TcpInfo.analysis
+    window: np.ndarray        # int64  TcpInfo.window (scaled)
+    from_client: np.ndarray   # bool
+    irtt_ns: np.ndarray       # int64  -1: None
+    scalefactor: np.ndarray   # int32  0: None, -1, -2, else the multiplier
+
+
+class LabelColumns(NamedTuple):
+    """FrameLabeler's Label per frame, plus who the labeller takes for the client."""
+
+    phase: np.ndarray         # uint8  PHASES index
+    label: np.ndarray         # uint8  LABELS index
+    direction: np.ndarray     # int8   DIRECTIONS index, -1: None
+    client_is_src: np.ndarray  # bool  TCP frames: after this frame, the labeller's client of the
+                               # stream is (src, sport) of this frame (FrameLabeler.client_of)
+
+
+class ExchangeColumns(NamedTuple):
+    """Exchanges (request paired with response), m of them; text is bytes in `text`."""
+
+    conn: np.ndarray            # int64
+    request_frame: np.ndarray   # int64
+    response_frame: np.ndarray  # int64  -1: no response
+    request_time: np.ndarray    # float64 epoch seconds
+    latency: np.ndarray         # float64 NaN: no response
+    kind: np.ndarray            # uint8  EXCHANGE_KINDS index
+    request_off: np.ndarray     # int64  request text = text[request_off:request_off+request_len]
+    request_len: np.ndarray     # int64
+    response_off: np.ndarray    # int64  -1: no response
+    response_len: np.ndarray    # int64
+    text: np.ndarray            # uint8  the raw bytes (decode utf-8 with backslashreplace)
+
+
+class ConnectionTable(NamedTuple):
+    """ConnectionTracker.finish() as columns, one row per connection, ordered by id."""
+
+    id: np.ndarray              # int64
+    family: np.ndarray          # uint8 4 / 6
+    orig_hi: np.ndarray         # uint64 (as FrameColumns.src_hi)
+    orig_lo: np.ndarray         # uint64
+    orig_port: np.ndarray       # int32
+    resp_hi: np.ndarray
+    resp_lo: np.ndarray
+    resp_port: np.ndarray
+    conn_state: np.ndarray      # uint8 CONN_STATES index
+    history: np.ndarray         # object array of str (Zeek history letters)
+    start_ns: np.ndarray        # int64
+    duration_ns: np.ndarray     # int64
+    orig_pkts: np.ndarray       # int64
+    orig_bytes: np.ndarray      # int64
+    resp_pkts: np.ndarray       # int64
+    resp_bytes: np.ndarray      # int64
+    irtt_ns: np.ndarray         # int64 -1: None
+    closed_by: np.ndarray       # int8 SIDES index, -1: None
+    end: np.ndarray             # uint8 CONN_ENDS index
+    frames: np.ndarray          # int64 number of frames of the connection (len(Connection.frames))
+
+
+# --- addresses -----------------------------------------------------------------------------------
+def ip_words(text: str) -> tuple[int, int, int]:
+    """'10.0.0.1' -> (4, 0, 0x0a000001); an IPv6 text -> (6, hi, lo)."""
+    import ipaddress
+
+    addr = ipaddress.ip_address(text)
+    value = int(addr)
+    if addr.version == 4:
+        return 4, 0, value
+    return 6, value >> 64, value & 0xFFFFFFFFFFFFFFFF
+
+
+def ip_text(family: int, hi: int, lo: int) -> str:
+    """The inverse of ip_words, in the per-frame decoder's spelling."""
+    import ipaddress
+
+    if family == 4:
+        return str(ipaddress.IPv4Address(int(lo) & 0xFFFFFFFF))
+    return str(ipaddress.IPv6Address((int(hi) << 64) | int(lo)))
+
+
+def _malformed_code(reason: str | None) -> int:
+    if reason is None:
+        return MAL_NONE
+    if reason.startswith("tcp options"):
+        return MAL_TCP_OPTIONS
+    if reason.startswith("tcp"):
+        return MAL_TCP
+    return MAL_OTHER
+
+
+def _ipv4_int(text: str) -> int:
+    a, b, c, d = (int(x) for x in text.split("."))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+def fill_from_frame(cols: FrameColumns, i: int, frame: Frame, payload_off: int) -> None:
+    """Row i of `cols` from a per-frame decoder Frame (its payload is at data[payload_off:])."""
+    cols.number[i] = frame.number
+    cols.ts_ns[i] = frame.ts_ns
+    cols.caplen[i] = frame.caplen
+    cols.wirelen[i] = frame.wirelen
+    cols.net[i] = NET_CODE[frame.net]
+    cols.proto[i] = PROTO_CODE[frame.proto]
+    if frame.net in ("ipv4", "ipv6") and frame.src is not None and frame.dst is not None:
+        fam, hi, lo = ip_words(frame.src)
+        cols.family[i], cols.src_hi[i], cols.src_lo[i] = fam, hi, lo
+        _, hi, lo = ip_words(frame.dst)
+        cols.dst_hi[i], cols.dst_lo[i] = hi, lo
+    else:
+        cols.family[i] = 0
+        cols.src_hi[i] = cols.src_lo[i] = cols.dst_hi[i] = cols.dst_lo[i] = 0
+    cols.sport[i] = -1 if frame.sport is None else frame.sport
+    cols.dport[i] = -1 if frame.dport is None else frame.dport
+    tcp = frame.tcp
+    if tcp is not None:
+        cols.tcp_flags[i] = tcp.flags
+        cols.seq[i] = tcp.seq
+        cols.ack[i] = tcp.ack
+        cols.window[i] = tcp.window
+        cols.wscale[i] = -1 if tcp.wscale is None else tcp.wscale
+    else:
+        cols.tcp_flags[i] = -1
+        cols.seq[i] = cols.ack[i] = cols.window[i] = 0
+        cols.wscale[i] = -1
+    cols.payload_len[i] = frame.payload_len
+    cols.payload_off[i] = payload_off
+    cols.payload_cap[i] = len(frame.payload)
+    cols.checksum[i] = -1 if frame.checksum_ok is None else int(frame.checksum_ok)
+    cols.malformed[i] = _malformed_code(frame.malformed)
+    cols.truncated[i] = frame.truncated
+    arp = frame.arp
+    if arp is not None:
+        cols.arp_op[i] = arp.opcode
+        cols.arp_v4[i] = bool(arp.spa)
+        cols.arp_spa[i] = _ipv4_int(arp.spa) if arp.spa else 0
+        cols.arp_tpa[i] = _ipv4_int(arp.tpa) if arp.tpa else 0
+    else:
+        cols.arp_op[i] = -1
+        cols.arp_v4[i] = False
+        cols.arp_spa[i] = cols.arp_tpa[i] = 0
+    cols.icmp_type[i] = -1 if frame.icmp_type is None else frame.icmp_type
+
+
+def from_frames(frames: list[Frame]) -> tuple[FrameColumns, np.ndarray]:
+    """FrameColumns and the data buffer (the frames' payloads, back to back) for Frame records."""
+    cols = empty_frames(len(frames))
+    data = np.frombuffer(b"".join(bytes(f.payload) for f in frames), dtype=np.uint8).copy()
+    off = 0
+    for i, frame in enumerate(frames):
+        fill_from_frame(cols, i, frame, off)
+        off += len(frame.payload)
+    return cols, data
+
+
+def slice_frames(cols: FrameColumns, start: int, stop: int) -> FrameColumns:
+    """Rows [start, stop) (views; the payload offsets still point into the same data)."""
+    return FrameColumns(*(c[start:stop] for c in cols))
