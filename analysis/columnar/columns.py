@@ -268,3 +268,60 @@ def from_frames(frames: list[Frame]) -> tuple[FrameColumns, np.ndarray]:
 def slice_frames(cols: FrameColumns, start: int, stop: int) -> FrameColumns:
     """Rows [start, stop) (views; the payload offsets still point into the same data)."""
     return FrameColumns(*(c[start:stop] for c in cols))
+
+
+# --- adapters from the per-frame pipeline's records (reference values for tests, fallbacks) ---
+_FLAG_BIT = {name: 1 << i for i, name in enumerate(ANALYSIS_FLAGS)}
+
+
+def analysis_bits(names: tuple[str, ...]) -> int:
+    """TcpInfo.analysis names -> TcpColumns.analysis bits."""
+    bits = 0
+    for name in names:
+        bits |= _FLAG_BIT[name]
+    return bits
+
+
+def analysis_names(bits: int) -> tuple[str, ...]:
+    return tuple(name for i, name in enumerate(ANALYSIS_FLAGS) if bits >> i & 1)
+
+
+def tcp_from_infos(infos) -> TcpColumns:
+    """TcpColumns from a list of TcpInfo-or-None (one per frame), as TcpAnalyzer gives them."""
+    n = len(infos)
+    out = TcpColumns(stream=np.full(n, -1, np.int64), seq_rel=np.full(n, -1, np.int64),
+                     ack_rel=np.full(n, -1, np.int64), next_rel=np.full(n, -1, np.int64),
+                     analysis=np.zeros(n, np.uint16), window=np.full(n, -1, np.int64),
+                     from_client=np.zeros(n, np.bool_), irtt_ns=np.full(n, -1, np.int64),
+                     scalefactor=np.zeros(n, np.int32))
+    for i, info in enumerate(infos):
+        if info is None:
+            continue
+        out.stream[i], out.seq_rel[i], out.ack_rel[i] = info.stream, info.seq_rel, info.ack_rel
+        out.next_rel[i], out.analysis[i] = info.next_seq_rel, analysis_bits(info.analysis)
+        out.window[i], out.from_client[i] = info.window, info.from_client
+        out.irtt_ns[i] = -1 if info.irtt_ns is None else info.irtt_ns
+        out.scalefactor[i] = 0 if info.scalefactor is None else info.scalefactor
+    return out
+
+
+def slice_tcp(tcp: TcpColumns, start: int, stop: int) -> TcpColumns:
+    return TcpColumns(*(c[start:stop] for c in tcp))
+
+
+def slice_labels(labels: LabelColumns, start: int, stop: int) -> LabelColumns:
+    return LabelColumns(*(c[start:stop] for c in labels))
+
+
+def labels_from(frames, infos, labels, clients) -> LabelColumns:
+    """LabelColumns from the reference: per frame its Frame, TcpInfo-or-None, Label and
+    FrameLabeler.client_of(stream) right after labelling it (None for non-TCP frames)."""
+    n = len(frames)
+    out = LabelColumns(phase=np.zeros(n, np.uint8), label=np.zeros(n, np.uint8),
+                       direction=np.full(n, -1, np.int8), client_is_src=np.zeros(n, np.bool_))
+    for i, (frame, info, label, client) in enumerate(zip(frames, infos, labels, clients)):
+        out.phase[i] = PHASES.index(label.phase)
+        out.label[i] = LABELS.index(label.label)
+        out.direction[i] = -1 if label.direction is None else DIRECTIONS.index(label.direction)
+        out.client_is_src[i] = info is not None and client == (frame.src, frame.sport)
+    return out
