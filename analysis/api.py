@@ -24,7 +24,8 @@ from .decode import decode_frame
 from .errors import AnalysisError, UsageError
 from .exchanges import ExchangeTracker, vote_totals
 from .labels import SYN, FrameLabeler, flags_text
-from .model import Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning
+from .model import (Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning,
+                    bad_checksums_warning)
 from .reader import CaptureReader
 from .tcp_analysis import TcpAnalyzer
 
@@ -120,15 +121,9 @@ class _Pipeline:
     def result(self, frames: list[LabeledFrame]) -> Analysis:
         exchanges = self.exchanges.finish()
         warnings = list(self.reader.warnings)
-        if self.bad_checksums and self.bad_checksums * 2 >= self.tcp_frames:
-            # Zeek ignores segments with bad checksums, and so do we by default; when most are bad
-            # the capture was most likely taken on the sending host with checksum offload.
-            warnings.append(Warning(
-                code="bad-checksums",
-                message=f"{self.path}: {self.bad_checksums} of {self.tcp_frames} TCP segments have "
-                        "bad checksums and were left out of connection states (checksum offload on "
-                        "the capturing host?); to trust them anyway, as zeek -C does, use "
-                        "--ignore-checksums"))
+        checksums = bad_checksums_warning(self.path, self.bad_checksums, self.tcp_frames)
+        if checksums is not None:
+            warnings.append(checksums)
         return Analysis(path=self.path, frames=frames, connections=self.conns.finish(),
                         exchanges=exchanges, warnings=warnings,
                         frame_count=self.count, linktypes=tuple(self.reader.linktypes),

@@ -1,6 +1,6 @@
 """Agreement: our labels and analysis flags against tshark's, on every frame of a benchmark file.
 
-Streams both sides in lockstep (our `iter_labeled` and the field dump the tshark peers wrote), so
+Streams both sides in lockstep (the columnar engine's frames, as `make bench` times it, and the field dump the tshark peers wrote), so
 it needs no more memory on the 2M-packet file than on a small one. Per frame it compares:
 
     is-tcp, stream      tcp.stream present / equal to our connection id
@@ -118,9 +118,17 @@ def _lines(path: str | os.PathLike | None):
             yield line.rstrip("\n").split("\t")
 
 
+def our_rows(pcap: str | os.PathLike):
+    """Every frame as the timed engine (the columnar one) labels it."""
+    from analysis.columnar.engine import Scan
+    from analysis.columnar.frames_view import rows
+
+    for batch in Scan(pcap, keep_exchanges=False).batches():
+        yield from rows(batch.frames, batch.tcp, batch.labels, 0)
+
+
 def compare(pcap: str | os.PathLike, one_pass: str | os.PathLike,
             two_pass: str | os.PathLike | None = None, max_examples: int = 10) -> Agreement:
-    from analysis.api import iter_labeled
     from analysis.vocabulary import ANALYSIS_FLAGS
 
     flag_names = tuple(ANALYSIS_FLAGS)
@@ -131,7 +139,7 @@ def compare(pcap: str | os.PathLike, one_pass: str | os.PathLike,
     frames = tcp_frames = disagreeing = two_disagreeing = 0
     sentinel = object()
     c = _COL
-    for ours, row, row2 in zip_longest(iter_labeled(pcap), _lines(one_pass), _lines(two_pass),
+    for ours, row, row2 in zip_longest(our_rows(pcap), _lines(one_pass), _lines(two_pass),
                                        fillvalue=sentinel):
         if ours is sentinel or row is sentinel:
             by_field["frame-count"] += 1

@@ -115,6 +115,9 @@ def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
     large, small, sliced = files["large"]["path"], files["small"]["path"], files["slice"]["path"]
     jobs = [  # (tool, file key, how to run one, runs, note)
         ("ours", "large", lambda: peers.run_python_peer("ours", large), plan.runs, ""),
+        ("ours, per-frame pipeline (reference)", "large",
+         lambda: peers.run_python_peer("ours-per-frame", large), plan.slow_runs,
+         "the pure-Python engine the columnar one is tested against"),
         ("tshark -2 (two-pass tcp.analysis)", "large",
          lambda: peers.run_tshark(large, True, out / "tshark2-large.tsv"), plan.runs, ""),
         ("tshark (one-pass field dump)", "large",
@@ -170,11 +173,13 @@ def profile(path: Path, out: Path) -> Path:
     """pyinstrument over our full analysis of `path`; the text tree goes to out/profile.txt."""
     from pyinstrument import Profiler
 
-    from analysis.api import iter_labeled
+    from analysis.columnar.engine import Scan
 
+    for _ in Scan(path).batches():   # compile (or load) the kernels first: not part of the profile
+        pass
     profiler = Profiler(interval=0.001)
     profiler.start()
-    for _ in iter_labeled(path):
+    for _ in Scan(path).batches():
         pass
     profiler.stop()
     target = out / "profile.txt"

@@ -121,8 +121,24 @@ def count_lines(path: str | os.PathLike) -> int:
 # --- the Python peers (run inside the child) --------------------------------------------------------
 
 def peer_ours(path: str, limit: int | None) -> tuple[int, dict]:
-    """Our full analysis: every frame labelled (labels, analysis flags), connections with their
-    Zeek states, request/response exchanges (the same work as analysis.summarize)."""
+    """Our full analysis with the columnar engine (what `python -m analysis` runs): every frame
+    labelled (phase, label, tcp.analysis flags), connections with their Zeek states, and the
+    request/response exchanges kept (as columns) with the vote totals."""
+    from analysis.columnar.engine import Scan
+
+    scan = Scan(path)
+    n = 0
+    for batch in scan.batches():
+        n += len(batch.frames.number)
+        if limit is not None and n >= limit:
+            return n, {}
+    summary = scan.summary()
+    return n, {"connections": len(summary.connections.id), "exchanges": summary.exchange_count}
+
+
+def peer_ours_per_frame(path: str, limit: int | None) -> tuple[int, dict]:
+    """The same analysis with the per-frame pipeline (analysis.api.iter_labeled): one Python
+    object per frame, the reference the columnar engine is tested against."""
     from analysis.api import iter_labeled
 
     finished = []
@@ -234,12 +250,12 @@ def peer_record_loop(path: str, limit: int | None) -> tuple[int, dict]:
 
 
 PYTHON_PEERS: dict[str, Callable[[str, int | None], tuple[int, dict]]] = {
-    "ours": peer_ours, "scapy": peer_scapy, "pyshark": peer_pyshark,
+    "ours": peer_ours, "ours-per-frame": peer_ours_per_frame, "scapy": peer_scapy, "pyshark": peer_pyshark,
     "pyshark-json": peer_pyshark_json, "dpkt": peer_dpkt, "record-loop": peer_record_loop,
 }
 
 
-_IMPORTS = {"ours": ("analysis.api",), "scapy": ("scapy.layers.inet", "scapy.utils"),
+_IMPORTS = {"ours": ("analysis.columnar.engine",), "ours-per-frame": ("analysis.api",), "scapy": ("scapy.layers.inet", "scapy.utils"),
             "pyshark": ("pyshark",), "pyshark-json": ("pyshark",), "dpkt": ("dpkt",)}
 
 
