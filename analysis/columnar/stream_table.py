@@ -62,7 +62,7 @@ def key_hash(family, src_hi, src_lo, sport, dst_hi, dst_lo, dport):
     return _mix(h ^ np.uint64(family))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def find(table, keys, family, src_hi, src_lo, sport, dst_hi, dst_lo, dport):
     """(slot, stream, forward): the slot holding the key or its reverse, that stream, and whether
     it was the key itself; (empty slot to insert at, -1, True) when neither is present."""
@@ -117,14 +117,8 @@ def new_table(size: int) -> np.ndarray:
     return np.full(size, EMPTY, dtype=np.int32)
 
 
-def grown_table(table: np.ndarray, keys: np.ndarray, live: int, adding: int) -> np.ndarray:
-    """`table`, or a rehashed larger one, so `live + adding` keys keep the load at most 0.5."""
-    size = len(table)
-    need = 2 * (live + adding)
-    if need <= size:
-        return table
-    while size < need:
-        size *= 2
-    new = new_table(size)
+def doubled_table(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """A table twice the size of `table` holding the same streams."""
+    new = new_table(2 * len(table))
     rehash(table, keys, new)
     return new

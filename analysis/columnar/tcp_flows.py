@@ -154,7 +154,7 @@ def _drop_acked(flist, pool_next, pool_end, meta, f, ack):
     return found
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def analyze_segment(fu32, fi64, fi8, flist, pool_next, pool_end, meta, fwd, rev, seq, ack,
                     seglen, flags, window, ts_ns, irtt_ns, ta):
     """tcp_sequence.analyze_segment on flows `fwd` (the sender's) and `rev`: returns

@@ -54,10 +54,12 @@ def tcp_chunk(tcp_flags, family, src_hi, src_lo, sport, dst_hi, dst_lo, dport, s
               ack_col, window_col, wscale_col, payload_len, ts_col, malformed,
               table, keys, conv_ns, fu32, fi64, fi8, flist, pool_next, pool_end, meta,
               o_stream, o_seq_rel, o_ack_rel, o_next_rel, o_analysis, o_window, o_from_client,
-              o_irtt, o_scalefactor):
-    """TcpAnalyzer.process for every frame of a chunk. The caller guarantees room for one new
-    stream, one new key and one pool node per frame."""
-    for i in range(len(tcp_flags)):
+              o_irtt, o_scalefactor, start, max_keys):
+    """TcpAnalyzer.process for frames start.. of a chunk; returns the index of the first frame
+    not processed: len(tcp_flags), or the frame that would add a key to a table already
+    holding max_keys (nothing of that frame is done yet).  The caller guarantees room for one
+    new stream and one pool node per frame."""
+    for i in range(start, len(tcp_flags)):
         flags = np.int64(tcp_flags[i])
         if flags == -1:
             o_stream[i] = -1
@@ -74,6 +76,8 @@ def tcp_chunk(tcp_flags, family, src_hi, src_lo, sport, dst_hi, dst_lo, dport, s
         dhi, dlo, dp = dst_hi[i], dst_lo[i], dport[i]
         slot, s, from_client = find(table, keys, fam, shi, slo, sp, dhi, dlo, dp)
         if s < 0:
+            if meta[M_LIVE_KEYS] >= max_keys:
+                return i
             s = _open(keys, conv_ns, fu32, fi64, fi8, flist, meta, fam, shi, slo, sp, dhi, dlo,
                       dp)
             table[slot] = s
@@ -156,16 +160,19 @@ def tcp_chunk(tcp_flags, family, src_hi, src_lo, sport, dst_hi, dst_lo, dport, s
             o_analysis[i] = ta | A_RETRANSMISSION if ta & _RETRANSMISSION_TOO else ta
             irtt = conv_ns[s, C_IRTT_NS]
             o_irtt[i] = irtt if (ta != 0 or has_record) and irtt != 0 else -1
+    return len(tcp_flags)
 
 
-def _grown(array: np.ndarray, rows: int, fill) -> np.ndarray:
-    """`array` with at least `rows` rows (capacity doubled), the old rows copied."""
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` with at least `rows` rows (capacity doubled), the old rows copied.  The new rows
+    are zero pages the OS only backs once the kernel writes them, so the reserve for a whole
+    chunk of new streams costs address space, not memory."""
     if len(array) >= rows:
         return array
     size = max(len(array), 1)
     while size < rows:
         size *= 2
-    new = np.full((size,) + array.shape[1:], fill, dtype=array.dtype)
+    new = np.zeros((size,) + array.shape[1:], dtype=array.dtype)
     new[:len(array)] = array
     return new
 
@@ -183,7 +190,7 @@ class TcpStage:
         self._flist = np.zeros((2 * streams, L_COLS), np.int32)
         self._pool_next = np.zeros(pool, np.int32)
         self._pool_end = np.zeros(pool, np.uint32)
-        self._table = stream_table.new_table(2 * streams)
+        self._table = stream_table.new_table(2 * streams)   # a power of two
         self._meta = np.zeros(4, np.int64)
         self._meta[M_FREE] = NIL
 
@@ -197,31 +204,28 @@ class TcpStage:
         return int(self._flist[:2 * self.n_streams, 1].sum())
 
     def state_bytes_per_stream(self) -> dict[str, float]:
-        """Bytes of state per stream: the per-stream arrays' row sizes, the hash table's slots
-        per stream so far, and the unacked pool's bytes per stream."""
-        per_row = sum(a.itemsize * int(np.prod(a.shape[1:])) for a in (
-            self._keys, self._conv_ns)) + 2 * sum(a.itemsize * int(np.prod(a.shape[1:])) for a
-                                                   in (self._fu32, self._fi64, self._fi8,
-                                                       self._flist))
+        """Bytes of state per stream so far: a row of the per-stream arrays (both flows), the
+        hash table's slots, and the unacked pool's nodes at their peak use."""
+        row = sum(a.itemsize * int(np.prod(a.shape[1:])) for a in (self._keys, self._conv_ns))
+        row += 2 * sum(a.itemsize * int(np.prod(a.shape[1:]))
+                       for a in (self._fu32, self._fi64, self._fi8, self._flist))
         n = max(self.n_streams, 1)
-        return {"stream arrays": float(per_row),
-                "hash table": self._table.nbytes / n,
-                "unacked pool": (self._pool_next.nbytes + self._pool_end.nbytes) / n}
+        node = self._pool_next.itemsize + self._pool_end.itemsize
+        return {"stream arrays": float(row), "hash table": self._table.nbytes / n,
+                "unacked pool": int(self._meta[M_TOP]) * node / n}
 
     def _reserve(self, frames: int) -> None:
-        # one new stream, key and unacked node per frame at most
+        # at most one new stream and one new unacked node per frame
         streams = self.n_streams + frames
-        self._keys = _grown(self._keys, streams, 0)
-        self._conv_ns = _grown(self._conv_ns, streams, 0)
-        self._fu32 = _grown(self._fu32, 2 * streams, 0)
-        self._fi64 = _grown(self._fi64, 2 * streams, 0)
-        self._fi8 = _grown(self._fi8, 2 * streams, 0)
-        self._flist = _grown(self._flist, 2 * streams, 0)
+        self._keys = _grown(self._keys, streams)
+        self._conv_ns = _grown(self._conv_ns, streams)
+        self._fu32 = _grown(self._fu32, 2 * streams)
+        self._fi64 = _grown(self._fi64, 2 * streams)
+        self._fi8 = _grown(self._fi8, 2 * streams)
+        self._flist = _grown(self._flist, 2 * streams)
         nodes = int(self._meta[M_TOP]) + frames
-        self._pool_next = _grown(self._pool_next, nodes, 0)
-        self._pool_end = _grown(self._pool_end, nodes, 0)
-        self._table = stream_table.grown_table(self._table, self._keys,
-                                               int(self._meta[M_LIVE_KEYS]), frames)
+        self._pool_next = _grown(self._pool_next, nodes)
+        self._pool_end = _grown(self._pool_end, nodes)
 
     def run(self, cols: FrameColumns) -> TcpColumns:
         """TcpColumns for the chunk's frames; call with the chunks in capture order."""
@@ -234,9 +238,15 @@ class TcpStage:
         if n == 0:
             return out
         self._reserve(int(np.count_nonzero(cols.tcp_flags != -1)))
-        tcp_chunk(cols.tcp_flags, cols.family, cols.src_hi, cols.src_lo, cols.sport,
-                  cols.dst_hi, cols.dst_lo, cols.dport, cols.seq, cols.ack, cols.window,
-                  cols.wscale, cols.payload_len, cols.ts_ns, cols.malformed,
-                  self._table, self._keys, self._conv_ns, self._fu32, self._fi64, self._fi8,
-                  self._flist, self._pool_next, self._pool_end, self._meta, *out)
-        return out
+        done = 0
+        while True:
+            # the hash table stays at most half full: when the kernel stops for room, double it
+            done = tcp_chunk(cols.tcp_flags, cols.family, cols.src_hi, cols.src_lo, cols.sport,
+                             cols.dst_hi, cols.dst_lo, cols.dport, cols.seq, cols.ack,
+                             cols.window, cols.wscale, cols.payload_len, cols.ts_ns,
+                             cols.malformed, self._table, self._keys, self._conv_ns,
+                             self._fu32, self._fi64, self._fi8, self._flist, self._pool_next,
+                             self._pool_end, self._meta, *out, done, len(self._table) // 2)
+            if done == n:
+                return out
+            self._table = stream_table.doubled_table(self._table, self._keys)
