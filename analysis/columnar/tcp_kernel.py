@@ -28,7 +28,8 @@ from .columns import MAL_TCP_OPTIONS, FrameColumns, TcpColumns
 from .stream_table import find, set_key
 from .tcp_flows import (
     A_FAST_RETRANSMISSION, A_RETRANSMISSION, A_REUSED_PORTS, A_SPURIOUS_RETRANSMISSION, ACK,
-    B_BITS, B_COLS, B_WIN_SCALE, F_BASE_SET, F_FIRST_ACK, I_COLS, L_COLS, M32, M_FREE, M_TOP,
+    B_BITS, B_COLS, B_WIN_SCALE, F_BASE_SET, F_FIRST_ACK, I_COLS, L_COLS, L_COUNT, M32, M_FREE,
+    M_TOP,
     NIL, SYN, SYN_ACK, SYN_FIN, U_BASE, U_COLS, analyze_segment, init_flow)
 
 C_MRU_SYN_NS, C_IRTT_NS = 0, 1
@@ -201,7 +202,7 @@ class TcpStage:
     @property
     def unacked_segments(self) -> int:
         """Unacknowledged segments held over all flows (the pool's live nodes)."""
-        return int(self._flist[:2 * self.n_streams, 1].sum())
+        return int(self._flist[:2 * self.n_streams, L_COUNT].sum())
 
     def state_bytes_per_stream(self) -> dict[str, float]:
         """Bytes of state per stream so far: a row of the per-stream arrays (both flows), the
