@@ -7,8 +7,10 @@ Layout:
   * `keys[stream]` (uint64, shape (streams, 5)) holds each stream's directed key, the 4-tuple of
     its first frame: src_hi, src_lo, dst_hi, dst_lo, and sport | dport << 16 | family << 32.
     One row is contiguous, so comparing a key costs one or two cache lines.
-  * `table[slot]` (int32) holds a stream id, or EMPTY.  Slots carry no key of their own: at a
-    load of at most 0.5 that keeps the table at 8-16 bytes per live key.
+  * `table[slot]` (int32) holds a stream id, or EMPTY.  Slots carry no key of their own, and
+    the table doubles when half full (the kernel stops before adding the key that would pass
+    that load; the wrapper rehashes into a doubled table and resumes the kernel there), so it
+    costs 8 to 16 bytes per live key.
 
 The hash is symmetric (the same for a key and its reverse), so one probe sequence answers both
 the forward and the reverse lookup.  That is exact because TcpAnalyzer never holds a key and
