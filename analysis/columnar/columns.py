@@ -65,7 +65,7 @@ class FrameColumns(NamedTuple):
     seq: np.ndarray           # int64  raw 32-bit value (0 without TCP)
     ack: np.ndarray           # int64  raw 32-bit value
     window: np.ndarray        # int32  raw window field
-    wscale: np.ndarray        # int8   window-scale shift from the options, -1: none
+    wscale: np.ndarray        # int16  window-scale shift from the options (0-255), -1: none
     payload_len: np.ndarray   # int32  Frame.payload_len
     payload_off: np.ndarray   # int64  where the captured payload starts in the chunk's data
     payload_cap: np.ndarray   # int32  len(Frame.payload): captured payload bytes
@@ -87,7 +87,7 @@ _DTYPES = {
     "net": np.uint8, "proto": np.uint8, "family": np.uint8, "src_hi": np.uint64,
     "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64, "sport": np.int32,
     "dport": np.int32, "tcp_flags": np.int32, "seq": np.int64, "ack": np.int64,
-    "window": np.int32, "wscale": np.int8, "payload_len": np.int32, "payload_off": np.int64,
+    "window": np.int32, "wscale": np.int16, "payload_len": np.int32, "payload_off": np.int64,
     "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
     "arp_op": np.int16, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
     "icmp_type": np.int16,
