@@ -1,0 +1,430 @@
+"""Decode captured records into FrameColumns rows (numba kernel): link, network, transport headers.
+
+An exact port of the per-frame decoder - analysis/decode.py (`_decode_general`, `_arp`),
+analysis/decode_link.py (every link type it knows) and analysis/decode_ip.py (`ipv4`, `ipv6`,
+`transport`, `_tcp_options`, `_checksum_ok`) - reduced to what FrameColumns keeps: the same
+branches in the same order, the same lengths, the same checksum rule, the same malformed /
+truncated outcome (as the MAL_* code and the cut-header flag rather than the message).
+
+    n_fallback = decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify,
+                                len_max, wscale_max, arp_op_max, <FrameColumns fields from
+                                caplen to icmp_type>, fallback)
+
+Record i is buf[rec_off[i]:rec_off[i] + rec_len[i]]. `number` and `ts_ns` are not touched (the
+record indexer fills them). A record the kernel does not decode itself gets fallback[i] = 1 and
+its row is left for the caller to fill from the per-frame decoder (columns.fill_from_frame):
+an unknown link type (the reference raises UnknownLinkTypeError), IPv6 extension headers, a
+wire length below the captured length (lengths derived from it could go negative), and values
+the columns' dtypes cannot hold (the reference's fill_from_frame decides what happens then).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# codes of analysis/columnar/columns.py (NETS, PROTOS, MAL_*); tests check they still match
+NET_OTHER, NET_IPV4, NET_IPV6, NET_ARP, NET_RARP = 0, 1, 2, 3, 4
+P_OTHER, P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP, P_IPV4, P_IPV6 = 0, 1, 2, 3, 4, 5, 6, 7, 8
+MAL_NONE, MAL_TCP_OPTIONS, MAL_TCP, MAL_OTHER = 0, 1, 2, 3
+
+ETH_IPV4, ETH_ARP, ETH_RARP, ETH_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
+NO_ETHERTYPE, UNKNOWN_LINK = -1, -2
+
+# one decoded row, as int64 scratch (addresses are written from R_ADDR, their position in buf)
+(R_NET, R_PROTO, R_FAMILY, R_ADDR, R_SPORT, R_DPORT, R_FLAGS, R_SEQ, R_ACK, R_WIN, R_WSCALE,
+ R_PLEN, R_POFF, R_PCAP, R_CSUM, R_MAL, R_CUT, R_ARP_OP, R_ARP_SPA, R_ARP_TPA, R_ARP_V4, R_ICMP,
+ R_FALLBACK) = range(23)
+ROW_FIELDS = 23
+
+
+@njit(cache=True, nogil=True)
+def _be16(buf, p):
+    return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
+
+
+@njit(cache=True, nogil=True)
+def _be32(buf, p):
+    return (_be16(buf, p) << 16) | _be16(buf, p + 2)
+
+
+@njit(cache=True, nogil=True)
+def _be64(buf, p):
+    value = np.uint64(0)
+    for k in range(8):
+        value = (value << np.uint64(8)) | np.uint64(buf[p + k])
+    return value
+
+
+@njit(cache=True, nogil=True)
+def _sum16(buf, start, length):
+    """Sum of the big-endian 16-bit words of buf[start:start+length], an odd tail padded with 0:
+    modulo 0xFFFF this is decode_ip._checksum_ok's big integer (2**16 == 1 mod 0xFFFF)."""
+    total = np.int64(0)
+    k = start
+    end = start + length
+    while k + 1 < end:
+        total += (np.int64(buf[k]) << 8) | np.int64(buf[k + 1])
+        k += 2
+    if k < end:
+        total += np.int64(buf[k]) << 8
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _payload(row, o, size, start, stop):
+    """The payload is data[start:stop] (record-relative, Python slice rules, both >= 0)."""
+    if start < 0 or stop < 0:      # cannot happen once wirelen >= caplen; never guess a slice
+        row[R_FALLBACK] = 1
+        return
+    start = min(start, size)
+    stop = min(stop, size)
+    row[R_POFF] = o + start
+    row[R_PCAP] = max(stop - start, 0)
+
+
+@njit(cache=True, nogil=True)
+def _family_ethertype(family):
+    if family == 2:
+        return ETH_IPV4
+    if family == 24 or family == 28 or family == 30:
+        return ETH_IPV6
+    return NO_ETHERTYPE
+
+
+@njit(cache=True, nogil=True)
+def _link(buf, o, size, linktype):
+    """(ethertype, offset, cut) as decode_link's decoders; cut: the link header was cut (their
+    only malformed reason). ethertype NO_ETHERTYPE for None, UNKNOWN_LINK for no decoder."""
+    if linktype == 1:                                    # Ethernet, 802.1Q / 802.1ad / Q-in-Q
+        if size < 14:
+            return NO_ETHERTYPE, size, True
+        ethertype = _be16(buf, o + 12)
+        off = 14
+        while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
+            if size < off + 4:
+                return NO_ETHERTYPE, off, True
+            ethertype = _be16(buf, o + off + 2)
+            off += 4
+        if ethertype <= 1500:
+            # 802.3 length field: only LLC/SNAP (AA AA 03, OUI 000000) carries an ethertype
+            p = o + off
+            if (size >= off + 8 and buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 0x03
+                    and buf[p + 3] == 0 and buf[p + 4] == 0 and buf[p + 5] == 0):
+                ethertype = _be16(buf, p + 6)
+                off += 8
+            else:
+                ethertype = NO_ETHERTYPE
+        return ethertype, off, False
+    if linktype == 113:                                  # Linux SLL
+        if size < 16:
+            return NO_ETHERTYPE, size, True
+        protocol = _be16(buf, o + 14)
+        return (protocol if protocol >= 0x0600 else NO_ETHERTYPE), 16, False
+    if linktype == 276:                                  # Linux SLL2
+        if size < 20:
+            return NO_ETHERTYPE, size, True
+        protocol = _be16(buf, o)
+        return (protocol if protocol >= 0x0600 else NO_ETHERTYPE), 20, False
+    if linktype == 0:                                    # BSD NULL, host byte order
+        if size < 4:
+            return NO_ETHERTYPE, size, True
+        family = _be32(buf, o)
+        if family & 0xFFFF0000:
+            family = ((np.int64(buf[o + 3]) << 24) | (np.int64(buf[o + 2]) << 16)
+                      | (np.int64(buf[o + 1]) << 8) | np.int64(buf[o]))
+        return _family_ethertype(family), 4, False
+    if linktype == 108:                                  # OpenBSD LOOP, network byte order
+        if size < 4:
+            return NO_ETHERTYPE, size, True
+        return _family_ethertype(_be32(buf, o)), 4, False
+    if linktype == 101 or linktype == 12 or linktype == 14:   # raw IP
+        if size == 0:
+            return NO_ETHERTYPE, 0, True
+        version = np.int64(buf[o]) >> 4
+        if version == 4:
+            return ETH_IPV4, 0, False
+        if version == 6:
+            return ETH_IPV6, 0, False
+        return NO_ETHERTYPE, 0, False
+    if linktype == 228:
+        return ETH_IPV4, 0, False
+    if linktype == 229:
+        return ETH_IPV6, 0, False
+    return UNKNOWN_LINK, 0, False
+
+
+@njit(cache=True, nogil=True)
+def _wscale(buf, p, end):
+    """decode_ip._tcp_options over buf[p:end], keeping only the window-scale shift (-1: none)."""
+    wscale = np.int64(-1)
+    while p < end:
+        kind = np.int64(buf[p])
+        if kind == 0:
+            break
+        if kind == 1:
+            p += 1
+            continue
+        if p + 1 >= end:
+            break
+        length = np.int64(buf[p + 1])
+        if length < 2 or p + length > end:
+            break
+        if kind == 3 and length == 3:
+            wscale = np.int64(buf[p + 2])
+        p += length
+    return wscale
+
+
+@njit(cache=True, nogil=True)
+def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_max, row):
+    """decode_ip.transport: the header at data[t:], seg_len bytes on the wire."""
+    have = size - t
+    whole = have >= seg_len
+    q = o + t
+    if ip_proto == 6:
+        row[R_PROTO] = P_TCP
+        if have < 20 or seg_len < 20:
+            if have >= 4:
+                row[R_SPORT] = _be16(buf, q)
+                row[R_DPORT] = _be16(buf, q + 2)
+            row[R_MAL] = MAL_TCP
+            row[R_CUT] = have < 20
+            return
+        offflags = _be16(buf, q + 12)
+        hlen = (offflags >> 12) * 4
+        wscale = np.int64(-1)
+        if hlen < 20 or hlen > seg_len:
+            row[R_MAL] = MAL_TCP
+            hlen = 20 if hlen < 20 else seg_len
+        elif hlen > 20:
+            wscale = _wscale(buf, q + 20, q + min(hlen, have))
+            if have < hlen:
+                row[R_MAL] = MAL_TCP_OPTIONS
+                row[R_CUT] = 1
+        if wscale > wscale_max:
+            row[R_FALLBACK] = 1
+        row[R_SPORT] = _be16(buf, q)
+        row[R_DPORT] = _be16(buf, q + 2)
+        row[R_SEQ] = _be32(buf, q + 4)
+        row[R_ACK] = _be32(buf, q + 8)
+        row[R_FLAGS] = offflags & 0x0FFF
+        row[R_WIN] = _be16(buf, q + 14)
+        row[R_WSCALE] = wscale
+        if verify and whole:
+            row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
+        row[R_PLEN] = seg_len - hlen
+        _payload(row, o, size, t + hlen, t + seg_len)
+    elif ip_proto == 17:
+        row[R_PROTO] = P_UDP
+        if have < 8:
+            row[R_MAL] = MAL_OTHER
+            row[R_CUT] = 1
+            return
+        row[R_SPORT] = _be16(buf, q)
+        row[R_DPORT] = _be16(buf, q + 2)
+        ulen = _be16(buf, q + 4)
+        if 8 <= ulen <= seg_len:
+            seg_len = ulen                     # bytes after the UDP length are IP-level padding
+        else:
+            row[R_MAL] = MAL_OTHER
+        if verify and whole and (_be16(buf, q + 6) != 0 or v6):   # IPv4 0: not computed
+            row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
+        row[R_PLEN] = max(seg_len - 8, 0)
+        _payload(row, o, size, t + 8, t + seg_len)
+    elif ip_proto == 1 or ip_proto == 58:
+        row[R_PROTO] = P_ICMP if ip_proto == 1 else P_ICMPV6
+        if have < 4:
+            row[R_MAL] = MAL_OTHER
+            row[R_CUT] = 1
+            return
+        row[R_PLEN] = max(seg_len - 8, 0)
+        _payload(row, o, size, t + 8, t + seg_len)
+        row[R_ICMP] = buf[q]
+    else:
+        row[R_PROTO] = P_IPV6 if v6 else P_IPV4
+        row[R_PLEN] = seg_len
+        _payload(row, o, size, t, t + seg_len)
+
+
+@njit(cache=True, nogil=True)
+def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
+    row[R_NET] = NET_IPV4
+    row[R_PROTO] = P_IPV4
+    have = size - off
+    if have < 20:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+        return
+    p = o + off
+    vihl = np.int64(buf[p])
+    total = _be16(buf, p + 2)
+    frag = _be16(buf, p + 6)
+    ip_proto = np.int64(buf[p + 9])
+    ihl = (vihl & 0x0F) * 4
+    row[R_FAMILY] = 4
+    row[R_ADDR] = p + 12
+    if vihl >> 4 != 4 or ihl < 20:
+        row[R_MAL] = MAL_OTHER
+        return
+    if have < ihl:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+        return
+    exceeds = False
+    on_wire = wirelen - off
+    if total == 0:                        # TSO / offloaded send: the length was never filled in
+        total = on_wire
+    elif total < ihl:
+        row[R_MAL] = MAL_OTHER
+        return
+    elif total > on_wire:
+        exceeds = True
+        total = on_wire
+    if frag & 0x1FFF:                     # not the first fragment: no transport header here
+        row[R_PLEN] = total - ihl
+        _payload(row, o, size, off + ihl, off + total)
+    else:
+        pseudo = _sum16(buf, p + 12, 8) + ip_proto if verify else 0
+        _transport(buf, o, size, off + ihl, total - ihl, ip_proto, pseudo, verify, False,
+                   wscale_max, row)
+    if exceeds and row[R_MAL] == MAL_NONE:
+        row[R_MAL] = MAL_OTHER
+
+
+@njit(cache=True, nogil=True)
+def _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row):
+    row[R_NET] = NET_IPV6
+    row[R_PROTO] = P_IPV6
+    have = size - off
+    if have < 40:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+        return
+    p = o + off
+    plen = _be16(buf, p + 4)
+    nxt = np.int64(buf[p + 6])
+    row[R_FAMILY] = 6
+    row[R_ADDR] = p + 8
+    exceeds = False
+    on_wire = wirelen - off - 40
+    if plen == 0 or plen > on_wire:       # jumbogram / offload (0), or a lying length
+        exceeds = plen > on_wire
+        plen = on_wire
+    if nxt == 0 or nxt == 43 or nxt == 44 or nxt == 51 or nxt == 60:
+        row[R_FALLBACK] = 1               # extension headers: left to the per-frame decoder
+        return
+    pseudo = _sum16(buf, p + 8, 32) + nxt if verify else 0
+    _transport(buf, o, size, off + 40, plen, nxt, pseudo, verify, True, wscale_max, row)
+    if exceeds and row[R_MAL] == MAL_NONE:
+        row[R_MAL] = MAL_OTHER
+
+
+@njit(cache=True, nogil=True)
+def _arp(buf, o, size, off, rarp, arp_op_max, row):
+    row[R_NET] = NET_RARP if rarp else NET_ARP
+    row[R_PROTO] = P_RARP if rarp else P_ARP
+    have = size - off
+    if have < 8:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+        return
+    p = o + off
+    ptype = _be16(buf, p + 2)
+    hlen = np.int64(buf[p + 4])
+    plen = np.int64(buf[p + 5])
+    opcode = _be16(buf, p + 6)
+    if have < 8 + 2 * hlen + 2 * plen:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+        return
+    if opcode > arp_op_max:
+        row[R_FALLBACK] = 1
+    row[R_ARP_OP] = opcode
+    if ptype == ETH_IPV4 and plen == 4:
+        row[R_ARP_V4] = 1
+        row[R_ARP_SPA] = _be32(buf, p + 8 + hlen)
+        row[R_ARP_TPA] = _be32(buf, p + 8 + 2 * hlen + 4)
+
+
+@njit(cache=True, nogil=True)
+def _decode_row(buf, o, size, wirelen, linktype, verify, wscale_max, arp_op_max, row):
+    row[:] = 0
+    row[R_SPORT] = row[R_DPORT] = row[R_FLAGS] = row[R_WSCALE] = -1
+    row[R_CSUM] = row[R_ARP_OP] = row[R_ICMP] = -1
+    row[R_POFF] = o
+    if wirelen < size:
+        row[R_FALLBACK] = 1
+        return
+    ethertype, off, cut = _link(buf, o, size, linktype)
+    if ethertype == UNKNOWN_LINK:
+        row[R_FALLBACK] = 1
+    elif ethertype == ETH_IPV4:
+        _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row)
+    elif ethertype == ETH_IPV6:
+        _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row)
+    elif ethertype == ETH_ARP or ethertype == ETH_RARP:
+        _arp(buf, o, size, off, ethertype == ETH_RARP, arp_op_max, row)
+    elif cut:
+        row[R_MAL] = MAL_OTHER
+        row[R_CUT] = 1
+
+
+@njit(cache=True, nogil=True)
+def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max, wscale_max,
+                   arp_op_max, caplen, wirelen, net, proto, family, src_hi, src_lo, dst_hi,
+                   dst_lo, sport, dport, tcp_flags, seq, ack, window, wscale, payload_len,
+                   payload_off, payload_cap, checksum, malformed, truncated, arp_op, arp_spa,
+                   arp_tpa, arp_v4, icmp_type, fallback):
+    row = np.zeros(ROW_FIELDS, np.int64)
+    fallbacks = 0
+    for i in range(n):
+        o = rec_off[i]
+        size = rec_len[i]
+        wire = rec_wire[i]
+        if size > len_max or wire > len_max:
+            row[R_FALLBACK] = 1
+        else:
+            _decode_row(buf, o, size, wire, rec_link[i], verify, wscale_max, arp_op_max, row)
+        if row[R_FALLBACK]:
+            fallback[i] = 1
+            fallbacks += 1
+            continue
+        fallback[i] = 0
+        caplen[i] = size
+        wirelen[i] = wire
+        net[i] = row[R_NET]
+        proto[i] = row[R_PROTO]
+        fam = row[R_FAMILY]
+        a = row[R_ADDR]
+        family[i] = fam
+        if fam == 4:
+            src_hi[i] = 0
+            src_lo[i] = _be32(buf, a)
+            dst_hi[i] = 0
+            dst_lo[i] = _be32(buf, a + 4)
+        elif fam == 6:
+            src_hi[i] = _be64(buf, a)
+            src_lo[i] = _be64(buf, a + 8)
+            dst_hi[i] = _be64(buf, a + 16)
+            dst_lo[i] = _be64(buf, a + 24)
+        else:
+            src_hi[i] = src_lo[i] = dst_hi[i] = dst_lo[i] = 0
+        sport[i] = row[R_SPORT]
+        dport[i] = row[R_DPORT]
+        tcp_flags[i] = row[R_FLAGS]
+        seq[i] = row[R_SEQ]
+        ack[i] = row[R_ACK]
+        window[i] = row[R_WIN]
+        wscale[i] = row[R_WSCALE]
+        payload_len[i] = row[R_PLEN]
+        payload_off[i] = row[R_POFF]
+        payload_cap[i] = row[R_PCAP]
+        checksum[i] = row[R_CSUM]
+        malformed[i] = row[R_MAL]
+        truncated[i] = size < wire or row[R_CUT] != 0
+        arp_op[i] = row[R_ARP_OP]
+        arp_spa[i] = row[R_ARP_SPA]
+        arp_tpa[i] = row[R_ARP_TPA]
+        arp_v4[i] = row[R_ARP_V4] != 0
+        icmp_type[i] = row[R_ICMP]
+    return fallbacks
