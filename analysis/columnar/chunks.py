@@ -127,6 +127,7 @@ class ChunkReader:
                     pos = end
                 if status == STOP_FULL:
                     continue
+                # the reader's own error and warning builders: the same messages, word for word
                 if status == STOP_ABSURD:
                     raise self._reader._absurd(self.count + 1, need - hdr_len)
                 if eof:
