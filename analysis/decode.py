@@ -52,7 +52,7 @@ def decode_frame(rec: RawRecord, *, path: str | None = None, verify_checksums: b
     # fragment carrying TCP whose header was captured whole.  It gives exactly what the general
     # path below gives (tests/analysis/test_decode.py compares them frame by frame).
     data = rec[6]
-    if rec[4] == 1 and data[12:15] == _FAST_PREFIX and data[23] == 6 and len(data) >= 54:
+    if rec[4] == 1 and len(data) >= 54 and data[12:15] == _FAST_PREFIX and data[23] == 6:
         (_, _, _, total, _, frag, ttl, _, _, src_b, dst_b, sport, dport, seq, ack, offflags, window,
          csum, urgent) = _ETH_IPV4_TCP.unpack_from(data, 12)
         hlen = (offflags >> 12) * 4

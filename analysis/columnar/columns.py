@@ -51,7 +51,7 @@ class FrameColumns(NamedTuple):
     number: np.ndarray        # int64  1-based frame number
     ts_ns: np.ndarray         # int64  capture time, ns since the epoch
     caplen: np.ndarray        # int32
-    wirelen: np.ndarray       # int32
+    wirelen: np.ndarray       # int64  (pcap stores an unsigned 32-bit length)
     net: np.ndarray           # uint8  NETS index
     proto: np.ndarray         # uint8  PROTOS index
     family: np.ndarray        # uint8  4 or 6 when src/dst are IP addresses, else 0
@@ -72,7 +72,7 @@ class FrameColumns(NamedTuple):
     checksum: np.ndarray      # int8   1 ok, 0 bad, -1 not checked (Frame.checksum_ok None)
     malformed: np.ndarray     # uint8  MAL_* code
     truncated: np.ndarray     # bool
-    arp_op: np.ndarray        # int16  -1: no ARP header
+    arp_op: np.ndarray        # int32  -1: no ARP header (opcodes go to 65535)
     arp_spa: np.ndarray       # uint32 sender IPv4 address (0 unless arp_v4)
     arp_tpa: np.ndarray       # uint32
     arp_v4: np.ndarray        # bool   the ARP header carries IPv4 addresses (Frame.arp.spa != "")
@@ -83,13 +83,13 @@ class FrameColumns(NamedTuple):
 
 
 _DTYPES = {
-    "number": np.int64, "ts_ns": np.int64, "caplen": np.int32, "wirelen": np.int32,
+    "number": np.int64, "ts_ns": np.int64, "caplen": np.int32, "wirelen": np.int64,
     "net": np.uint8, "proto": np.uint8, "family": np.uint8, "src_hi": np.uint64,
     "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64, "sport": np.int32,
     "dport": np.int32, "tcp_flags": np.int32, "seq": np.int64, "ack": np.int64,
     "window": np.int32, "wscale": np.int16, "payload_len": np.int32, "payload_off": np.int64,
     "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
-    "arp_op": np.int16, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
+    "arp_op": np.int32, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
     "icmp_type": np.int16,
 }
 FRAME_DTYPES: dict[str, type] = {name: _DTYPES[name] for name in FrameColumns._fields}

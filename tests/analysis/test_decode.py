@@ -305,3 +305,11 @@ def test_fast_path_equals_general_path(conformance_name, conformance_truth, tmp_
     for rec in records:
         for verify in (True, False):
             assert decode_frame(rec, verify_checksums=verify) == _decode_general(rec, None, verify)
+
+
+def test_short_ethernet_ipv4_frame_is_a_cut_header_not_a_crash():
+    # 15..23 bytes starting like IPv4: the fast path must not read past the end
+    for size in range(15, 24):
+        data = bytes(12) + b"\x08\x00\x45" + bytes(size - 15)
+        frame = decode_frame(RawRecord(1, 0, size, size, 1, 0, data))
+        assert frame.malformed == f"ipv4 header cut at {size - 14} of 20 bytes"
