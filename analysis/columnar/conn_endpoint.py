@@ -18,7 +18,7 @@ from analysis.conn_gaps import MAX_ABOVE_HOLE_WITHOUT_ACKS
 from analysis.conn_zeek import (ACK, CLOSED, ESTABLISHED, FIN, INACTIVE, PARTIAL, RESET, RST, SYN,
                                 SYN_ACK_SENT, SYN_SENT)
 from analysis.columnar import conn_pools as P
-from analysis.columnar.conn_pools import blk_alloc, blk_release, count_event, hist_append
+from analysis.columnar.conn_pools import JIT, blk_alloc, blk_release, count_event, hist_append
 
 M32 = 0xFFFFFFFF
 L_S, L_H, L_A, L_D, L_F, L_R, L_I, L_Q = (ord(c) for c in "SHADFRIQ")
@@ -26,7 +26,7 @@ L_C, L_G, L_T, L_W, L_FLIP = (ord(c) for c in "CGTW^")
 LOWER = 32          # ASCII upper -> lower case
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def seq_delta(d):
     """conn_zeek.seq_delta: a 32-bit difference as a signed number."""
     d &= M32
@@ -34,54 +34,54 @@ def seq_delta(d):
 
 
 # --- history (ZeekTcp._check / _scaled / flip) --------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def letter(s, e, code, conn_i8):
     return code if conn_i8[s, P.ORIG_EP] == e else code + LOWER
 
 
-@njit(cache=True, nogil=True)
-def check(s, e, mask, code, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next,
-          meta):
+@njit(**JIT, inline="always")
+def check(s, e, mask, code, conn_i8, conn_u16, conn_u32, conn_i32, conn_hist, chunk_text,
+          chunk_prev, meta):
     """CheckHistory: record the letter the first time; True if it was already seen."""
     if conn_i8[s, P.ORIG_EP] != e:
-        mask <<= 16
+        mask <<= P.HIST_SHIFT
         code += LOWER
-    seen = np.int64(conn_u32[s, P.HIST_SEEN])
+    seen = np.int64(conn_u16[s, P.HIST_SEEN])
     if seen & mask:
         return True
-    conn_u32[s, P.HIST_SEEN] = seen | mask
-    hist_append(s, code, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next, meta)
+    conn_u16[s, P.HIST_SEEN] = seen | mask
+    hist_append(s, code, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta)
     return False
 
 
-@njit(cache=True, nogil=True)
-def scaled(s, e, which, code, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next,
-           meta, ep_i32, counters):
+@njit(**JIT)
+def scaled(s, e, which, code, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev,
+           meta, counters):
     """ScaledHistoryEntry: the letter again at the 1st, 10th, 100th ... occurrence."""
-    if count_event(s, e, which, ep_i32, counters, meta):
+    if count_event(s, e, which, conn_i32, counters, meta):
         hist_append(s, letter(s, e, code, conn_i8), conn_u32, conn_i32, conn_hist, chunk_text,
-                    chunk_next, meta)
+                    chunk_prev, meta)
 
 
-@njit(cache=True, nogil=True)
-def flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next, meta):
+@njit(**JIT)
+def flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta):
     """Connection::FlipRoles + TCPSessionAdapter::FlipRoles (hist_seen is not swapped)."""
     conn_i8[s, P.ORIG_EP] = 1 - conn_i8[s, P.ORIG_EP]
     fs = conn_i8[s, P.FIRST_SEEN]
     conn_i8[s, P.FIRST_SEEN] = (2 if fs & 1 else 0) | (1 if fs & 2 else 0)
     conn_i8[s, P.PARTIAL] = 0
-    hist_append(s, L_FLIP, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next, meta)
+    hist_append(s, L_FLIP, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta)
 
 
 # --- Endpoint -----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def set_state(s, e, new, ep_i8):
     if new != ep_i8[s, e, P.STATE]:
         ep_i8[s, e, P.PREV_STATE] = ep_i8[s, e, P.STATE]
         ep_i8[s, e, P.STATE] = new
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def init_seqs(s, e, start, last, ep_i64, ep_u32):
     """InitStartSeq + InitAckSeq(start) + InitLastSeq(last)."""
     ep_u32[s, e, P.START] = start
@@ -91,13 +91,13 @@ def init_seqs(s, e, start, last, ep_i64, ep_u32):
     ep_i64[s, e, P.LAST_REL] = seq_delta(last - start)
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def update_last(s, e, seq, ep_i64, ep_u32):
     ep_i64[s, e, P.LAST_REL] += seq_delta(seq - np.int64(ep_u32[s, e, P.LAST]))
     ep_u32[s, e, P.LAST] = seq
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def init_endpoint(s, e, syn, seq, past, ep_i64, ep_u32, ep_i8):
     """conn_zeek._init_endpoint."""
     state = ep_i8[s, e, P.STATE]
@@ -117,14 +117,14 @@ def init_endpoint(s, e, syn, seq, past, ep_i64, ep_u32, ep_i8):
             init_seqs(s, e, seq, past, ep_i64, ep_u32)
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def is_clean(s, e, ep_i8):
     state = ep_i8[s, e, P.STATE]
     return state == ESTABLISHED or (state == CLOSED and ep_i8[s, e, P.PREV_STATE] == ESTABLISHED)
 
 
 # --- the reassembler's view (conn_gaps.py) ------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def absorb(s, e, ep_i64, ep_i32, blk_lo, blk_hi, blk_next, meta):
     b = ep_i32[s, e, P.BLOCKS]
     while b >= 0 and blk_lo[b] <= ep_i64[s, e, P.DELIVERED]:
@@ -134,7 +134,7 @@ def absorb(s, e, ep_i64, ep_i32, blk_lo, blk_hi, blk_next, meta):
     ep_i32[s, e, P.BLOCKS] = b
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def undelivered(s, e, up_to, ep_i64, ep_i32, blk_lo, blk_hi, blk_next, meta):
     """conn_gaps.undelivered: the number of holes below up_to; delivers up to it."""
     gaps = 0
@@ -153,7 +153,7 @@ def undelivered(s, e, up_to, ep_i64, ep_i32, blk_lo, blk_hi, blk_next, meta):
     return gaps
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def insert_block(s, e, lo, hi, ep_i32, blk_lo, blk_hi, blk_next, meta):
     """conn_gaps.insert_block: [lo, hi) into the sorted list, merging neighbours."""
     prev = -1
@@ -172,8 +172,8 @@ def insert_block(s, e, lo, hi, ep_i32, blk_lo, blk_hi, blk_next, meta):
         blk_next[prev] = new
 
 
-@njit(cache=True, nogil=True)
-def data_sent(s, e, seq, length, ep_i64, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, meta):
+@njit(**JIT, inline="always")
+def data_sent(s, e, seq, length, ep_i64, ep_i32, blk_lo, blk_hi, blk_next, meta):
     """conn_gaps.data_sent."""
     upper = seq + length
     acked = ep_i64[s, e, P.ACK_REL]
@@ -196,14 +196,13 @@ def data_sent(s, e, seq, length, ep_i64, ep_i32, ep_i8, blk_lo, blk_hi, blk_next
                 b = ep_i32[s, e, P.BLOCKS]
                 while b >= 0:
                     b = blk_release(b, blk_next, meta)
-                ep_i32[s, e, P.BLOCKS] = -1
-                ep_i8[s, e, P.SKIP] = 1
+                ep_i32[s, e, P.BLOCKS] = P.SKIPPING
 
 
 # --- the state machine (TCPSessionAdapter::Update*State) ----------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def inactive(s, e, p, seq, length, is_orig, syn, fin, rst, has_ack, conn_i8, conn_u32, conn_i32,
-             conn_hist, chunk_text, chunk_next, meta, ep_u32, ep_i8):
+             conn_hist, chunk_text, chunk_prev, meta, ep_u32, ep_i8):
     """ZeekTcp._inactive."""
     close = False
     if syn:
@@ -212,7 +211,7 @@ def inactive(s, e, p, seq, length, is_orig, syn, fin, rst, has_ack, conn_i8, con
         else:
             if (not has_ack and ep_i8[s, p, P.STATE] == SYN_ACK_SENT
                     and seq == ep_u32[s, e, P.START]):
-                flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next, meta)
+                flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta)
                 set_state(s, p, ESTABLISHED, ep_i8)
                 conn_i8[s, P.FIRST_SEEN] |= 1
             if ep_i8[s, p, P.STATE] == SYN_SENT:
@@ -236,15 +235,15 @@ def inactive(s, e, p, seq, length, is_orig, syn, fin, rst, has_ack, conn_i8, con
     return close
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def state_machine(s, e, p, seq, length, is_orig, flags, conn_i8, conn_u32, conn_i32, conn_hist,
-                  chunk_text, chunk_next, meta, ep_u32, ep_i8):
+                  chunk_text, chunk_prev, meta, ep_u32, ep_i8):
     """ZeekTcp._state_machine: the endpoint's new state; True if this packet closes it."""
     syn, fin, rst, has_ack = flags & SYN, flags & FIN, flags & RST, flags & ACK
     state = ep_i8[s, e, P.STATE]
     if state == INACTIVE:
         return inactive(s, e, p, seq, length, is_orig, syn, fin, rst, has_ack, conn_i8, conn_u32,
-                        conn_i32, conn_hist, chunk_text, chunk_next, meta, ep_u32, ep_i8)
+                        conn_i32, conn_hist, chunk_text, chunk_prev, meta, ep_u32, ep_i8)
     if state == SYN_SENT or state == SYN_ACK_SENT:
         if fin:
             set_state(s, e, CLOSED, ep_i8)

@@ -9,8 +9,11 @@
 Mirrors analysis/connections.py (ConnectionTracker.process, _closing, want_flip) frame by frame;
 Zeek's per-packet state machine is conn_packet.py / conn_endpoint.py (analysis/conn_zeek.py,
 conn_gaps.py), the summary (_summary, conn_state, Endpoint.size) is conn_table.py. The state
-per connection lives in compact arrays (layout and pools: conn_pools.py) owned by ConnState,
-which grows them before each kernel call so that a chunk never runs out of room.
+per connection lives in compact arrays (layout and pools: conn_pools.py) owned by ConnState.
+Before each kernel call the rows are grown (by doubling) past the chunk's highest stream; the
+kernel checks the shared pools' room before every frame and, should one be short, returns where
+it stopped: the pool is doubled and the kernel resumes there (one call per chunk once the pools
+have grown to what the capture needs).
 """
 from __future__ import annotations
 
@@ -24,13 +27,13 @@ from analysis.columnar.columns import (MAL_TCP, MAL_TCP_OPTIONS, ConnectionTable
                                        TcpColumns)
 from analysis.columnar.conn_endpoint import flip
 from analysis.columnar.conn_packet import checksum_error, packet
-from analysis.columnar.conn_pools import addr_intern
+from analysis.columnar.conn_pools import JIT, addr_intern
 from analysis.columnar.conn_table import ConnState, summarize, connections_from_table
 
 __all__ = ["ConnStage", "connections_from_table", "ConnState"]
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def want_flip(sport, dport, flags, likely, flip_syn_ack):
     """connections.want_flip (TCP.cc WantConnection); likely[port] != 0 for likely servers."""
     if flags & SYN and not flags & ACK:
@@ -44,7 +47,7 @@ def want_flip(sport, dport, flags, likely, flip_syn_ack):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT, inline="always")
 def closing(s, e, flags, conn_i8):
     """ConnectionTracker._closing: who sent the first FIN / RST (endpoint indices)."""
     if flags & FIN and not (conn_i8[s, P.FIN_EPS] >> e) & 1:
@@ -56,21 +59,21 @@ def closing(s, e, flags, conn_i8):
         conn_i8[s, P.FIN_BEFORE_RST] = 1 if conn_i8[s, P.FIRST_FIN] >= 0 else 0
 
 
-@njit(cache=True, nogil=True)
-def _no_room(s, conn_i64, blk_lo, chunk_next, counters, addr_fam, meta):
+@njit(**JIT, inline="always")
+def _no_room(s, conn_i64, blk_lo, chunk_prev, counters, addr_fam, meta):
     return (s >= conn_i64.shape[0]
             or addr_fam.shape[0] - meta[P.M_ADDR_N] < P.ROOM_ADDR
             or (meta[P.M_BLK_FREE] < 0 and blk_lo.shape[0] - meta[P.M_BLK_TOP] < P.ROOM_BLK)
-            or chunk_next.shape[0] - meta[P.M_CHUNK_TOP] < P.ROOM_CHUNK
+            or chunk_prev.shape[0] - meta[P.M_CHUNK_TOP] < P.ROOM_CHUNK
             or counters.shape[0] - meta[P.M_CNT_TOP] < P.ROOM_CNT)
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dport, tcp_flags,
                seq, ack, window, payload_len, payload_cap, checksum, malformed, stream,
                ignore_checksums, flip_syn_ack, likely,
-               conn_i64, conn_u32, conn_i32, conn_i8, conn_port, conn_hist,
-               ep_i64, ep_u32, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, chunk_text, chunk_next,
+               conn_i64, conn_u32, conn_u16, conn_i32, conn_i8, conn_hist,
+               ep_i64, ep_u32, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, chunk_text, chunk_prev,
                counters, addr_fam, addr_hi, addr_lo, addr_hash, meta):
     """ConnectionTracker.process for frames first.. of a chunk. Returns the index it stopped at
     (len: done; less: a pool needs to grow first - the wrapper grows it and calls again)."""
@@ -80,7 +83,7 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
         flags = np.int64(tcp_flags[i])
         if s < 0 or flags < 0:
             continue                   # not a TCP frame with TCP analysis
-        if _no_room(s, conn_i64, blk_lo, chunk_next, counters, addr_fam, meta):
+        if _no_room(s, conn_i64, blk_lo, chunk_prev, counters, addr_fam, meta):
             return i
         ts = ts_ns[i]
         if conn_i64[s, P.FRAMES] == 0:
@@ -90,8 +93,8 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
                                                 addr_hi, addr_lo, addr_hash, meta)
             conn_u32[s, P.ADDR_1] = addr_intern(family[i], dst_hi[i], dst_lo[i], addr_fam,
                                                 addr_hi, addr_lo, addr_hash, meta)
-            conn_port[s, 0] = sport[i]
-            conn_port[s, 1] = dport[i]
+            conn_u16[s, P.PORT_0] = sport[i]
+            conn_u16[s, P.PORT_1] = dport[i]
         conn_i64[s, P.FRAMES] += 1
 
         # tshark's initial RTT: most recent SYN to the first ACK without SYN
@@ -112,26 +115,26 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
                                                 addr_hi, addr_lo, addr_hash, meta)
             conn_u32[s, P.ADDR_1] = addr_intern(family[i], dst_hi[i], dst_lo[i], addr_fam,
                                                 addr_hi, addr_lo, addr_hash, meta)
-            conn_port[s, 0] = sport[i]
-            conn_port[s, 1] = dport[i]
+            conn_u16[s, P.PORT_0] = sport[i]
+            conn_u16[s, P.PORT_1] = dport[i]
             if want_flip(sport[i], dport[i], flags, likely, flip_syn_ack):
-                flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next, meta)
+                flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta)
         oe = np.int64(conn_i8[s, P.ORIG_EP])
         oa = conn_u32[s, P.ADDR_0 + oe]
-        is_orig = (sport[i] == conn_port[s, oe] and src_lo[i] == addr_lo[oa]
+        is_orig = (sport[i] == conn_u16[s, P.PORT_0 + oe] and src_lo[i] == addr_lo[oa]
                    and src_hi[i] == addr_hi[oa] and family[i] == addr_fam[oa])
         e = oe if is_orig else 1 - oe
         if checksum[i] == 0 and not ignore_checksums:
-            checksum_error(s, e, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_next,
-                           meta, ep_i32, counters)
+            checksum_error(s, e, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev,
+                           meta, counters)
             continue
         if not (ep_i8[s, 0, P.DID_CLOSE] and ep_i8[s, 1, P.DID_CLOSE]):
             conn_i64[s, P.LAST_NS] = ts
         if flags & (FIN | RST):
             closing(s, e, flags, conn_i8)
         packet(s, is_orig, flags, seq[i], ack[i], window[i], np.int64(payload_len[i]),
-               payload_cap[i] >= payload_len[i], conn_i8, conn_u32, conn_i32, conn_hist,
-               ep_i64, ep_u32, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, chunk_text, chunk_next,
+               payload_cap[i] >= payload_len[i], conn_i8, conn_u16, conn_u32, conn_i32, conn_hist,
+               ep_i64, ep_u32, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, chunk_text, chunk_prev,
                counters, meta)
     return n
 
@@ -161,7 +164,7 @@ class ConnStage:
         st = self.state
         done, stuck = 0, False
         while done < n:
-            st.reserve(n - done, top + 1, double=stuck)
+            st.reserve(top + 1, double=stuck)
             before = done
             done = conn_chunk(
                 done, cols.ts_ns, cols.family, cols.src_hi, cols.src_lo, cols.dst_hi,
@@ -169,7 +172,7 @@ class ConnStage:
                 cols.window, cols.payload_len, cols.payload_cap, cols.checksum, cols.malformed,
                 tcp.stream, self._ignore_checksums, self._flip_syn_ack, self._likely,
                 *st.arrays())
-            stuck = done == before     # cannot happen with reserve()'s bounds; never loops
+            stuck = done == before     # reserve() made no room: cannot happen; never loops
         if st.meta[P.M_ERROR]:
             raise RuntimeError("ConnStage: a state pool overflowed (a bug in its room estimate)")
 

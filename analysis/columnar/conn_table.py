@@ -14,7 +14,7 @@ from analysis.conn_zeek import (CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, S
 from analysis.model import Connection
 from analysis.columnar import conn_pools as P
 from analysis.columnar.columns import CONN_ENDS, CONN_STATES, SIDES, ConnectionTable, ip_text
-from analysis.columnar.conn_pools import addr_rehash, hist_copy
+from analysis.columnar.conn_pools import JIT, addr_rehash, hist_copy
 
 # the summary kernel's own numbering, turned into CONN_STATES / CONN_ENDS indices afterwards
 _STATE_ORDER = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH",
@@ -40,22 +40,22 @@ def _row(shape, dtype, **fills):
 _ROWS = {
     "conn_i64": _row(P.N_CONN_I64, np.int64),
     "conn_u32": _row(P.N_CONN_U32, np.uint32),
-    "conn_i32": _row(P.N_CONN_I32, np.int32, HIST_HEAD=-1, HIST_TAIL=-1),
+    "conn_u16": _row(P.N_CONN_U16, np.uint16),
+    "conn_i32": _row(P.N_CONN_I32, np.int32, HIST_TAIL=-1, COUNTERS=-1),
     "conn_i8": _row(P.N_CONN_I8, np.int8, FIRST_FIN=-1, FIRST_RST=-1),
-    "conn_port": _row(2, np.uint16),
     "conn_hist": _row(P.HIST_INLINE, np.uint8),
     "ep_i64": _row((2, P.N_EP_I64), np.int64, DELIVERED=1, TRIM=1),
     "ep_u32": _row((2, P.N_EP_U32), np.uint32),
-    "ep_i32": _row((2, P.N_EP_I32), np.int32, BLOCKS=-1, COUNTERS=-1),
+    "ep_i32": _row((2, P.N_EP_I32), np.int32, BLOCKS=-1),
     "ep_i8": _row((2, P.N_EP_I8), np.int8),
 }
 _POOLS = {   # name: (dtype, row shape)
     "blk_lo": (np.int64, ()), "blk_hi": (np.int64, ()), "blk_next": (np.int32, ()),
-    "chunk_text": (np.uint8, (P.CHUNK,)), "chunk_next": (np.int32, ()),
-    "counters": (np.int64, (4,)),
+    "chunk_text": (np.uint8, (P.CHUNK,)), "chunk_prev": (np.int32, ()),
+    "counters": (np.uint32, (8,)),
     "addr_fam": (np.uint8, ()), "addr_hi": (np.uint64, ()), "addr_lo": (np.uint64, ()),
 }
-_ORDER = tuple(_ROWS) + ("blk_lo", "blk_hi", "blk_next", "chunk_text", "chunk_next", "counters",
+_ORDER = tuple(_ROWS) + ("blk_lo", "blk_hi", "blk_next", "chunk_text", "chunk_prev", "counters",
                          "addr_fam", "addr_hi", "addr_lo", "addr_hash", "meta")
 
 
@@ -83,24 +83,27 @@ class ConnState:
         """The arrays in the order the kernels take them."""
         return tuple(getattr(self, name) for name in _ORDER)
 
-    def reserve(self, frames: int, conns: int, double: bool = False) -> None:
-        """Room for `frames` more frames on streams < `conns` (each pool's worst case per frame,
-        see conn_pools.ROOM_*); `double` doubles every pool regardless."""
+    def reserve(self, conns: int, double: bool = False) -> None:
+        """Rows for streams < `conns`, and each pool doubled while it has less free room than
+        one frame may need (conn_pools.ROOM_*); `double` doubles every array regardless.
+
+        The kernel checks that room before each frame and stops where a pool is short, so the
+        pools grow with what the capture needs rather than with a per-chunk worst case."""
         meta = self.meta
         if conns > len(self.conn_i64) or double:
             cap = max(conns, 2 * len(self.conn_i64))
             for name, row in _ROWS.items():
                 setattr(self, name, _grown(getattr(self, name), cap, row))
-        need = {"blk": meta[P.M_BLK_LIVE] + frames + P.ROOM_BLK,
-                "chunk": meta[P.M_CHUNK_TOP] + frames + P.ROOM_CHUNK,
-                "counters": meta[P.M_CNT_TOP] + 2 * frames + P.ROOM_CNT,
-                "addr": meta[P.M_ADDR_N] + 2 * frames + P.ROOM_ADDR}
-        groups = {"blk": ("blk_lo", "blk_hi", "blk_next"), "chunk": ("chunk_text", "chunk_next"),
-                  "counters": ("counters",), "addr": ("addr_fam", "addr_hi", "addr_lo")}
-        for group, names in groups.items():
-            have = len(getattr(self, names[0]))
-            if need[group] > have or double:
-                cap = int(max(need[group], 2 * have))
+        blk_short = meta[P.M_BLK_FREE] < 0 and len(self.blk_lo) - meta[P.M_BLK_TOP] < P.ROOM_BLK
+        short = {("blk_lo", "blk_hi", "blk_next"): blk_short,
+                 ("chunk_text", "chunk_prev"):
+                     len(self.chunk_prev) - meta[P.M_CHUNK_TOP] < P.ROOM_CHUNK,
+                 ("counters",): len(self.counters) - meta[P.M_CNT_TOP] < P.ROOM_CNT,
+                 ("addr_fam", "addr_hi", "addr_lo"):
+                     len(self.addr_fam) - meta[P.M_ADDR_N] < P.ROOM_ADDR}
+        for names, is_short in short.items():
+            if is_short or double:
+                cap = 2 * len(getattr(self, names[0]))
                 for name in names:
                     setattr(self, name, _grown(getattr(self, name), cap, 0))
         size = 1 << int(2 * len(self.addr_fam) - 1).bit_length()
@@ -113,15 +116,21 @@ class ConnState:
         """Bytes of the fixed per-connection rows (the pools come on top, shared)."""
         return sum(getattr(self, name)[0].nbytes for name in _ROWS)
 
-    def pool_bytes_used(self) -> int:
-        """Bytes of the pools' live entries (+ the address hash table)."""
+    def pool_bytes_used(self) -> dict[str, int]:
+        """Bytes of the pools' live entries, by pool (the address table at its load of 1/2)."""
         meta = self.meta
-        return int(meta[P.M_BLK_LIVE] * 20 + meta[P.M_CHUNK_TOP] * (P.CHUNK + 4)
-                   + meta[P.M_CNT_TOP] * 32 + meta[P.M_ADDR_N] * 17 + self.addr_hash.nbytes)
+        return {"blocks": int(meta[P.M_BLK_LIVE]) * 20,
+                "history": int(meta[P.M_CHUNK_TOP]) * (P.CHUNK + 4),
+                "counters": int(meta[P.M_CNT_TOP]) * 32,
+                "addresses": int(meta[P.M_ADDR_N]) * (17 + 2 * 4)}
+
+    def nbytes(self) -> int:
+        """Bytes of every array as allocated (capacity, not use)."""
+        return sum(a.nbytes for a in self.arrays())
 
 
 # --- the summary ---------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _size(s, e, p, ep_i64, ep_i8):
     """Endpoint.size(): the sequence space covered, without SYN and FIN."""
     ack_rel = ep_i64[s, e, P.ACK_REL]
@@ -136,7 +145,7 @@ def _size(s, e, p, ep_i64, ep_i8):
     return size
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _rstos0(hist):
     """Zeek's history pattern /^?S[^HAFGIQ]*R.*/ (fullmatch) on the letters `hist`."""
     j = 1 if len(hist) > 0 and hist[0] == 94 else 0        # '^'
@@ -152,7 +161,7 @@ def _rstos0(hist):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _conn_state(o, r, o_size, r_size, hist):
     """connections.conn_state, TCP branch of main.zeek."""
     o_inactive = o == INACTIVE or o == PARTIAL
@@ -178,14 +187,14 @@ def _conn_state(o, r, o_size, r_size, hist):
     return K_OTH
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _summary(ids, off, buf, conn_u32, conn_i32, conn_i8, conn_hist, ep_i64, ep_u32, ep_i8,
-             chunk_text, chunk_next, orig_ep, state, o_bytes, r_bytes, o_pkts, r_pkts, closed,
+             chunk_text, chunk_prev, orig_ep, state, o_bytes, r_bytes, o_pkts, r_pkts, closed,
              end):
     """_summary per connection (ids[k] -> row k of the outputs); history letters into buf."""
     for k in range(ids.shape[0]):
         s = ids[k]
-        hist_copy(s, buf, off[k], conn_u32, conn_i32, conn_hist, chunk_text, chunk_next)
+        hist_copy(s, buf, off[k], conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev)
         o = np.int64(conn_i8[s, P.ORIG_EP])
         r = 1 - o
         orig_ep[k] = o
@@ -225,7 +234,7 @@ def summarize(st: ConnState) -> ConnectionTable:
     closed = np.zeros(m, np.int8)
     end = np.zeros(m, np.uint8)
     _summary(ids, off, buf, st.conn_u32, st.conn_i32, st.conn_i8, st.conn_hist, st.ep_i64,
-             st.ep_u32, st.ep_i8, st.chunk_text, st.chunk_next, orig_ep, state, o_bytes, r_bytes,
+             st.ep_u32, st.ep_i8, st.chunk_text, st.chunk_prev, orig_ep, state, o_bytes, r_bytes,
              o_pkts, r_pkts, closed, end)
     orig_addr = st.conn_u32[ids, P.ADDR_0 + orig_ep].astype(np.int64)
     resp_addr = st.conn_u32[ids, P.ADDR_1 - orig_ep].astype(np.int64)
@@ -237,9 +246,9 @@ def summarize(st: ConnState) -> ConnectionTable:
     return ConnectionTable(
         id=ids.astype(np.int64), family=st.addr_fam[orig_addr],
         orig_hi=st.addr_hi[orig_addr], orig_lo=st.addr_lo[orig_addr],
-        orig_port=st.conn_port[ids, orig_ep].astype(np.int32),
+        orig_port=st.conn_u16[ids, P.PORT_0 + orig_ep].astype(np.int32),
         resp_hi=st.addr_hi[resp_addr], resp_lo=st.addr_lo[resp_addr],
-        resp_port=st.conn_port[ids, 1 - orig_ep].astype(np.int32),
+        resp_port=st.conn_u16[ids, P.PORT_1 - orig_ep].astype(np.int32),
         conn_state=_STATE_CODE[state], history=history,
         start_ns=c64[:, P.START_NS].copy(), duration_ns=c64[:, P.LAST_NS] - c64[:, P.START_NS],
         orig_pkts=o_pkts, orig_bytes=o_bytes, resp_pkts=r_pkts, resp_bytes=r_bytes,
