@@ -1,13 +1,14 @@
-"""Zeek's TCP state machine for one packet, as numba functions over ConnStage's state arrays.
+"""Zeek's TCP endpoint, history and state machine, as numba functions over ConnStage's arrays.
 
-An exact port of analysis/conn_zeek.py (ZeekTcp.packet, _control_history, _update_last_seq,
-_state_machine, _inactive, _undelivered, _gap, _init_endpoint, Endpoint.*) and
-analysis/conn_gaps.py (data_sent, undelivered, absorb, insert_block), with the same branches in
-the same order. Connection s's endpoints are e (the packet's sender) and p (its peer), indices
-0/1 into the ep_* arrays; whether an endpoint is the originator is read from conn_i8[s, ORIG_EP]
-each time, as the reference reads Endpoint.is_orig (a flip changes it mid-packet). Sequence
-arithmetic is on int64 with 32-bit masks, as the reference's Python ints. The state layout and
-the pools are described in conn_pools.py.
+An exact port of the pieces of analysis/conn_zeek.py that ZeekTcp.packet (conn_packet.py) calls -
+Endpoint.set_state / init_seqs / update_last, _init_endpoint, _is_clean, ZeekTcp._check /
+_scaled / flip, _state_machine, _inactive - and of analysis/conn_gaps.py (data_sent,
+undelivered, absorb, insert_block), with the same branches in the same order. Connection s's
+endpoints are e (the packet's sender) and p (its peer), indices 0/1 into the ep_* arrays;
+whether an endpoint is the originator is read from conn_i8[s, ORIG_EP] each time, as the
+reference reads Endpoint.is_orig (a flip changes it mid-packet). Sequence arithmetic is on
+int64 with 32-bit masks, as the reference's Python ints. The state layout and the pools are
+described in conn_pools.py.
 """
 from __future__ import annotations
 

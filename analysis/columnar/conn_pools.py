@@ -33,6 +33,8 @@ and stops early (the wrapper grows the pools and resumes) rather than ever writi
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -41,6 +43,21 @@ from numba import njit
 # atomic increments and decrements around every call cost several times the work itself.
 # inline="always" (given per function) is kept to the per-frame path: it multiplies compile time.
 JIT = dict(cache=True, nogil=True, error_model="numpy", _nrt=False)
+
+
+def _drop_stale_caches() -> None:
+    """Numba's cache only notices a change to a function's own file, but the conn_* kernels
+    inline (or freeze the constants of) each other's: once any conn_*.py is newer than a cache
+    index, every conn_* cache goes, before anything is loaded from it."""
+    here = Path(__file__).parent
+    caches = list((here / "__pycache__").glob("conn_*.nb[ic]"))
+    indexes = [c.stat().st_mtime for c in caches if c.suffix == ".nbi"]
+    if indexes and max(p.stat().st_mtime for p in here.glob("conn_*.py")) > min(indexes):
+        for cache in caches:
+            cache.unlink(missing_ok=True)
+
+
+_drop_stale_caches()
 
 # --- conn_i64 -------------------------------------------------------------------------------------
 FRAMES, START_NS, LAST_NS, SYN_IRTT = 0, 1, 2, 3   # SYN_IRTT: the SYN time, then the irtt
