@@ -33,7 +33,6 @@ and stops early (the wrapper grows the pools and resumes) rather than ever writi
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -45,19 +44,6 @@ from numba import njit
 JIT = dict(cache=True, nogil=True, error_model="numpy", _nrt=False)
 
 
-def _drop_stale_caches() -> None:
-    """Numba's cache only notices a change to a function's own file, but the conn_* kernels
-    inline (or freeze the constants of) each other's: once any conn_*.py is newer than a cache
-    index, every conn_* cache goes, before anything is loaded from it."""
-    here = Path(__file__).parent
-    caches = list((here / "__pycache__").glob("conn_*.nb[ic]"))
-    indexes = [c.stat().st_mtime for c in caches if c.suffix == ".nbi"]
-    if indexes and max(p.stat().st_mtime for p in here.glob("conn_*.py")) > min(indexes):
-        for cache in caches:
-            cache.unlink(missing_ok=True)
-
-
-_drop_stale_caches()
 
 # --- conn_i64 -------------------------------------------------------------------------------------
 FRAMES, START_NS, LAST_NS, SYN_IRTT = 0, 1, 2, 3   # SYN_IRTT: the SYN time, then the irtt
