@@ -15,8 +15,8 @@ arrays):
 TcpAnalyzer's StreamInfo extras (first frame, first SYN time, endpoints as text) are not kept:
 no stage reads them from here.
 
-Note: numba's on-disk cache does not notice edits to the njit functions this kernel calls in
-tcp_flows.py and stream_table.py; after editing those, delete analysis/columnar/__pycache__.
+Numba's on-disk cache does not notice edits to the functions this kernel calls in other
+modules; analysis/columnar/__init__.py drops the caches when any module is newer.
 """
 from __future__ import annotations
 
