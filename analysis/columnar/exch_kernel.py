@@ -6,7 +6,7 @@ api._Pipeline._feed_exchanges drives it, at millions of frames per second.
     parts.append(stage.finish())
     exchanges = exchanges_from_columns(parts)      # == ExchangeTracker.finish()
 
-This module is the thin owner of the state: per-stream arrays (35 bytes a stream), the chain
+This module is the thin owner of the state: per-stream rows (36 bytes a stream), the chain
 records and byte blocks of exch_pool (partial lines, out-of-order segments, unpaired messages:
 about the live bytes, reused through free lists) and the output buffers. Before each kernel
 call it grows them (doubling) to upper bounds of what the call can use, so the kernel
@@ -24,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from .columns import ExchangeColumns, FrameColumns, LabelColumns, TcpColumns
-from .exch_pool import (BLOCK, C_BLIVE, C_BYTES, C_NEX, C_PEND_BYTES, C_PEND_COUNT, C_PEND_NL,
-                        C_RLIVE, C_TEXT, C_BHW, C_RHW, REC_FIELDS, grown, new_counters)
-from .exch_reassembly import (MAX_MESSAGE, SREF_FIELDS, STATE_BYTES_PER_STREAM, X_CONN, X_FIELDS,
-                              X_REQ_FRAME, X_REQ_LEN, X_REQ_OFF, X_RESP_FRAME, X_RESP_LEN,
-                              X_RESP_OFF, chunk_need, exch_finish_kernel, exch_kernel)
+from .exch_pool import (BLOCK, C_BHW, C_BLIVE, C_BYTES, C_NEX, C_PEND_BYTES, C_PEND_COUNT,
+                        C_PEND_NL, C_RHW, C_RLIVE, C_TEXT, REC_FIELDS, grown, new_counters)
+from .exch_reassembly import (MAX_MESSAGE, ST_FIELDS, STATE_BYTES_PER_STREAM, T_FLAGS, X_CONN,
+                              X_FIELDS, X_KIND, X_REQ_FRAME, X_REQ_LEN, X_REQ_OFF, X_RESP_FRAME,
+                              X_RESP_LEN, X_RESP_OFF, chunk_need, exch_finish_kernel, exch_kernel)
 from .exch_text import empty_exchanges, exchanges_from_columns
 
 __all__ = ["ExchangeStage", "exchanges_from_columns", "STATE_BYTES_PER_STREAM"]
@@ -51,40 +51,31 @@ class ExchangeStage:
     STATE_BYTES_PER_STREAM = STATE_BYTES_PER_STREAM
 
     def __init__(self) -> None:
-        streams = 1024
-        self.sflag = np.zeros(streams, np.uint8)
-        self.nseq = np.zeros((streams, 2), np.uint32)
-        self.sref = np.full((streams, SREF_FIELDS), -1, np.int32)
-        self.npend = np.zeros((streams, 2), np.uint8)
+        self.st = np.full((1024, ST_FIELDS), -1, np.int32)
+        self.st[:, T_FLAGS] = 0
         records, blocks = 256, 256
         self.rec = np.empty((records, REC_FIELDS), np.int32)
-        self.rseq = np.empty(records, np.uint32)
-        self.rframe = np.empty(records, np.int64)
-        self.rts = np.empty(records, np.int64)
+        self.rmeta = np.empty((records, 2), np.int64)          # frame number, ts_ns
         self.pool = np.empty((blocks, BLOCK), np.uint8)
         self.bnext = np.empty(blocks, np.int32)
         self.ctr = new_counters()
         self.ox = np.empty((0, X_FIELDS), np.int64)
-        self.of = np.empty((0, 2), np.float64)
-        self.ok = np.empty(0, np.uint8)
+        self.of = np.empty((0, 2), np.float64)                 # request_time, latency
         self.otext = np.empty(0, np.uint8)
 
     # --- sizing -----------------------------------------------------------------------------------
     def _reserve_streams(self, streams: int) -> None:
-        if streams > len(self.sflag):
-            self.sflag = grown(self.sflag, streams, 0)
-            self.nseq = grown(self.nseq, streams, 0)
-            self.sref = grown(self.sref, streams, -1)
-            self.npend = grown(self.npend, streams, 0)
+        old = len(self.st)
+        if streams > old:
+            self.st = grown(self.st, streams, -1)
+            self.st[old:, T_FLAGS] = 0
 
     def _reserve(self, messages: int, text: int, new_records: int) -> None:
         ctr = self.ctr
         records = max(int(ctr[C_RHW]), int(ctr[C_RLIVE]) + new_records) + 1
         if records > len(self.rec):
             self.rec = grown(self.rec, records)
-            self.rseq = grown(self.rseq, records)
-            self.rframe = grown(self.rframe, records)
-            self.rts = grown(self.rts, records)
+            self.rmeta = grown(self.rmeta, records)
         # bytes stored at once: what is stored now, the new bytes, and one pending segment being
         # moved to its direction (its copy and itself); each chain wastes less than a block
         stored = int(ctr[C_BYTES]) + text + 2 * 65536
@@ -94,7 +85,6 @@ class ExchangeStage:
             self.bnext = grown(self.bnext, blocks)
         self.ox = _room(self.ox, messages)
         self.of = _room(self.of, messages)
-        self.ok = _room(self.ok, messages)
         self.otext = _room(self.otext, text + int(ctr[C_BYTES]))
         ctr[C_NEX] = ctr[C_TEXT] = 0
 
@@ -104,7 +94,7 @@ class ExchangeStage:
         return ExchangeColumns(
             conn=ox[:, X_CONN].copy(), request_frame=ox[:, X_REQ_FRAME].copy(),
             response_frame=ox[:, X_RESP_FRAME].copy(), request_time=of[:, 0].copy(),
-            latency=of[:, 1].copy(), kind=self.ok[:m].copy(),
+            latency=of[:, 1].copy(), kind=ox[:, X_KIND].astype(np.uint8),
             request_off=ox[:, X_REQ_OFF].copy(), request_len=ox[:, X_REQ_LEN].copy(),
             response_off=ox[:, X_RESP_OFF].copy(), response_len=ox[:, X_RESP_LEN].copy(),
             text=self.otext[:t].copy())
@@ -128,9 +118,8 @@ class ExchangeStage:
         self._reserve(messages, total, new_records)
         exch_kernel(tcp.stream, cols.tcp_flags, cols.seq, cols.number, cols.ts_ns,
                     cols.payload_off, cols.payload_cap, tcp.from_client, labels.client_is_src,
-                    data, self.nseq, self.sflag, self.sref, self.npend, self.rec, self.rseq,
-                    self.rframe, self.rts, self.pool, self.bnext, ctr, self.ox, self.of, self.ok,
-                    self.otext)
+                    data, self.st, self.rec, self.rmeta, self.pool, self.bnext, ctr, self.ox,
+                    self.of, self.otext)
         return self._output()
 
     def finish(self) -> ExchangeColumns:
@@ -140,9 +129,8 @@ class ExchangeStage:
         messages = (int(ctr[C_PEND_NL]) + 2 * int(ctr[C_PEND_COUNT]) + 2 * int(ctr[C_RLIVE])
                     + stored // MAX_MESSAGE + 2)
         self._reserve(messages, 0, messages)
-        exch_finish_kernel(self.nseq, self.sflag, self.sref, self.npend, self.rec, self.rseq,
-                           self.rframe, self.rts, self.pool, self.bnext, ctr, self.ox, self.of,
-                           self.ok, self.otext)
+        exch_finish_kernel(self.st, self.rec, self.rmeta, self.pool, self.bnext, ctr, self.ox,
+                           self.of, self.otext)
         return self._output()
 
     # --- memory -----------------------------------------------------------------------------------
@@ -155,5 +143,4 @@ class ExchangeStage:
 
     def pool_bytes(self) -> int:
         """Bytes of the record and block arrays (both reused through free lists)."""
-        return sum(a.nbytes for a in (self.rec, self.rseq, self.rframe, self.rts, self.pool,
-                                      self.bnext))
+        return sum(a.nbytes for a in (self.rec, self.rmeta, self.pool, self.bnext))

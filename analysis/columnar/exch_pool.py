@@ -22,9 +22,9 @@ from numba import njit
 
 BLOCK = 64
 
-# columns of `rec` (int32)
-R_HEAD, R_TAIL, R_LEN, R_NEXT = 0, 1, 2, 3
-REC_FIELDS = 4
+# columns of `rec` (int32); R_SEQ: a pending segment's raw sequence number (uint32 bits)
+R_HEAD, R_TAIL, R_LEN, R_NEXT, R_SEQ = 0, 1, 2, 3, 4
+REC_FIELDS = 5
 
 # counters (int64 `ctr`)
 C_RHW = 0           # records ever used (rows above are untouched)
@@ -48,7 +48,7 @@ def new_counters() -> np.ndarray:
     return ctr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def rec_new(rec, ctr):
     """An empty chain record (from the free list first)."""
     r = ctr[C_RFREE]
@@ -65,7 +65,7 @@ def rec_new(rec, ctr):
     return r
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _block_new(bnext, ctr):
     b = ctr[C_BFREE]
     if b >= 0:
@@ -77,7 +77,7 @@ def _block_new(bnext, ctr):
     return b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_clear(r, rec, bnext, ctr):
     """Drop r's bytes (its blocks go back to the pool); r stays allocated, empty."""
     head = rec[r, R_HEAD]
@@ -92,7 +92,7 @@ def chain_clear(r, rec, bnext, ctr):
     rec[r, R_LEN] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def rec_free(r, rec, bnext, ctr):
     chain_clear(r, rec, bnext, ctr)
     rec[r, R_NEXT] = ctr[C_RFREE]
@@ -100,7 +100,7 @@ def rec_free(r, rec, bnext, ctr):
     ctr[C_RLIVE] -= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_append(r, src, off, n, rec, pool, bnext, ctr):
     """Append src[off:off+n] to chain r."""
     if n <= 0:
@@ -111,7 +111,8 @@ def chain_append(r, src, off, n, rec, pool, bnext, ctr):
     i = 0
     if length > 0 and used != 0:            # room left in the last block
         k = min(BLOCK - used, n)
-        pool[tail, used:used + k] = src[off:off + k]
+        for j in range(k):
+            pool[tail, used + j] = src[off + j]
         i = k
     while i < n:
         blk = _block_new(bnext, ctr)
@@ -121,7 +122,8 @@ def chain_append(r, src, off, n, rec, pool, bnext, ctr):
             bnext[tail] = blk
         tail = blk
         k = min(BLOCK, n - i)
-        pool[blk, :k] = src[off + i:off + i + k]
+        for j in range(k):
+            pool[blk, j] = src[off + i + j]
         i += k
     bnext[tail] = -1
     rec[r, R_TAIL] = tail
@@ -129,21 +131,22 @@ def chain_append(r, src, off, n, rec, pool, bnext, ctr):
     ctr[C_BYTES] += n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_copy_out(r, rec, pool, bnext, out, pos):
     """Copy chain r's bytes to out[pos:]; returns the position after them."""
     left = np.int64(rec[r, R_LEN])
     blk = rec[r, R_HEAD]
     while left > 0:
         k = min(BLOCK, left)
-        out[pos:pos + k] = pool[blk, :k]
+        for j in range(k):
+            out[pos + j] = pool[blk, j]
         pos += k
         left -= k
         blk = bnext[blk]
     return pos
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_trailing(r, byte, rec, pool, bnext):
     """How many of chain r's last bytes equal `byte` (a walk over the chain: rare use)."""
     left = np.int64(rec[r, R_LEN])
@@ -158,7 +161,7 @@ def chain_trailing(r, byte, rec, pool, bnext):
     return run
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_count(r, byte, rec, pool, bnext):
     """How many bytes of chain r equal `byte`."""
     left = np.int64(rec[r, R_LEN])
@@ -174,7 +177,7 @@ def chain_count(r, byte, rec, pool, bnext):
     return count
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_truncate(r, length, rec, bnext, ctr):
     """Keep the first `length` bytes of chain r (its surplus blocks go back to the pool)."""
     n = np.int64(rec[r, R_LEN])

@@ -13,8 +13,13 @@ complete (one queue per stream, holding the messages of one direction), which em
 exchange in the chunk in which ExchangeTracker would, in the same per-stream order. A message
 paired at once is copied straight from the chunk's data to the output, never stored.
 
-Per-stream state (35 bytes): flags (uint8), next_seq (2 x uint32), buffer / pending list / queue
-head+tail record ids (6 x int32), pending counts (2 x uint8). Bytes live in exch_pool chains.
+Per-stream state: one int32 row of `st` (36 bytes): flags and pending counts, next_seq of each
+direction (uint32 bits), and record ids (exch_pool chains) of each direction's partial line and
+pending list and of the message queue's ends. A chain record's frame and time are in `rmeta`.
+
+The kernels are compiled without numba's reference counting (_nrt=False): they never allocate,
+and a helper called with a dozen arrays would otherwise pay an atomic increment and decrement
+per array per call - more than half the stage's time.
 """
 from __future__ import annotations
 
@@ -22,8 +27,8 @@ import numpy as np
 from numba import njit
 
 from .exch_pool import (BLOCK, C_NEX, C_PEND_BYTES, C_PEND_COUNT, C_PEND_NL, C_TEXT, R_HEAD,
-                        R_LEN, R_NEXT, chain_append, chain_clear, chain_copy_out, chain_count,
-                        chain_trailing, chain_truncate, rec_free, rec_new)
+                        R_LEN, R_NEXT, R_SEQ, chain_append, chain_clear, chain_copy_out,
+                        chain_count, chain_trailing, chain_truncate, rec_free, rec_new)
 
 SYN = 0x002
 M32 = 0xFFFFFFFF
@@ -31,38 +36,39 @@ MAX_PENDING = 64            # exchanges._MAX_PENDING_SEGMENTS
 MAX_MESSAGE = 64 * 1024     # exchanges._MAX_MESSAGE
 NL, CR = 10, 13
 
-# per-stream flag bits
+# columns of the per-stream int32 `st`
+T_FLAGS = 0         # F_* bits; bits 8-15 / 16-23: pending segments of direction 0 / 1
+T_NSEQ = 1          # + d: next_seq of direction d (d 0 request, 1 response), uint32 bits
+T_BUF = 3           # + d: record of direction d's partial line, -1 none
+T_PEND = 5          # + d: first record of direction d's pending segments
+T_QHEAD = 7         # first / last queued (unpaired) message
+T_QTAIL = 8
+ST_FIELDS = 9
+STATE_BYTES_PER_STREAM = ST_FIELDS * 4
+
 F_SEEN = 1          # ExchangeTracker has a _ConnStreams for the stream
 F_CLIENT = 2        # its client is endpoint 1 (else endpoint 0)
 F_LAST = 4          # last_sender is set
 F_LAST_CLIENT = 8   # ... and is the client
 F_QRESP = 16        # the queue holds responses (else requests)
-F_NSEQ = 32         # next_seq of direction d is set: bit F_NSEQ << d (d 0 request, 1 response)
+F_NSEQ = 32         # next_seq of direction d is set: bit F_NSEQ << d
+NPEND_SHIFT = 8     # pending count of direction d: (flags >> (NPEND_SHIFT + 8 d)) & 0xFF
 
-# columns of the per-stream int32 `sref`: record ids, -1 none
-S_BUF = 0           # + d: the partial line of direction d
-S_PEND = 2          # + d: first pending (out-of-order) segment of direction d
-S_QHEAD = 4         # first queued message
-S_QTAIL = 5
-SREF_FIELDS = 6
-
-# ExchangeColumns int64 fields as columns of the kernel's `ox`
-X_CONN, X_REQ_FRAME, X_RESP_FRAME, X_REQ_OFF, X_REQ_LEN, X_RESP_OFF, X_RESP_LEN = range(7)
-X_FIELDS = 7
+# ExchangeColumns fields as columns of the kernel's int64 `ox` (times in the float64 `of`)
+X_CONN, X_REQ_FRAME, X_RESP_FRAME, X_REQ_OFF, X_REQ_LEN, X_RESP_OFF, X_RESP_LEN, X_KIND = range(8)
+X_FIELDS = 8
 K_ECHO, K_VOTE, K_RESULTS, K_ERROR, K_OTHER = range(5)     # columns.EXCHANGE_KINDS
 K_UNKNOWN = 255     # non-ASCII request: exch_text computes exchange_kind on the decoded text
 
-STATE_BYTES_PER_STREAM = 1 + 2 * 4 + SREF_FIELDS * 4 + 2
-
 
 # --- kind -----------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _is_space(c):
     # str.strip() on ASCII: \t \n \v \f \r, \x1c-\x1f and the space
     return (9 <= c <= 13) or (28 <= c <= 32)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _starts(text, off, n, word):
     if n < len(word):
         return False
@@ -72,7 +78,7 @@ def _starts(text, off, n, word):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _upper_is(text, a, b, word):
     """text[a:b] upper-cased equals word (ASCII)."""
     if b - a != len(word):
@@ -93,7 +99,7 @@ _VOTE_SP = np.frombuffer(b"VOTE ", np.uint8)
 _RESULTS = np.frombuffer(b"RESULTS", np.uint8)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def exchange_kind_bytes(text, req_off, req_len, resp_off, resp_len, has_resp):
     """exchanges.exchange_kind on raw bytes; K_UNKNOWN where str.strip/upper could see more
     than ASCII (any byte >= 0x80 in the request)."""
@@ -117,31 +123,32 @@ def exchange_kind_bytes(text, req_off, req_len, resp_off, resp_len, has_resp):
 
 
 # --- messages and pairing -------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _put(r, src, off, n, rec, pool, bnext, otext, pos):
     """A message's bytes (chain r, or src[off:off+n] when r < 0) to otext[pos:]."""
     if r >= 0:
         return chain_copy_out(r, rec, pool, bnext, otext, pos)
-    otext[pos:pos + n] = src[off:off + n]
+    for j in range(n):
+        otext[pos + j] = src[off + j]
     return pos + n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _emit(s, req, req_src, req_off, req_n, req_frame, req_ts, resp, resp_src, resp_off, resp_n,
-          resp_frame, resp_ts, has_resp, rec, pool, bnext, ctr, ox, of, ok, otext):
+          resp_frame, resp_ts, has_resp, rec, pool, bnext, ctr, ox, of, otext):
+    """One exchange (ExchangeTracker._pair, or an unpaired request at finish) to the output."""
     e = ctr[C_NEX]
     ctr[C_NEX] = e + 1
-    pos = ctr[C_TEXT]
-    a = pos
-    pos = _put(req, req_src, req_off, req_n, rec, pool, bnext, otext, pos)
+    a = ctr[C_TEXT]
+    pos = _put(req, req_src, req_off, req_n, rec, pool, bnext, otext, a)
     ox[e, X_CONN] = s
     ox[e, X_REQ_FRAME] = req_frame
     ox[e, X_REQ_OFF] = a
     ox[e, X_REQ_LEN] = pos - a
     req_time = req_ts / 1e9                 # Frame.time
     of[e, 0] = req_time
+    b = pos
     if has_resp:
-        b = pos
         pos = _put(resp, resp_src, resp_off, resp_n, rec, pool, bnext, otext, pos)
         ox[e, X_RESP_FRAME] = resp_frame
         ox[e, X_RESP_OFF] = b
@@ -153,28 +160,26 @@ def _emit(s, req, req_src, req_off, req_n, req_frame, req_ts, resp, resp_src, re
         ox[e, X_RESP_OFF] = -1
         ox[e, X_RESP_LEN] = 0
         of[e, 1] = np.nan
-    ok[e] = exchange_kind_bytes(otext, a, ox[e, X_REQ_LEN], ox[e, X_RESP_OFF],
-                                ox[e, X_RESP_LEN], has_resp)
+    ox[e, X_KIND] = exchange_kind_bytes(otext, a, b - a, b, pos - b, has_resp)
     ctr[C_TEXT] = pos
 
 
-@njit(cache=True, nogil=True)
-def _message(s, d, r, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, pool, bnext, ctr,
-             ox, of, ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _message(s, d, r, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """A complete message of direction d - chain r, or (r < 0) src[off:off+n] - from frame/ts:
     paired with the queue's first message of the other direction, else queued."""
-    q = sref[s, S_QHEAD]
-    if q >= 0 and ((sflag[s] & F_QRESP) != 0) != (d == 1):
+    q = st[s, T_QHEAD]
+    if q >= 0 and ((st[s, T_FLAGS] & F_QRESP) != 0) != (d == 1):
         nq = rec[q, R_NEXT]
-        sref[s, S_QHEAD] = nq
+        st[s, T_QHEAD] = nq
         if nq < 0:
-            sref[s, S_QTAIL] = -1
+            st[s, T_QTAIL] = -1
         if d == 0:
-            _emit(s, r, src, off, n, frame, ts, q, src, 0, 0, rframe[q], rts[q], True,
-                  rec, pool, bnext, ctr, ox, of, ok, otext)
+            _emit(s, r, src, off, n, frame, ts, q, src, 0, 0, rmeta[q, 0], rmeta[q, 1], True,
+                  rec, pool, bnext, ctr, ox, of, otext)
         else:
-            _emit(s, q, src, 0, 0, rframe[q], rts[q], r, src, off, n, frame, ts, True,
-                  rec, pool, bnext, ctr, ox, of, ok, otext)
+            _emit(s, q, src, 0, 0, rmeta[q, 0], rmeta[q, 1], r, src, off, n, frame, ts, True,
+                  rec, pool, bnext, ctr, ox, of, otext)
         rec_free(q, rec, bnext, ctr)
         if r >= 0:
             rec_free(r, rec, bnext, ctr)
@@ -182,35 +187,34 @@ def _message(s, d, r, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, poo
     if r < 0:
         r = rec_new(rec, ctr)
         chain_append(r, src, off, n, rec, pool, bnext, ctr)
-    rframe[r] = frame
-    rts[r] = ts
+    rmeta[r, 0] = frame
+    rmeta[r, 1] = ts
     rec[r, R_NEXT] = -1
-    t = sref[s, S_QTAIL]
+    t = st[s, T_QTAIL]
     if t < 0:
-        sref[s, S_QHEAD] = r
+        st[s, T_QHEAD] = r
     else:
         rec[t, R_NEXT] = r
-    sref[s, S_QTAIL] = r
+    st[s, T_QTAIL] = r
     if d == 1:
-        sflag[s] |= F_QRESP
+        st[s, T_FLAGS] |= F_QRESP
     else:
-        sflag[s] &= ~F_QRESP
+        st[s, T_FLAGS] &= ~F_QRESP
 
 
-@njit(cache=True, nogil=True)
-def _flush(s, d, src, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _flush(s, d, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_Direction.flush: the partial line becomes a message."""
-    b = sref[s, S_BUF + d]
+    b = st[s, T_BUF + d]
     if b >= 0:
-        sref[s, S_BUF + d] = -1
-        _message(s, d, b, src, 0, 0, rframe[b], rts[b], sflag, sref, rec, rframe, rts, pool,
-                 bnext, ctr, ox, of, ok, otext)
+        st[s, T_BUF + d] = -1
+        _message(s, d, b, src, 0, 0, rmeta[b, 0], rmeta[b, 1], st, rec, rmeta, pool, bnext, ctr,
+                 ox, of, otext)
 
 
 # --- reassembly -----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
-def _append_piece(s, d, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, pool, bnext, ctr,
-                  ox, of, ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _append_piece(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_Direction._append's line splitting over src[off:off+n] (without the length check)."""
     start = off
     end = off + n
@@ -222,10 +226,10 @@ def _append_piece(s, d, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, p
         q = p                               # line.rstrip(b"\r")
         while q > start and src[q - 1] == CR:
             q -= 1
-        b = sref[s, S_BUF + d]
+        b = st[s, T_BUF + d]
         if b < 0:                           # buffer empty: buffer_frame is this frame
-            _message(s, d, -1, src, start, q - start, frame, ts, sflag, sref, rec, rframe, rts,
-                     pool, bnext, ctr, ox, of, ok, otext)
+            _message(s, d, -1, src, start, q - start, frame, ts, st, rec, rmeta, pool, bnext,
+                     ctr, ox, of, otext)
         else:
             if q == start:                  # the \r run may go on in the buffered bytes
                 length = rec[b, R_LEN]
@@ -233,58 +237,62 @@ def _append_piece(s, d, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, p
                                ctr)
             else:
                 chain_append(b, src, start, q - start, rec, pool, bnext, ctr)
-            sref[s, S_BUF + d] = -1
-            _message(s, d, b, src, 0, 0, rframe[b], rts[b], sflag, sref, rec, rframe, rts,
-                     pool, bnext, ctr, ox, of, ok, otext)
+            st[s, T_BUF + d] = -1
+            _message(s, d, b, src, 0, 0, rmeta[b, 0], rmeta[b, 1], st, rec, rmeta, pool, bnext,
+                     ctr, ox, of, otext)
         p += 1
         start = p
     if start < end:
-        b = sref[s, S_BUF + d]
+        b = st[s, T_BUF + d]
         if b < 0:
             b = rec_new(rec, ctr)
-            rframe[b] = frame
-            rts[b] = ts
-            sref[s, S_BUF + d] = b
+            rmeta[b, 0] = frame
+            rmeta[b, 1] = ts
+            st[s, T_BUF + d] = b
         chain_append(b, src, start, end - start, rec, pool, bnext, ctr)
 
 
-@njit(cache=True, nogil=True)
-def _check_length(s, d, src, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext):
-    b = sref[s, S_BUF + d]
+@njit(cache=True, nogil=True, _nrt=False)
+def _check_length(s, d, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
+    b = st[s, T_BUF + d]
     if b >= 0 and rec[b, R_LEN] > MAX_MESSAGE:
-        _flush(s, d, src, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext)
+        _flush(s, d, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
 
 
-@njit(cache=True, nogil=True)
-def _append_chain(s, d, r, nseq, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok,
-                  otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _append_chain(s, d, r, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_Direction._append of a pending segment's bytes (chain r, freed by the caller)."""
     left = np.int64(rec[r, R_LEN])
-    nseq[s, d] = (np.int64(nseq[s, d]) + left) & M32
+    st[s, T_NSEQ + d] = np.int32((np.int64(st[s, T_NSEQ + d]) + left) & M32)
     blk = rec[r, R_HEAD]
-    frame, ts = rframe[r], rts[r]
+    frame, ts = rmeta[r, 0], rmeta[r, 1]
     while left > 0:
         k = min(BLOCK, left)
-        _append_piece(s, d, pool[blk], 0, k, frame, ts, sflag, sref, rec, rframe, rts, pool,
-                      bnext, ctr, ox, of, ok, otext)
+        _append_piece(s, d, pool[blk], 0, k, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of,
+                      otext)
         left -= k
         blk = bnext[blk]
-    _check_length(s, d, otext, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext)
+    _check_length(s, d, otext, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
 
 
-@njit(cache=True, nogil=True)
-def _pend_unlink(s, d, r, prev, sref, npend, rec, pool, bnext, ctr):
+@njit(cache=True, nogil=True, _nrt=False)
+def _pend_unlink(s, d, r, prev, st, rec, pool, bnext, ctr):
     if prev < 0:
-        sref[s, S_PEND + d] = rec[r, R_NEXT]
+        st[s, T_PEND + d] = rec[r, R_NEXT]
     else:
         rec[prev, R_NEXT] = rec[r, R_NEXT]
-    npend[s, d] -= 1
+    st[s, T_FLAGS] -= 1 << (NPEND_SHIFT + 8 * d)
     ctr[C_PEND_COUNT] -= 1
     ctr[C_PEND_BYTES] -= rec[r, R_LEN]
     ctr[C_PEND_NL] -= chain_count(r, NL, rec, pool, bnext)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
+def _npend(st, s, d):
+    return (st[s, T_FLAGS] >> (NPEND_SHIFT + 8 * d)) & 0xFF
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _count(src, off, n, byte):
     count = 0
     for j in range(off, off + n):
@@ -293,14 +301,13 @@ def _count(src, off, n, byte):
     return count
 
 
-@njit(cache=True, nogil=True)
-def _dir_add(s, d, seq, src, off, n, frame, ts, nseq, sflag, sref, npend, rec, rseq, rframe, rts,
-             pool, bnext, ctr, ox, of, ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _dir_add(s, d, seq, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_Direction.add."""
-    if not sflag[s] & (F_NSEQ << d):
-        nseq[s, d] = seq
-        sflag[s] |= F_NSEQ << d
-    next_seq = np.int64(nseq[s, d])
+    if not st[s, T_FLAGS] & (F_NSEQ << d):
+        st[s, T_NSEQ + d] = np.int32(seq)
+        st[s, T_FLAGS] |= F_NSEQ << d
+    next_seq = np.int64(st[s, T_NSEQ + d]) & M32
     offset = (seq - next_seq) & M32
     if offset >= 0x80000000:                # starts before next_seq: keep only the new tail
         overlap = (next_seq - seq) & M32
@@ -310,9 +317,9 @@ def _dir_add(s, d, seq, src, off, n, frame, ts, nseq, sflag, sref, npend, rec, r
         n -= overlap
         offset = 0
     if offset > 0:                          # a gap: wait (pending[seq] = ..., if room)
-        if npend[s, d] < MAX_PENDING:
-            r = sref[s, S_PEND + d]
-            while r >= 0 and rseq[r] != seq:
+        if _npend(st, s, d) < MAX_PENDING:
+            r = st[s, T_PEND + d]
+            while r >= 0 and (np.int64(rec[r, R_SEQ]) & M32) != seq:
                 r = rec[r, R_NEXT]
             if r >= 0:                      # dict assignment: the later segment replaces it
                 ctr[C_PEND_BYTES] -= rec[r, R_LEN]
@@ -320,64 +327,59 @@ def _dir_add(s, d, seq, src, off, n, frame, ts, nseq, sflag, sref, npend, rec, r
                 chain_clear(r, rec, bnext, ctr)
             else:
                 r = rec_new(rec, ctr)
-                rseq[r] = seq
-                rec[r, R_NEXT] = sref[s, S_PEND + d]
-                sref[s, S_PEND + d] = r
-                npend[s, d] += 1
+                rec[r, R_SEQ] = np.int32(seq)
+                rec[r, R_NEXT] = st[s, T_PEND + d]
+                st[s, T_PEND + d] = r
+                st[s, T_FLAGS] += 1 << (NPEND_SHIFT + 8 * d)
                 ctr[C_PEND_COUNT] += 1
             chain_append(r, src, off, n, rec, pool, bnext, ctr)
-            rframe[r] = frame
-            rts[r] = ts
+            rmeta[r, 0] = frame
+            rmeta[r, 1] = ts
             ctr[C_PEND_BYTES] += n
             ctr[C_PEND_NL] += _count(src, off, n, NL)
         return
-    nseq[s, d] = (next_seq + n) & M32
-    _append_piece(s, d, src, off, n, frame, ts, sflag, sref, rec, rframe, rts, pool, bnext, ctr,
-                  ox, of, ok, otext)
-    _check_length(s, d, src, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext)
-    while npend[s, d] > 0:                  # pending.pop(next_seq) until none
-        want = nseq[s, d]
+    st[s, T_NSEQ + d] = np.int32((next_seq + n) & M32)
+    _append_piece(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+    _check_length(s, d, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+    while _npend(st, s, d) > 0:             # pending.pop(next_seq) until none
+        want = np.int64(st[s, T_NSEQ + d]) & M32
         prev = -1
-        r = sref[s, S_PEND + d]
-        while r >= 0 and rseq[r] != want:
+        r = st[s, T_PEND + d]
+        while r >= 0 and (np.int64(rec[r, R_SEQ]) & M32) != want:
             prev = r
             r = rec[r, R_NEXT]
         if r < 0:
             break
-        _pend_unlink(s, d, r, prev, sref, npend, rec, pool, bnext, ctr)
-        _append_chain(s, d, r, nseq, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok,
-                      otext)
+        _pend_unlink(s, d, r, prev, st, rec, pool, bnext, ctr)
+        _append_chain(s, d, r, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
         rec_free(r, rec, bnext, ctr)
 
 
-@njit(cache=True, nogil=True)
-def _skip_gap(s, d, nseq, sflag, sref, npend, rec, rseq, rframe, rts, pool, bnext, ctr, ox, of,
-              ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def _skip_gap(s, d, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_Direction.skip_gap: take the nearest pending segment after the gap, until none."""
-    while npend[s, d] > 0:
-        next_seq = np.int64(nseq[s, d])
+    while _npend(st, s, d) > 0:
+        next_seq = np.int64(st[s, T_NSEQ + d]) & M32
         best, best_prev, best_dist = -1, -1, np.int64(1) << 40
         prev = -1
-        r = sref[s, S_PEND + d]
+        r = st[s, T_PEND + d]
         while r >= 0:
-            dist = (np.int64(rseq[r]) - next_seq) & M32
+            dist = (np.int64(rec[r, R_SEQ]) - next_seq) & M32
             if dist < best_dist:
                 best, best_prev, best_dist = r, prev, dist
             prev = r
             r = rec[r, R_NEXT]
-        _flush(s, d, otext, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok, otext)
-        nseq[s, d] = rseq[best]
-        _pend_unlink(s, d, best, best_prev, sref, npend, rec, pool, bnext, ctr)
-        _append_chain(s, d, best, nseq, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of,
-                      ok, otext)
+        _flush(s, d, otext, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        st[s, T_NSEQ + d] = rec[best, R_SEQ]
+        _pend_unlink(s, d, best, best_prev, st, rec, pool, bnext, ctr)
+        _append_chain(s, d, best, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
         rec_free(best, rec, bnext, ctr)
 
 
 # --- the kernels ----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def exch_kernel(stream, tcp_flags, seq, number, ts_ns, payload_off, payload_cap, from_client,
-                client_is_src, data, nseq, sflag, sref, npend, rec, rseq, rframe, rts, pool,
-                bnext, ctr, ox, of, ok, otext):
+                client_is_src, data, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """_feed_exchanges for every frame of a chunk (ExchangeTracker.syn / add)."""
     for i in range(stream.shape[0]):
         s = stream[i]
@@ -388,53 +390,51 @@ def exch_kernel(stream, tcp_flags, seq, number, ts_ns, payload_off, payload_cap,
         if not flags & SYN and cap <= 0:
             continue
         sender = 0 if from_client[i] else 1
-        if not sflag[s] & F_SEEN:           # _ConnStreams(client): the labeller's client now
+        if not st[s, T_FLAGS] & F_SEEN:     # _ConnStreams(client): the labeller's client now
             client = sender if client_is_src[i] else 1 - sender
-            sflag[s] = F_SEEN | (F_CLIENT if client == 1 else 0)
-        d = 0 if sender == (1 if sflag[s] & F_CLIENT else 0) else 1
-        if flags & SYN and not sflag[s] & (F_NSEQ << d):
-            nseq[s, d] = (seq[i] + 1) & M32
-            sflag[s] |= F_NSEQ << d
+            st[s, T_FLAGS] = F_SEEN | (F_CLIENT if client == 1 else 0)
+        fl = st[s, T_FLAGS]
+        d = 0 if sender == (1 if fl & F_CLIENT else 0) else 1
+        if flags & SYN and not fl & (F_NSEQ << d):
+            st[s, T_NSEQ + d] = np.int32((seq[i] + 1) & M32)
+            st[s, T_FLAGS] = fl | (F_NSEQ << d)
         if cap <= 0:
             continue
-        last = sflag[s] & (F_LAST | F_LAST_CLIENT)
-        if last & F_LAST and ((last & F_LAST_CLIENT) != 0) != (d == 0):
+        fl = st[s, T_FLAGS]
+        if fl & F_LAST and ((fl & F_LAST_CLIENT) != 0) != (d == 0):
             # the other side answered: the previous speaker's partial line is a message
-            _flush(s, 1 - d, data, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok,
-                   otext)
-        sflag[s] = (sflag[s] & ~F_LAST_CLIENT) | F_LAST | (F_LAST_CLIENT if d == 0 else 0)
-        _dir_add(s, d, seq[i], data, payload_off[i], cap, number[i], ts_ns[i], nseq, sflag, sref,
-                 npend, rec, rseq, rframe, rts, pool, bnext, ctr, ox, of, ok, otext)
+            _flush(s, 1 - d, data, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        fl = st[s, T_FLAGS]
+        st[s, T_FLAGS] = (fl & ~F_LAST_CLIENT) | F_LAST | (F_LAST_CLIENT if d == 0 else 0)
+        _dir_add(s, d, seq[i], data, payload_off[i], cap, number[i], ts_ns[i], st, rec, rmeta,
+                 pool, bnext, ctr, ox, of, otext)
 
 
-@njit(cache=True, nogil=True)
-def exch_finish_kernel(nseq, sflag, sref, npend, rec, rseq, rframe, rts, pool, bnext, ctr, ox, of,
-                       ok, otext):
+@njit(cache=True, nogil=True, _nrt=False)
+def exch_finish_kernel(st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
     """ExchangeTracker.finish: per stream skip_gap + flush of both directions, the last pairs,
     then the unpaired requests. The state is emptied."""
-    for s in range(sflag.shape[0]):
-        if not sflag[s] & F_SEEN:
+    for s in range(st.shape[0]):
+        if not st[s, T_FLAGS] & F_SEEN:
             continue
         for d in range(2):
-            _skip_gap(s, d, nseq, sflag, sref, npend, rec, rseq, rframe, rts, pool, bnext, ctr,
-                      ox, of, ok, otext)
-            _flush(s, d, otext, sflag, sref, rec, rframe, rts, pool, bnext, ctr, ox, of, ok,
-                   otext)
-        q = sref[s, S_QHEAD]
-        requests = not sflag[s] & F_QRESP
+            _skip_gap(s, d, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+            _flush(s, d, otext, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        q = st[s, T_QHEAD]
+        requests = not st[s, T_FLAGS] & F_QRESP
         while q >= 0:
             if requests:
-                _emit(s, q, otext, 0, 0, rframe[q], rts[q], -1, otext, 0, 0, -1, 0, False,
-                      rec, pool, bnext, ctr, ox, of, ok, otext)
+                _emit(s, q, otext, 0, 0, rmeta[q, 0], rmeta[q, 1], -1, otext, 0, 0, -1, 0, False,
+                      rec, pool, bnext, ctr, ox, of, otext)
             nq = rec[q, R_NEXT]
             rec_free(q, rec, bnext, ctr)
             q = nq
-        sref[s, S_QHEAD] = -1
-        sref[s, S_QTAIL] = -1
-        sflag[s] = 0
+        for j in range(ST_FIELDS):
+            st[s, j] = -1
+        st[s, T_FLAGS] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chunk_need(stream, tcp_flags, payload_off, payload_cap, data):
     """(highest stream + 1, frames with payload, their bytes, their newlines) of a chunk."""
     top, frames, total, newlines = 0, 0, 0, 0
@@ -450,4 +450,3 @@ def chunk_need(stream, tcp_flags, payload_off, payload_cap, data):
             total += n
             newlines += _count(data, payload_off[i], n, NL)
     return top, frames, total, newlines
-
