@@ -48,7 +48,7 @@ def new_counters() -> np.ndarray:
     return ctr
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def rec_new(rec, ctr):
     """An empty chain record (from the free list first)."""
     r = ctr[C_RFREE]
@@ -65,7 +65,7 @@ def rec_new(rec, ctr):
     return r
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _block_new(bnext, ctr):
     b = ctr[C_BFREE]
     if b >= 0:
@@ -77,7 +77,7 @@ def _block_new(bnext, ctr):
     return b
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def chain_clear(r, rec, bnext, ctr):
     """Drop r's bytes (its blocks go back to the pool); r stays allocated, empty."""
     head = rec[r, R_HEAD]
@@ -92,7 +92,7 @@ def chain_clear(r, rec, bnext, ctr):
     rec[r, R_LEN] = 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def rec_free(r, rec, bnext, ctr):
     chain_clear(r, rec, bnext, ctr)
     rec[r, R_NEXT] = ctr[C_RFREE]

@@ -62,13 +62,13 @@ K_UNKNOWN = 255     # non-ASCII request: exch_text computes exchange_kind on the
 
 
 # --- kind -----------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _is_space(c):
     # str.strip() on ASCII: \t \n \v \f \r, \x1c-\x1f and the space
     return (9 <= c <= 13) or (28 <= c <= 32)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _starts(text, off, n, word):
     if n < len(word):
         return False
@@ -78,7 +78,7 @@ def _starts(text, off, n, word):
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _upper_is(text, a, b, word):
     """text[a:b] upper-cased equals word (ASCII)."""
     if b - a != len(word):
@@ -123,7 +123,7 @@ def exchange_kind_bytes(text, req_off, req_len, resp_off, resp_len, has_resp):
 
 
 # --- messages and pairing -------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _put(r, src, off, n, rec, pool, bnext, otext, pos):
     """A message's bytes (chain r, or src[off:off+n] when r < 0) to otext[pos:]."""
     if r >= 0:
@@ -287,7 +287,7 @@ def _pend_unlink(s, d, r, prev, st, rec, pool, bnext, ctr):
     ctr[C_PEND_NL] -= chain_count(r, NL, rec, pool, bnext)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _npend(st, s, d):
     return (st[s, T_FLAGS] >> (NPEND_SHIFT + 8 * d)) & 0xFF
 
@@ -404,9 +404,25 @@ def exch_kernel(stream, tcp_flags, seq, number, ts_ns, payload_off, payload_cap,
         if fl & F_LAST and ((fl & F_LAST_CLIENT) != 0) != (d == 0):
             # the other side answered: the previous speaker's partial line is a message
             _flush(s, 1 - d, data, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
-        fl = st[s, T_FLAGS]
-        st[s, T_FLAGS] = (fl & ~F_LAST_CLIENT) | F_LAST | (F_LAST_CLIENT if d == 0 else 0)
-        _dir_add(s, d, seq[i], data, payload_off[i], cap, number[i], ts_ns[i], st, rec, rmeta,
+        fl = (st[s, T_FLAGS] & ~F_LAST_CLIENT) | F_LAST | (F_LAST_CLIENT if d == 0 else 0)
+        st[s, T_FLAGS] = fl
+        off = payload_off[i]
+        if (fl & (F_NSEQ << d) and st[s, T_BUF + d] < 0 and _npend(st, s, d) == 0
+                and (np.int64(st[s, T_NSEQ + d]) & M32) == seq[i]):
+            # In order, nothing buffered or pending: when the segment is one whole line, this is
+            # all _dir_add would do (a shortcut worth a third of the stage's time).
+            end = off + cap - 1
+            p = off
+            while p < end and data[p] != NL:
+                p += 1
+            if p == end and data[end] == NL:
+                st[s, T_NSEQ + d] = np.int32((seq[i] + cap) & M32)
+                while p > off and data[p - 1] == CR:
+                    p -= 1
+                _message(s, d, -1, data, off, p - off, number[i], ts_ns[i], st, rec, rmeta,
+                         pool, bnext, ctr, ox, of, otext)
+                continue
+        _dir_add(s, d, seq[i], data, off, cap, number[i], ts_ns[i], st, rec, rmeta,
                  pool, bnext, ctr, ox, of, otext)
 
 
