@@ -43,32 +43,32 @@ def concat_exchanges(parts: list[ExchangeColumns]) -> ExchangeColumns:
     return ExchangeColumns(text=np.concatenate([p.text for p in parts]), **fields)
 
 
+def _texts(text: bytes, offs: list[int], lens: list[int]) -> list[str | None]:
+    """exchanges._text of each text[off:off+len] (None where off < 0: no response)."""
+    if text.isascii():                      # the usual case: decode once, slice the str
+        whole = text.decode("ascii")
+        return [whole[o:o + n] if o >= 0 else None for o, n in zip(offs, lens)]
+    return [text[o:o + n].decode("utf-8", "backslashreplace") if o >= 0 else None
+            for o, n in zip(offs, lens)]
+
+
 def exchanges_from_columns(parts: list[ExchangeColumns]) -> list[Exchange]:
     """ExchangeStage.run() outputs then finish()'s, as ExchangeTracker.finish returns them."""
     cols = concat_exchanges(parts)
     m = len(cols.conn)
     if m == 0:
         return []
-    order = np.lexsort((np.arange(m), cols.conn, cols.request_frame)).tolist()
+    order = np.lexsort((np.arange(m), cols.conn, cols.request_frame))
     text = cols.text.tobytes()
-    conn, req_frame, resp_frame = (cols.conn.tolist(), cols.request_frame.tolist(),
-                                   cols.response_frame.tolist())
-    req_time, latency, kinds = cols.request_time.tolist(), cols.latency.tolist(), cols.kind.tolist()
-    req_off, req_len = cols.request_off.tolist(), cols.request_len.tolist()
-    resp_off, resp_len = cols.response_off.tolist(), cols.response_len.tolist()
-    out = []
-    for i in order:
-        request = text[req_off[i]:req_off[i] + req_len[i]].decode("utf-8", "backslashreplace")
-        if resp_frame[i] >= 0:
-            response = text[resp_off[i]:resp_off[i] + resp_len[i]].decode("utf-8",
-                                                                         "backslashreplace")
-            frame, lat = resp_frame[i], latency[i]
-        else:
-            response, frame, lat = None, None, None
-        kind = kinds[i]
-        out.append(Exchange(conn=conn[i], request=request, response=response,
-                            request_frame=req_frame[i], response_frame=frame,
-                            request_time=req_time[i], latency=lat,
-                            kind=exchange_kind(request, response) if kind == KIND_UNKNOWN
-                            else EXCHANGE_KINDS[kind]))
-    return out
+    requests = _texts(text, cols.request_off[order].tolist(), cols.request_len[order].tolist())
+    responses = _texts(text, cols.response_off[order].tolist(),
+                       cols.response_len[order].tolist())
+    answered = (cols.response_frame[order] >= 0).tolist()
+    response_frames = [f if a else None
+                       for f, a in zip(cols.response_frame[order].tolist(), answered)]
+    latencies = [x if a else None for x, a in zip(cols.latency[order].tolist(), answered)]
+    kinds = [EXCHANGE_KINDS[k] if k != KIND_UNKNOWN else exchange_kind(q, r)
+             for k, q, r in zip(cols.kind[order].tolist(), requests, responses)]
+    return list(map(Exchange, cols.conn[order].tolist(), requests, responses,
+                    cols.request_frame[order].tolist(), response_frames,
+                    cols.request_time[order].tolist(), latencies, kinds))
