@@ -10,7 +10,7 @@ This module is the thin owner of the state: per-stream rows (36 bytes a stream),
 records and byte blocks of exch_pool (partial lines, out-of-order segments, unpaired messages:
 about the live bytes, reused through free lists) and the output buffers. Before each kernel
 call it grows them (doubling) to upper bounds of what the call can use, so the kernel
-(exch_reassembly.py) never runs out of room:
+(exch_reassembly.py, exch_pairing.py) never runs out of room:
 
   * a message ends at a newline, at a speaker change (one per frame with payload) or past
     MAX_MESSAGE bytes, so a chunk completes at most newlines + frames + bytes / 64 KiB messages
@@ -26,9 +26,9 @@ import numpy as np
 from .columns import ExchangeColumns, FrameColumns, LabelColumns, TcpColumns
 from .exch_pool import (BLOCK, C_BHW, C_BLIVE, C_BYTES, C_NEX, C_PEND_BYTES, C_PEND_COUNT,
                         C_PEND_NL, C_RHW, C_RLIVE, C_TEXT, REC_FIELDS, grown, new_counters)
-from .exch_reassembly import (MAX_MESSAGE, ST_FIELDS, STATE_BYTES_PER_STREAM, T_FLAGS, X_CONN,
-                              X_FIELDS, X_KIND, X_REQ_FRAME, X_REQ_LEN, X_REQ_OFF, X_RESP_FRAME,
-                              X_RESP_LEN, X_RESP_OFF, chunk_need, exch_finish_kernel, exch_kernel)
+from .exch_pairing import (ST_FIELDS, STATE_BYTES_PER_STREAM, T_FLAGS, X_CONN, X_FIELDS, X_KIND,
+                           X_REQ_FRAME, X_REQ_LEN, X_REQ_OFF, X_RESP_FRAME, X_RESP_LEN, X_RESP_OFF)
+from .exch_reassembly import MAX_MESSAGE, chunk_need, exch_finish_kernel, exch_kernel
 from .exch_text import empty_exchanges, exchanges_from_columns
 
 __all__ = ["ExchangeStage", "exchanges_from_columns", "STATE_BYTES_PER_STREAM"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .columns import LABELS, P_ARP, P_RARP, P_TCP, PHASES, PROTOS, FrameColumns, LabelColumns, \
-    TcpColumns
+from .columns import (LABELS, P_ARP, P_RARP, PHASES, PROTOS, FrameColumns, LabelColumns,
+                      TcpColumns)
 
 FIN, SYN, RST, ACK = 0x001, 0x002, 0x004, 0x010
 M32 = 0xFFFFFFFF
