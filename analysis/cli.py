@@ -13,7 +13,7 @@ from typing import Sequence
 
 from . import vocabulary
 from .api import analyze, check_phase
-from .errors import AnalysisError
+from .errors import AnalysisError, UsageError
 from .export import write_csv, write_json
 from .text_report import render_plain, render_rich
 
@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    parser.add_argument("--summary", action="store_true",
+                        help="counts only, with the fast columnar engine (for large captures: "
+                             "millions of frames/s, memory flat in the file size); with --out, "
+                             "writes summary.txt and connections.csv")
     parser.add_argument("-C", "--ignore-checksums", action="store_true",
                         help="trust TCP segments with bad checksums (as zeek -C), e.g. for captures "
                              "taken on a host with checksum offload")
@@ -42,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not Path(args.file).is_file():
             raise AnalysisError("no such capture file",
                                 path=args.file, hint="check the path; make capture writes reqresp.pcap")
+        if args.summary:
+            return _summary(args)
         result = analyze(args.file, verify_checksums=not args.ignore_checksums)
         frames = result.frames
         if args.conn is not None:
@@ -70,6 +76,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"error: {args.file}: {error.strerror or error}", file=sys.stderr)
         return 2
+
+
+def _summary(args: argparse.Namespace) -> int:
+    """--summary: the columnar engine's counts, streamed (no frame is kept)."""
+    import time
+
+    from .columnar.engine import Scan
+    from .columnar.tally import Tally, connections_dataframe, render_summary
+
+    if args.json or args.csv or args.phase or args.conn is not None:
+        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn, or "
+                         "drop --summary for the frame-by-frame report", path=args.file)
+    t0 = time.perf_counter()
+    scan = Scan(args.file, verify_checksums=not args.ignore_checksums, keep_exchanges=False)
+    tally = Tally()
+    for batch in scan.batches():
+        tally.add(batch)
+    summary = scan.summary()
+    text = render_summary(summary, tally, time.perf_counter() - t0)
+    sys.stdout.write(text)
+    for warning in summary.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.txt").write_text(text, encoding="utf-8")
+        connections_dataframe(summary.connections).to_csv(out / "connections.csv", index=False)
+        print(f"wrote {out / 'summary.txt'}, {out / 'connections.csv'}", file=sys.stderr)
+    return 0
 
 
 def write_outputs(result, out: Path) -> list[Path]:

@@ -1,0 +1,166 @@
+"""The columnar engine wired together: `Scan(path).batches()` yields every chunk's columns.
+
+    from analysis.columnar.engine import Scan
+    scan = Scan("big.pcap")
+    for batch in scan.batches():          # FrameBatch: frames, tcp, labels, exchanges (this chunk)
+        ...                               # numpy arrays; valid until the next batch is asked for
+    summary = scan.summary()              # ScanSummary: connections (ConnectionTable), votes, ...
+
+It computes what the per-frame pipeline (analysis.api._Pipeline) computes - the same frames,
+labels, tcp.analysis flags, connections and exchanges; tests/analysis/columnar/test_engine.py
+compares the two on every test capture - but keeps no object per frame: memory is the chunk
+being worked on plus a few hundred bytes per connection (and the exchanges, as columns, unless
+keep_exchanges=False).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from analysis.model import Exchange, Warning, bad_checksums_warning
+
+from .chunks import ChunkReader
+from .columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
+                      LabelColumns, TcpColumns)
+from .conn_kernel import ConnStage
+from .exch_kernel import ExchangeStage, exchanges_from_columns
+from .label_kernel import LabelStage
+from .tcp_kernel import TcpStage
+
+CHUNK_FRAMES = 65536
+_VOTE_KINDS = (EXCHANGE_KINDS.index("vote"), EXCHANGE_KINDS.index("results"))
+_VOTE_COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")   # as exchanges.vote_totals reads them
+
+
+class FrameBatch(NamedTuple):
+    """One chunk: the decoded frames and what each stage says about them (row i = frame i)."""
+
+    frames: FrameColumns
+    tcp: TcpColumns
+    labels: LabelColumns
+    exchanges: ExchangeColumns    # the exchanges completed while reading this chunk
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a whole scan found, besides the per-frame columns."""
+
+    path: str
+    frame_count: int
+    tcp_frames: int
+    linktypes: tuple[int, ...]
+    warnings: list[Warning]
+    connections: ConnectionTable
+    exchange_parts: list[ExchangeColumns] = field(repr=False)   # empty with keep_exchanges=False
+    exchange_count: int = 0
+    votes: dict[str, int] = field(default_factory=dict)
+
+    def exchanges(self) -> list[Exchange]:
+        """The exchanges as records, in the per-frame pipeline's order."""
+        return exchanges_from_columns(self.exchange_parts)
+
+
+class _VoteTracker:
+    """vote_totals() without keeping the exchanges: the counts of the last vote/results reply
+    in the order the per-frame pipeline sorts exchanges (request frame, connection, emission)."""
+
+    def __init__(self) -> None:
+        self.best_key: tuple[int, int, int] | None = None
+        self.totals: dict[str, int] = {}
+        self.emitted = 0
+
+    def feed(self, ex: ExchangeColumns) -> None:
+        n = len(ex.conn)
+        base, self.emitted = self.emitted, self.emitted + n
+        if not n:
+            return
+        pick = np.flatnonzero(np.isin(ex.kind, _VOTE_KINDS) & (ex.response_off >= 0))
+        if not len(pick):
+            return
+        # latest first: the first reply with counts is this part's candidate
+        order = np.lexsort((pick, ex.conn[pick], ex.request_frame[pick]))[::-1]
+        for j in pick[order]:
+            key = (int(ex.request_frame[j]), int(ex.conn[j]), base + int(j))
+            if self.best_key is not None and key < self.best_key:
+                return
+            off, length = int(ex.response_off[j]), int(ex.response_len[j])
+            reply = bytes(ex.text[off:off + length]).decode("utf-8", errors="backslashreplace")
+            if reply.startswith(("VOTED ", "RESULTS")):
+                counts = {name: int(value) for name, value in _VOTE_COUNTS.findall(reply)}
+                if counts:
+                    self.best_key, self.totals = key, counts
+                    return
+
+
+class Scan:
+    """One pass over a capture with every stage of the columnar engine."""
+
+    def __init__(self, path: str | Path, *, verify_checksums: bool = True,
+                 chunk_frames: int = CHUNK_FRAMES, keep_exchanges: bool = True) -> None:
+        self.path = str(path)
+        self.keep_exchanges = keep_exchanges
+        self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
+                                   chunk_frames=chunk_frames)
+        self._tcp = TcpStage()
+        self._conns = ConnStage()
+        self._labels = LabelStage()
+        self._exchanges = ExchangeStage()
+        self._votes = _VoteTracker()
+        self._parts: list[ExchangeColumns] = []
+        self._tcp_frames = 0
+        self._bad_checksums = 0
+        self._summary: ScanSummary | None = None
+        self._started = False
+
+    def batches(self) -> Iterator[FrameBatch]:
+        """The chunks in file order; a batch's arrays may be reused once the next is asked for."""
+        if self._started:
+            raise RuntimeError("a Scan runs once; make a new Scan to read the file again")
+        self._started = True
+        for cols, data in self._reader.chunks():
+            tcp = self._tcp.run(cols)
+            self._conns.run(cols, tcp)
+            labels = self._labels.run(cols, tcp)
+            exchanges = self._exchanges.run(cols, data, tcp, labels)
+            is_tcp = tcp.stream >= 0
+            self._tcp_frames += int(np.count_nonzero(is_tcp))
+            self._bad_checksums += int(np.count_nonzero(is_tcp & (cols.checksum == 0)))
+            self._keep(exchanges)
+            yield FrameBatch(cols, tcp, labels, exchanges)
+        self._keep(self._exchanges.finish())
+        self._summary = self._summarize()
+
+    def _keep(self, exchanges: ExchangeColumns) -> None:
+        self._votes.feed(exchanges)
+        if self.keep_exchanges and len(exchanges.conn):
+            self._parts.append(exchanges)
+
+    def summary(self) -> ScanSummary:
+        """The scan's results; reads the rest of the file first if batches() was not exhausted."""
+        if self._summary is None:
+            if self._started:
+                raise RuntimeError("summary() after an unfinished batches(): exhaust it first")
+            for _ in self.batches():
+                pass
+        assert self._summary is not None
+        return self._summary
+
+    def _summarize(self) -> ScanSummary:
+        warnings = list(self._reader.warnings)
+        checksums = bad_checksums_warning(self.path, self._bad_checksums, self._tcp_frames)
+        if checksums is not None:
+            warnings.append(checksums)
+        return ScanSummary(
+            path=self.path, frame_count=self._reader.count, tcp_frames=self._tcp_frames,
+            linktypes=tuple(self._reader.linktypes), warnings=warnings,
+            connections=self._conns.finish(), exchange_parts=self._parts,
+            exchange_count=self._votes.emitted, votes=dict(self._votes.totals))
+
+
+def scan(path: str | Path, **options) -> Scan:
+    """`Scan(path, **options)`: see Scan."""
+    return Scan(path, **options)

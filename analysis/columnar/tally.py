@@ -1,0 +1,97 @@
+"""Counts over a whole scan (frames per phase, label, protocol, analysis flag; connections per
+state) and their plain-text report: what `python -m analysis FILE --summary` prints.
+
+The counts are accumulated batch by batch with numpy, so a summary of a capture of any size
+needs no more memory than its largest batch plus the connection table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .columns import ANALYSIS_FLAGS, CONN_STATES, LABELS, PHASES, PROTOS
+
+
+@dataclass
+class Tally:
+    frames: int = 0
+    phases: np.ndarray = field(default_factory=lambda: np.zeros(len(PHASES), np.int64))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(len(LABELS), np.int64))
+    protos: np.ndarray = field(default_factory=lambda: np.zeros(len(PROTOS), np.int64))
+    flags: np.ndarray = field(default_factory=lambda: np.zeros(len(ANALYSIS_FLAGS), np.int64))
+    first_ns: int | None = None
+    last_ns: int | None = None
+
+    def add(self, batch) -> None:
+        n = len(batch.frames.number)
+        if not n:
+            return
+        self.frames += n
+        self.phases += np.bincount(batch.labels.phase, minlength=len(PHASES))
+        self.labels += np.bincount(batch.labels.label, minlength=len(LABELS))
+        self.protos += np.bincount(batch.frames.proto, minlength=len(PROTOS))
+        bits = batch.tcp.analysis
+        for i in range(len(ANALYSIS_FLAGS)):
+            self.flags[i] += int(np.count_nonzero(bits & (1 << i)))
+        ts = batch.frames.ts_ns
+        if self.first_ns is None:
+            self.first_ns = int(ts[0])
+        self.last_ns = int(ts[-1])
+
+
+def _rows(names, counts) -> list[str]:
+    return [f"  {name:<26} {int(count):>12,}" for name, count in zip(names, counts) if count]
+
+
+def render_summary(summary, tally: Tally, seconds: float | None = None) -> str:
+    """The plain-text summary of a scan (summary: engine.ScanSummary)."""
+    conns = summary.connections
+    span = ((tally.last_ns or 0) - (tally.first_ns or 0)) / 1e9
+    lines = [f"{summary.path}: {summary.frame_count:,} frames over {span:,.3f} s, "
+             f"{len(conns.id):,} TCP connections, {summary.exchange_count:,} exchanges"]
+    if seconds:
+        lines[0] += f" (analysed in {seconds:.2f} s, {summary.frame_count / seconds:,.0f} frames/s)"
+    lines += ["", "frames by phase"] + _rows(PHASES, tally.phases)
+    lines += ["", "frames by label"] + _rows(LABELS, tally.labels)
+    lines += ["", "frames by protocol"] + _rows(PROTOS, tally.protos)
+    if tally.flags.any():
+        lines += ["", "Wireshark TCP analysis flags (frames)"] + _rows(ANALYSIS_FLAGS, tally.flags)
+    if len(conns.id):
+        states = np.bincount(conns.conn_state, minlength=len(CONN_STATES))
+        lines += ["", "connections by Zeek conn_state"] + _rows(CONN_STATES, states)
+    if summary.votes:
+        lines += ["", "votes (last totals the server reported): "
+                  + " ".join(f"{k}={v}" for k, v in summary.votes.items())]
+    return "\n".join(lines) + "\n"
+
+
+def connections_dataframe(table):
+    """The ConnectionTable as a pandas DataFrame with conn.log-style text columns."""
+    import pandas as pd
+
+    from .columns import CONN_ENDS, SIDES, ip_text
+
+    def addresses(family, hi, lo):
+        keys = np.stack([family.astype(np.uint64), hi, lo], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True) if len(keys) else (keys, keys)
+        texts = np.array([ip_text(int(f), int(h), int(l)) for f, h, l in uniq], dtype=object)
+        return texts[np.asarray(inverse).ravel()] if len(keys) else texts
+
+    irtt = table.irtt_ns.astype(np.float64) / 1e9
+    irtt[table.irtt_ns < 0] = np.nan
+    closed = np.asarray(table.closed_by)
+    return pd.DataFrame({
+        "id": table.id,
+        "orig_ip": addresses(table.family, table.orig_hi, table.orig_lo),
+        "orig_port": table.orig_port,
+        "resp_ip": addresses(table.family, table.resp_hi, table.resp_lo),
+        "resp_port": table.resp_port,
+        "conn_state": pd.Categorical.from_codes(table.conn_state, CONN_STATES),
+        "history": table.history,
+        "start": table.start_ns / 1e9, "duration": table.duration_ns / 1e9,
+        "orig_pkts": table.orig_pkts, "orig_bytes": table.orig_bytes,
+        "resp_pkts": table.resp_pkts, "resp_bytes": table.resp_bytes, "irtt": irtt,
+        "closed_by": pd.Categorical.from_codes(closed, SIDES),
+        "end": pd.Categorical.from_codes(table.end, CONN_ENDS), "frames": table.frames,
+    })

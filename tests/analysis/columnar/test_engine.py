@@ -1,0 +1,128 @@
+"""The columnar engine against the per-frame pipeline, end to end, on every corpus capture:
+every frame's fields, the connections, the exchanges, the votes, warnings and counts."""
+from __future__ import annotations
+
+import pytest
+
+from analysis.api import analyze
+from analysis.columnar.conn_kernel import connections_from_table
+from analysis.columnar.engine import Scan
+from analysis.columnar.frames_view import FrameRow, collect
+from analysis.errors import AnalysisError
+from tests.analysis.columnar.corpus import corpus_paths
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return corpus_paths(tmp_path_factory.mktemp("engine_corpus"))
+
+
+def _compare(path, chunk_frames: int, verify_checksums: bool = True) -> None:
+    ref = analyze(path, verify_checksums=verify_checksums)
+    scan = Scan(path, chunk_frames=chunk_frames, verify_checksums=verify_checksums)
+    table = collect(scan)
+    summary = scan.summary()
+    where = f"{path.name} (chunks of {chunk_frames})"
+    assert summary.frame_count == ref.frame_count, where
+    ours_rows = list(table.rows())
+    assert len(ours_rows) == len(ref.frames), where
+    for mine, theirs in zip(ours_rows, ref.frames):
+        want = FrameRow(*(getattr(theirs, name) for name in FrameRow._fields))
+        if mine != want:
+            diff = {name: (a, b) for name, a, b in zip(FrameRow._fields, mine, want) if a != b}
+            pytest.fail(f"{where}: frame {theirs.number}: ours vs per-frame pipeline {diff}")
+    ours_conns = connections_from_table(summary.connections)
+    want_conns = [c._replace(frames=()) for c in ref.connections]
+    assert [c.id for c in ours_conns] == [c.id for c in want_conns], where
+    for mine, theirs, full in zip(ours_conns, want_conns, ref.connections):
+        assert mine == theirs, f"{where}: connection {theirs.id}"
+    assert list(summary.connections.frames) == [len(c.frames) for c in ref.connections], where
+    assert summary.exchanges() == ref.exchanges, where
+    assert summary.exchange_count == len(ref.exchanges), where
+    assert summary.votes == ref.votes, where
+    assert summary.warnings == ref.warnings, where
+    assert summary.linktypes == ref.linktypes, where
+
+
+def test_every_corpus_capture_agrees_with_the_per_frame_pipeline(corpus):
+    assert len(corpus) >= 36
+    for path in corpus:
+        _compare(path, 65536)
+
+
+def test_small_chunks_agree_too(corpus):
+    # state carried across chunk boundaries: a chunk of 7 frames splits every conversation
+    for path in corpus:
+        _compare(path, 7)
+
+
+def test_without_checksum_verification(corpus):
+    for path in corpus:
+        if "checksum" in path.name or path.name.startswith("fuzz"):
+            _compare(path, 1000, verify_checksums=False)
+
+
+def test_keep_exchanges_false_still_counts_and_votes(corpus):
+    path = next(p for p in corpus if p.name == "replicated.pcap")
+    kept = Scan(path).summary()
+    light = Scan(path, keep_exchanges=False).summary()
+    assert light.exchange_parts == [] and light.exchange_count == kept.exchange_count > 0
+    assert light.votes == kept.votes
+
+
+def test_dataframe_has_one_row_per_frame(corpus):
+    path = next(p for p in corpus if p.name == "reqresp.pcap")
+    ref = analyze(path)
+    df = collect(Scan(path)).to_dataframe()
+    assert list(df["number"]) == [f.number for f in ref.frames]
+    assert list(df["label"].astype(str)) == [f.label for f in ref.frames]
+    assert list(df["src"].astype(str)) == [f.src if f.proto not in ("arp", "rarp") else ""
+                                           for f in ref.frames]
+
+
+def test_bad_input_gives_the_same_error_as_the_per_frame_pipeline(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("this is not a capture\n" * 10)
+    with pytest.raises(AnalysisError) as theirs:
+        analyze(bad)
+    with pytest.raises(AnalysisError) as ours:
+        Scan(bad).summary()
+    assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_a_scan_runs_once(corpus):
+    scan = Scan(corpus[0])
+    scan.summary()
+    with pytest.raises(RuntimeError):
+        next(scan.batches())
+
+
+def test_cli_summary_counts_and_connections_csv(corpus, tmp_path, capsys):
+    import csv
+
+    from analysis.cli import main
+
+    path = next(p for p in corpus if p.name == "replicated.pcap")
+    ref = analyze(path)
+    assert main([str(path), "--summary", "--out", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert f"{ref.frame_count:,} frames" in text
+    assert f"{len(ref.connections):,} TCP connections" in text
+    labels = {}
+    for frame in ref.frames:
+        labels[frame.label] = labels.get(frame.label, 0) + 1
+    for label, count in labels.items():
+        assert f"  {label:<26} {count:>12,}" in text
+    with open(tmp_path / "out" / "connections.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(r["id"]), r["conn_state"], r["history"], r["orig_ip"], int(r["orig_port"]))
+            for r in rows] == [(c.id, c.conn_state, c.history, c.orig_ip, c.orig_port)
+                               for c in ref.connections]
+
+
+def test_cli_summary_refuses_frame_options(corpus, capsys):
+    from analysis.cli import main
+
+    assert main([str(corpus[0]), "--summary", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
