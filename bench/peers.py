@@ -121,19 +121,32 @@ def count_lines(path: str | os.PathLike) -> int:
 # --- the Python peers (run inside the child) --------------------------------------------------------
 
 def peer_ours(path: str, limit: int | None) -> tuple[int, dict]:
-    """Our full analysis with the columnar engine (what `python -m analysis` runs): every frame
-    labelled (phase, label, tcp.analysis flags), connections with their Zeek states, and the
-    request/response exchanges kept (as columns) with the vote totals."""
+    """Our full analysis with the columnar engine (what `python -m analysis --summary` runs):
+    every frame labelled (phase, label, tcp.analysis flags, stream, relative seq/ack), the
+    connections with their Zeek states, the request/response exchanges and the vote totals.
+    Like the tshark peers, it writes its per-frame results and the exchanges to a file as it
+    goes (binary columns) instead of keeping them."""
+    import tempfile
+
     from analysis.columnar.engine import Scan
 
-    scan = Scan(path)
+    scan = Scan(path, keep_exchanges=False)
     n = 0
-    for batch in scan.batches():
-        n += len(batch.frames.number)
-        if limit is not None and n >= limit:
-            return n, {}
-    summary = scan.summary()
-    return n, {"connections": len(summary.connections.id), "exchanges": summary.exchange_count}
+    with tempfile.TemporaryFile() as out:
+        for batch in scan.batches():
+            n += len(batch.frames.number)
+            for column in (batch.frames.number, batch.tcp.stream, batch.tcp.seq_rel,
+                           batch.tcp.ack_rel, batch.tcp.analysis, batch.labels.phase,
+                           batch.labels.label, batch.labels.direction):
+                column.tofile(out)
+            for column in batch.exchanges:
+                column.tofile(out)
+            if limit is not None and n >= limit:
+                return n, {}
+        summary = scan.summary()
+        written = out.tell()
+    return n, {"connections": len(summary.connections.id), "exchanges": summary.exchange_count,
+               "votes": summary.votes, "bytes_written": written}
 
 
 def peer_ours_per_frame(path: str, limit: int | None) -> tuple[int, dict]:

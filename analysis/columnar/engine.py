@@ -31,7 +31,8 @@ from .exch_kernel import ExchangeStage, exchanges_from_columns
 from .label_kernel import LabelStage
 from .tcp_kernel import TcpStage
 
-CHUNK_FRAMES = 65536
+CHUNK_FRAMES = 16384   # frames per batch: big enough that per-batch Python costs vanish,
+                       # small enough that the batch arrays stay a few MB
 _VOTE_KINDS = (EXCHANGE_KINDS.index("vote"), EXCHANGE_KINDS.index("results"))
 _VOTE_COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")   # as exchanges.vote_totals reads them
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.bench.conftest import needs_tshark
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = ("ours", "tshark -2 (two-pass tcp.analysis)", "tshark (one-pass field dump)",
+TOOLS = ("ours", "ours, per-frame pipeline (reference)", "tshark -2 (two-pass tcp.analysis)", "tshark (one-pass field dump)",
          "dpkt + minimal labeller", "scapy PcapReader", "pyshark", "pyshark use_json",
          "bare record loop (headroom)")
 
