@@ -32,7 +32,7 @@ def test_quick_mode_writes_a_results_table_and_chart(tiny_base, tmp_path):
     assert "| tshark -2 (two-pass tcp.analysis) | large | 540 |" in md
     assert "0 frames disagree (of 648)" in md
     assert "## Machine" in md and "; tshark " in md and "; dpkt " in md
-    assert "## Where the time goes" in md and "iter_labeled" in md    # the profile's call tree
+    assert "## Where the time goes" in md and "Scan.batches" in md    # the profile's call tree
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob("tshark*.tsv"))    # the dumps are cleaned up
     # --render writes the same table again from the saved results, without measuring
