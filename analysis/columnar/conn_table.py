@@ -239,8 +239,11 @@ def summarize(st: ConnState) -> ConnectionTable:
     orig_addr = st.conn_u32[ids, P.ADDR_0 + orig_ep].astype(np.int64)
     resp_addr = st.conn_u32[ids, P.ADDR_1 - orig_ep].astype(np.int64)
     text = buf.tobytes().decode("ascii")
-    history = np.empty(m, object)
-    history[:] = [text[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist())]
+    # most connections share a history ("ShADadFf"): one str object per distinct history
+    seen: dict[str, str] = {}
+    history = np.fromiter((seen.setdefault(h, h) for h in
+                           (text[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist()))),
+                          dtype=object, count=m)
     c64 = st.conn_i64[ids]
     syn_irtt = c64[:, P.SYN_IRTT]
     return ConnectionTable(

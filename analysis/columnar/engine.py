@@ -133,6 +133,9 @@ class Scan:
             self._keep(exchanges)
             yield FrameBatch(cols, tcp, labels, exchanges)
         self._keep(self._exchanges.finish())
+        # the per-stream state of the other stages is no longer needed: free it before the
+        # connection table is built, so the two never sit in memory together
+        self._tcp = self._labels = self._exchanges = None
         self._summary = self._summarize()
 
     def _keep(self, exchanges: ExchangeColumns) -> None:
