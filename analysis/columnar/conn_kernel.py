@@ -68,6 +68,18 @@ def _no_room(s, conn_i64, blk_lo, chunk_prev, counters, addr_fam, meta):
             or counters.shape[0] - meta[P.M_CNT_TOP] < P.ROOM_CNT)
 
 
+@njit(**JIT, inline="always")
+def set_endpoints(s, fam, src_hi, src_lo, sport, dst_hi, dst_lo, dport, conn_u32, conn_u16,
+                  addr_fam, addr_hi, addr_lo, addr_hash, meta):
+    """Endpoint 0 is (src, sport), endpoint 1 (dst, dport); addresses interned."""
+    conn_u32[s, P.ADDR_0] = addr_intern(fam, src_hi, src_lo, addr_fam, addr_hi, addr_lo,
+                                        addr_hash, meta)
+    conn_u32[s, P.ADDR_1] = addr_intern(fam, dst_hi, dst_lo, addr_fam, addr_hi, addr_lo,
+                                        addr_hash, meta)
+    conn_u16[s, P.PORT_0] = sport
+    conn_u16[s, P.PORT_1] = dport
+
+
 @njit(**JIT)
 def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dport, tcp_flags,
                seq, ack, window, payload_len, payload_cap, checksum, malformed, stream,
@@ -89,12 +101,9 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
         if conn_i64[s, P.FRAMES] == 0:
             conn_i64[s, P.START_NS] = ts
             conn_i64[s, P.LAST_NS] = ts
-            conn_u32[s, P.ADDR_0] = addr_intern(family[i], src_hi[i], src_lo[i], addr_fam,
-                                                addr_hi, addr_lo, addr_hash, meta)
-            conn_u32[s, P.ADDR_1] = addr_intern(family[i], dst_hi[i], dst_lo[i], addr_fam,
-                                                addr_hi, addr_lo, addr_hash, meta)
-            conn_u16[s, P.PORT_0] = sport[i]
-            conn_u16[s, P.PORT_1] = dport[i]
+            set_endpoints(s, family[i], src_hi[i], src_lo[i], sport[i], dst_hi[i], dst_lo[i],
+                          dport[i], conn_u32, conn_u16, addr_fam, addr_hi, addr_lo, addr_hash,
+                          meta)
         conn_i64[s, P.FRAMES] += 1
 
         # tshark's initial RTT: most recent SYN to the first ACK without SYN
@@ -111,12 +120,9 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
         if not conn_i8[s, P.HAS_ZEEK]:
             # ZeekTcp(src, sport, dst, dport, flip): endpoint 0 is this frame's sender
             conn_i8[s, P.HAS_ZEEK] = 1
-            conn_u32[s, P.ADDR_0] = addr_intern(family[i], src_hi[i], src_lo[i], addr_fam,
-                                                addr_hi, addr_lo, addr_hash, meta)
-            conn_u32[s, P.ADDR_1] = addr_intern(family[i], dst_hi[i], dst_lo[i], addr_fam,
-                                                addr_hi, addr_lo, addr_hash, meta)
-            conn_u16[s, P.PORT_0] = sport[i]
-            conn_u16[s, P.PORT_1] = dport[i]
+            set_endpoints(s, family[i], src_hi[i], src_lo[i], sport[i], dst_hi[i], dst_lo[i],
+                          dport[i], conn_u32, conn_u16, addr_fam, addr_hi, addr_lo, addr_hash,
+                          meta)
             if want_flip(sport[i], dport[i], flags, likely, flip_syn_ack):
                 flip(s, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev, meta)
         oe = np.int64(conn_i8[s, P.ORIG_EP])
