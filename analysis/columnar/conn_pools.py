@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from analysis.columnar.freelist import take
+
 # The kernels' numba options. _nrt=False: no reference counting of the arrays passed from
 # function to function (they are never allocated or freed in a kernel); with it on, the
 # atomic increments and decrements around every call cost several times the work itself.
@@ -136,12 +138,7 @@ def hist_copy(s, out, off, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev
 # --- above-hole blocks --------------------------------------------------------------------------
 @njit(**JIT)
 def blk_alloc(lo, hi, nxt, blk_lo, blk_hi, blk_next, meta):
-    b = meta[M_BLK_FREE]
-    if b >= 0:
-        meta[M_BLK_FREE] = blk_next[b]
-    else:
-        b = meta[M_BLK_TOP]
-        meta[M_BLK_TOP] = b + 1
+    b = take(blk_next, meta, M_BLK_FREE, M_BLK_TOP)
     meta[M_BLK_LIVE] += 1
     blk_lo[b] = lo
     blk_hi[b] = hi

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from analysis.columnar.freelist import take
+
 BLOCK = 64
 
 # columns of `rec` (int32); R_SEQ: a pending segment's raw sequence number (uint32 bits)
@@ -67,12 +69,7 @@ def rec_new(rec, ctr):
 
 @njit(cache=True, nogil=True, _nrt=False, inline='always')
 def _block_new(bnext, ctr):
-    b = ctr[C_BFREE]
-    if b >= 0:
-        ctr[C_BFREE] = bnext[b]
-    else:
-        b = ctr[C_BHW]
-        ctr[C_BHW] = b + 1
+    b = take(bnext, ctr, C_BFREE, C_BHW)
     ctr[C_BLIVE] += 1
     return b
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from analysis.columnar.freelist import take
+
 # The flag bits and Wireshark's limits are the reference's own (numba freezes these ints)
 from analysis.tcp_sequence import (  # noqa: E402,F401 - re-exported to tcp_kernel
     A_ACK_LOST_SEGMENT, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_KEEP_ALIVE_ACK,
@@ -100,12 +102,7 @@ def _set_bit(fi8, f, bit, on):
 
 @njit(cache=True, nogil=True)
 def _append(flist, pool_next, pool_end, meta, f, end):
-    node = meta[M_FREE]
-    if node != NIL:
-        meta[M_FREE] = pool_next[node]
-    else:
-        node = meta[M_TOP]
-        meta[M_TOP] = node + 1
+    node = take(pool_next, meta, M_FREE, M_TOP)
     pool_end[node] = end
     pool_next[node] = flist[f, L_HEAD]
     flist[f, L_HEAD] = node
