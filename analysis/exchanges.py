@@ -178,13 +178,19 @@ class ExchangeTracker:
         return result
 
 
+def reply_counts(reply: str) -> dict[str, int]:
+    """The vote counts a VOTED or RESULTS reply reports ({} for any other reply)."""
+    if not reply.startswith(("VOTED ", "RESULTS")):
+        return {}
+    return {name: int(value) for name, value in _VOTE_COUNTS.findall(reply)}
+
+
 def vote_totals(exchanges: list[Exchange]) -> dict[str, int]:
     """The vote counts the server last reported (from a VOTED or RESULTS reply), {} if none."""
     totals: dict[str, int] = {}
     for exchange in exchanges:
-        reply = exchange.response or ""
-        if exchange.kind in ("vote", "results") and reply.startswith(("VOTED ", "RESULTS")):
-            counts = {name: int(value) for name, value in _VOTE_COUNTS.findall(reply)}
+        if exchange.kind in ("vote", "results"):
+            counts = reply_counts(exchange.response or "")
             if counts:
                 totals = counts
     return totals

@@ -14,13 +14,13 @@ keep_exchanges=False).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from analysis.exchanges import reply_counts
 from analysis.model import Exchange, Warning, bad_checksums_warning
 
 from .chunks import ChunkReader
@@ -34,7 +34,6 @@ from .tcp_kernel import TcpStage
 CHUNK_FRAMES = 16384   # frames per batch: big enough that per-batch Python costs vanish,
                        # small enough that the batch arrays stay a few MB
 _VOTE_KINDS = (EXCHANGE_KINDS.index("vote"), EXCHANGE_KINDS.index("results"))
-_VOTE_COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")   # as exchanges.vote_totals reads them
 
 
 class FrameBatch(NamedTuple):
@@ -90,11 +89,10 @@ class _VoteTracker:
                 return
             off, length = int(ex.response_off[j]), int(ex.response_len[j])
             reply = bytes(ex.text[off:off + length]).decode("utf-8", errors="backslashreplace")
-            if reply.startswith(("VOTED ", "RESULTS")):
-                counts = {name: int(value) for name, value in _VOTE_COUNTS.findall(reply)}
-                if counts:
-                    self.best_key, self.totals = key, counts
-                    return
+            counts = reply_counts(reply)
+            if counts:
+                self.best_key, self.totals = key, counts
+                return
 
 
 class Scan:
