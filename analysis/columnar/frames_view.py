@@ -121,24 +121,32 @@ class FrameTable(NamedTuple):
 
 
 def _nullable(values: np.ndarray, present: np.ndarray, dtype: str):
-    """A pandas nullable integer array: NA where `present` is False."""
+    """A pandas nullable integer array ("Int32", "Int64"): NA where `present` is False."""
     import pandas as pd
 
-    return pd.arrays.IntegerArray(values.astype(dtype.lower()), ~present) if dtype == "Int64" \
-        else pd.arrays.IntegerArray(values.astype(np.int32), ~present)
+    return pd.arrays.IntegerArray(values.astype(dtype.lower()), ~present)
 
 
-def _addresses(family: np.ndarray, hi: np.ndarray, lo: np.ndarray):
-    """Address text per frame, formatted once per distinct address (Categorical)."""
-    import pandas as pd
-
+def address_texts(family: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(texts, codes): each distinct address formatted once ("" where family is 0), and per
+    row the index of its text."""
+    if not len(family):
+        return [], np.zeros(0, np.int64)
     keys = np.stack([family.astype(np.uint64), hi, lo], axis=1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     texts = ["" if fam == 0 else ip_text(int(fam), int(h), int(l)) for fam, h, l in uniq]
+    return texts, np.asarray(inverse).ravel()
+
+
+def _addresses(family: np.ndarray, hi: np.ndarray, lo: np.ndarray):
+    """Address text per frame as a Categorical."""
+    import pandas as pd
+
+    texts, codes = address_texts(family, hi, lo)
     categories = list(dict.fromkeys(texts))
     index = {text: i for i, text in enumerate(categories)}
-    codes = np.array([index[t] for t in texts], dtype=np.int64)[inverse.ravel()]
-    return pd.Categorical.from_codes(codes, categories)
+    remap = np.array([index[t] for t in texts], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes] if len(codes) else codes, categories)
 
 
 def collect(scan) -> FrameTable:

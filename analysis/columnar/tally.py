@@ -70,13 +70,12 @@ def connections_dataframe(table):
     """The ConnectionTable as a pandas DataFrame with conn.log-style text columns."""
     import pandas as pd
 
-    from .columns import CONN_ENDS, SIDES, ip_text
+    from .columns import CONN_ENDS, SIDES
+    from .frames_view import address_texts
 
     def addresses(family, hi, lo):
-        keys = np.stack([family.astype(np.uint64), hi, lo], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True) if len(keys) else (keys, keys)
-        texts = np.array([ip_text(int(f), int(h), int(l)) for f, h, l in uniq], dtype=object)
-        return texts[np.asarray(inverse).ravel()] if len(keys) else texts
+        texts, codes = address_texts(family, hi, lo)
+        return np.array(texts, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
     irtt = table.irtt_ns.astype(np.float64) / 1e9
     irtt[table.irtt_ns < 0] = np.nan
