@@ -174,7 +174,8 @@ def agreement(files: dict, out: Path) -> dict:
 
 
 def profile(path: Path, out: Path) -> Path:
-    """pyinstrument over our full analysis of `path`; the text tree goes to out/profile.txt."""
+    """pyinstrument over our full analysis of `path` (repeated for at least 1 s); the text tree
+    goes to out/profile.txt."""
     from pyinstrument import Profiler
 
     from analysis.columnar.engine import Scan
@@ -183,8 +184,14 @@ def profile(path: Path, out: Path) -> Path:
         pass
     profiler = Profiler(interval=0.001)
     profiler.start()
-    for _ in Scan(path).batches():
-        pass
+    # the engine reads the small file in a fraction of a second: scan it again until a second of
+    # samples has been taken, so the proportions (and a tiny --quick file's tree) mean something
+    t0 = time.perf_counter()
+    while True:
+        for _ in Scan(path).batches():
+            pass
+        if time.perf_counter() - t0 >= 1.0:
+            break
     profiler.stop()
     target = out / "profile.txt"
     target.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
