@@ -18,6 +18,10 @@ MAX_VOTE_ID = 128             # characters in a vote id
 _OPTION_RE = re.compile(r"^[^\s=,]{1,32}$")
 _VOTE_ID_RE = re.compile(r"^[\x21-\x7e]{1,%d}$" % MAX_VOTE_ID)  # printable ASCII, no spaces
 
+# Every command word starts with one of these; no non-ASCII character upper-cases to V or R, so a
+# message starting with anything else is an echo without being split into words (the hot path).
+_COMMAND_INITIALS = frozenset("vVrR")
+
 BUSY = b"ERROR server busy\n"
 INVALID_UTF8 = b"ERROR invalid UTF-8\n"
 LINE_TOO_LONG = b"ERROR line too long\n"
@@ -59,6 +63,8 @@ def parse_options(spec: str) -> tuple[str, ...]:
 
 def parse(text: str, options: Sequence[str]) -> Request:
     """What a decoded message (without its line ending) asks for."""
+    if text.lstrip()[:1] not in _COMMAND_INITIALS:
+        return Echo(text)
     words = text.split()
     if not words:
         return Echo(text)

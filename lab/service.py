@@ -127,6 +127,10 @@ class _Connection(asyncio.Protocol):
             return                          # closing: the peer's late bytes are read and dropped
         self.last_active = self.loop.time()
         buf = self.buf
+        if not buf and data[-1:] == b"\n" and data.find(b"\n") == len(data) - 1 \
+                and len(data) <= self.server.config.max_line + 1:
+            # The usual case, one whole line per segment: no copy through the buffer, no timers.
+            return self._message(data[:-1])
         buf += data
         max_line = self.server.config.max_line
         start = 0
@@ -182,11 +186,11 @@ class _Connection(asyncio.Protocol):
         except UnicodeDecodeError:
             self.server.log(f"Received from client: <{len(line)} bytes of invalid UTF-8>")
             return self._reply(protocol.INVALID_UTF8)
-        self.server.log(f"Received from client: {text}")
+        self.server.log("Received from client: " + text)
         request = protocol.parse(text, self.options)
         kind = type(request)
         if kind is protocol.Echo:
-            self._reply(("Echo: " + text + "\n").encode())
+            self._reply(b"Echo: " + line + b"\n")   # valid UTF-8: the bytes are the text's encoding
         elif kind is protocol.Vote:
             self._vote(request)
         elif kind is protocol.Results:

@@ -66,3 +66,19 @@ def test_parse_options():
 def test_custom_options_in_errors():
     assert parse("VOTE maybe", ("yes", "no")) == Invalid("ERROR unknown option 'maybe' (options: yes, no)")
     assert parse("vote YES", ("yes", "no")) == Vote("yes", None)
+
+
+@pytest.mark.parametrize("text,request_", [("  vote a", Vote("A", None)), ("\tRESULTS", Results()),
+                                           ("\u3000VOTE b id=t", Vote("B", "t")), (" results ", Results())])
+def test_commands_after_leading_whitespace(text, request_):
+    assert parse(text, OPTS) == request_
+
+
+def test_no_character_outside_the_shortcut_upper_cases_to_a_command_initial():
+    # parse() calls a message an echo when its first character is not v/V/r/R, without splitting
+    # it into words; that is only right if no other character upper-cases to V or R.
+    initials = {"V", "R"}
+    for code in range(0x110000):
+        c = chr(code)
+        if c.upper()[:1] in initials:
+            assert c in protocol._COMMAND_INITIALS, f"U+{code:04X} upper-cases to {c.upper()!r}"
