@@ -18,11 +18,11 @@ import re
 from typing import NamedTuple
 
 from .model import Connection, LabeledFrame
+from .tcp_measures import (ALPHA, RTT_SEGMENTS, AckedBytes, RttEstimate, RttSample,
+                           Throughput, acked_bytes, estimated_rtt, has_ack, is_retransmission, rtt_samples,
+                           side_of, throughput)
 
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
-RETRANSMISSION_FLAGS = ("retransmission", "fast-retransmission", "spurious-retransmission")
-ALPHA = 0.125          # RFC 6298's alpha, the weight the classic lab uses for EstimatedRTT
-RTT_SEGMENTS = 6       # the lab computes EstimatedRTT over the first six data segments
 
 # The analyzer's Info column for ARP (api.frame_info) is where the sender and target protocol
 # addresses survive in a LabeledFrame; its MAC columns hold the Ethernet addresses.
@@ -87,65 +87,14 @@ class Answer(NamedTuple):
         return "frame.number in {" + " ".join(str(n) for n in self.frames) + "}"
 
 
-class RttSample(NamedTuple):
-    """A data segment and the first ACK from the peer that covers all of it."""
-
-    frame: int
-    ack_frame: int
-    seq: int                    # relative
-    length: int
-    rtt: float                  # seconds
-
-
-class RttEstimate(NamedTuple):
-    samples: tuple[RttSample, ...]
-    estimates: tuple[float, ...]    # EstimatedRTT after each sample
-    alpha: float
-
-    @property
-    def final(self) -> float | None:
-        return self.estimates[-1] if self.estimates else None
-
-
-class AckedBytes(NamedTuple):
-    frame: int
-    side: str                   # "client" | "server": who sent the ACK
-    ack: int                    # relative acknowledgement number
-    acked: int                  # bytes (sequence numbers) newly acknowledged by this ACK
-
-
-class Throughput(NamedTuple):
-    side: str                   # the sender: "client" (requests) or "server" (responses)
-    bytes: int                  # payload bytes, retransmissions not counted twice
-    seconds: float              # first data segment to the ACK that covers the last byte
-    first_frame: int
-    last_frame: int
-
-    @property
-    def bytes_per_second(self) -> float | None:
-        return self.bytes / self.seconds if self.seconds > 0 else None
-
-
 # --- helpers -------------------------------------------------------------------------------------
 
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.3f} ms"
 
 
-def _side(frame: LabeledFrame, conn: Connection) -> str:
-    return "client" if (frame.src, frame.sport) == (conn.orig_ip, conn.orig_port) else "server"
-
-
 def _first(frames, label: str) -> LabeledFrame | None:
     return next((f for f in frames if f.label == label), None)
-
-
-def _retransmitted(frame: LabeledFrame) -> bool:
-    return bool(set(frame.analysis) & set(RETRANSMISSION_FLAGS))
-
-
-def _has_ack(frame: LabeledFrame) -> bool:
-    return "ACK" in frame.flags.split(",")
 
 
 def _rate(bytes_per_second: float | None) -> str:
@@ -157,75 +106,6 @@ def _rate(bytes_per_second: float | None) -> str:
     return f"{bytes_per_second:.0f} B/s"
 
 
-# --- computations --------------------------------------------------------------------------------
-
-def rtt_samples(analysis, conn: int, side: str = "client") -> list[RttSample]:
-    """RTT samples the way the lab takes them: from a data segment to the first ACK from the
-    peer that acknowledges its last byte. Segments that were retransmitted, or are themselves
-    retransmissions, give no sample (Karn's rule: the ACK could answer either copy)."""
-    connection = analysis.connection(conn)
-    frames = analysis.frames_of(conn)
-    repeated = {(f.src, f.sport, f.seq) for f in frames if _retransmitted(f)}
-    samples: list[RttSample] = []
-    for index, frame in enumerate(frames):
-        if frame.payload_len == 0 or _side(frame, connection) != side or _retransmitted(frame):
-            continue
-        if (frame.src, frame.sport, frame.seq) in repeated:
-            continue
-        end = (frame.seq or 0) + frame.payload_len
-        ack = next((f for f in frames[index + 1:] if _side(f, connection) != side and _has_ack(f)
-                    and f.ack is not None and f.ack >= end), None)
-        if ack is not None:
-            samples.append(RttSample(frame.number, ack.number, frame.seq or 0, frame.payload_len,
-                                     ack.time - frame.time))
-    return samples
-
-
-def estimated_rtt(analysis, conn: int, *, alpha: float = ALPHA, count: int | None = RTT_SEGMENTS,
-                  side: str = "client") -> RttEstimate:
-    """EstimatedRTT = (1 - alpha) * EstimatedRTT + alpha * SampleRTT over the first `count`
-    samples, starting from the first sample (as the lab does)."""
-    samples = rtt_samples(analysis, conn, side)[:count]
-    estimates: list[float] = []
-    for sample in samples:
-        previous = estimates[-1] if estimates else sample.rtt
-        estimates.append((1 - alpha) * previous + alpha * sample.rtt)
-    return RttEstimate(tuple(samples), tuple(estimates), alpha)
-
-
-def acked_bytes(analysis, conn: int) -> list[AckedBytes]:
-    """Each ACK that acknowledges something new after the handshake, and how many bytes
-    (a FIN counts one, as it takes one sequence number)."""
-    connection = analysis.connection(conn)
-    highest: dict[str, int] = {}
-    result: list[AckedBytes] = []
-    for frame in analysis.frames_of(conn):
-        if not _has_ack(frame) or frame.ack is None:
-            continue
-        side = _side(frame, connection)
-        before = highest.get(side)
-        highest[side] = max(frame.ack, before if before is not None else frame.ack)
-        if frame.phase in ("handshake",) or before is None or frame.ack <= before:
-            continue
-        result.append(AckedBytes(frame.number, side, frame.ack, frame.ack - before))
-    return result
-
-
-def throughput(analysis, conn: int, side: str = "client") -> Throughput | None:
-    """Payload bytes one side sent, over the time from its first data segment to the ACK that
-    covers its last byte (the lab's definition)."""
-    connection = analysis.connection(conn)
-    frames = analysis.frames_of(conn)
-    data = [f for f in frames if f.payload_len > 0 and _side(f, connection) == side]
-    if not data:
-        return None
-    total = sum(f.payload_len for f in data if not _retransmitted(f))
-    end = max((f.seq or 0) + f.payload_len for f in data)
-    last = next((f for f in frames if _side(f, connection) != side and _has_ack(f)
-                 and f.ack is not None and f.ack >= end and f.number > data[0].number), data[-1])
-    return Throughput(side, total, last.time - data[0].time, data[0].number, last.number)
-
-
 # --- the answers ---------------------------------------------------------------------------------
 
 def connection_answers(analysis, conn: int) -> list[Answer]:
@@ -233,7 +113,6 @@ def connection_answers(analysis, conn: int) -> list[Answer]:
     c = analysis.connection(conn)
     frames = analysis.frames_of(conn)
     syn, synack = _first(frames, "syn"), _first(frames, "syn-ack")
-    hs_ack = _first(frames, "handshake-ack")
     out: list[Answer] = []
 
     def add(key, question, answer, used=(), value=None):
@@ -275,15 +154,15 @@ def connection_answers(analysis, conn: int) -> list[Answer]:
             "No segment in this connection carries data.")
     else:
         add("first-data", "What is the first data segment's sequence number and length?",
-            f"Frame {first.number} ({_side(first, c)} to "
-            f"{'server' if _side(first, c) == 'client' else 'client'}, flags {first.flags}): "
+            f"Frame {first.number} ({side_of(first, c)} to "
+            f"{'server' if side_of(first, c) == 'client' else 'client'}, flags {first.flags}): "
             f"relative Seq {first.seq} (raw {first.seq_raw}), {first.payload_len} bytes of "
             f"payload (tcp.len), so the next segment starts at Seq {(first.seq or 0) + first.payload_len}.",
             [first], first.payload_len)
     # tshark's initial_rtt stops at the first frame after the SYN with ACK and without SYN: the
     # handshake ACK normally, the RST,ACK of a refused connection.
     stop = next((f for f in frames if syn is not None and f.number > syn.number
-                 and _has_ack(f) and "SYN" not in f.flags.split(",")), None)
+                 and has_ack(f) and "SYN" not in f.flags.split(",")), None)
     if c.irtt is None or stop is None:
         add("irtt", "What is the initial RTT (iRTT)?", "No SYN answered by an ACK, so no iRTT.")
     else:
@@ -332,7 +211,7 @@ def _estimated_rtt_answer(analysis, conn: int) -> Answer:
 
 def _retransmission_answer(frames: list[LabeledFrame], conn: int) -> Answer:
     question = "Was any segment retransmitted, and how does it show?"
-    repeats = [f for f in frames if _retransmitted(f)]
+    repeats = [f for f in frames if is_retransmission(f)]
     dups = [f for f in frames if "duplicate-ack" in f.analysis]
     if not repeats:
         return Answer("retransmissions", conn, question,
