@@ -22,37 +22,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .link_kernel import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, UNKNOWN_LINK, be16, be32, be64,
+                          link_header)
+
 # codes of analysis/columnar/columns.py (NETS, PROTOS, MAL_*); tests check they still match
 NET_OTHER, NET_IPV4, NET_IPV6, NET_ARP, NET_RARP = 0, 1, 2, 3, 4
 P_OTHER, P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP, P_IPV4, P_IPV6 = 0, 1, 2, 3, 4, 5, 6, 7, 8
 MAL_NONE, MAL_TCP_OPTIONS, MAL_TCP, MAL_OTHER = 0, 1, 2, 3
-
-ETH_IPV4, ETH_ARP, ETH_RARP, ETH_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
-NO_ETHERTYPE, UNKNOWN_LINK = -1, -2
 
 # one decoded row, as int64 scratch (addresses are written from R_ADDR, their position in buf)
 (R_NET, R_PROTO, R_FAMILY, R_ADDR, R_SPORT, R_DPORT, R_FLAGS, R_SEQ, R_ACK, R_WIN, R_WSCALE,
  R_PLEN, R_POFF, R_PCAP, R_CSUM, R_MAL, R_CUT, R_ARP_OP, R_ARP_SPA, R_ARP_TPA, R_ARP_V4, R_ICMP,
  R_FALLBACK) = range(23)
 ROW_FIELDS = 23
-
-
-@njit(cache=True, nogil=True)
-def _be16(buf, p):
-    return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
-
-
-@njit(cache=True, nogil=True)
-def _be32(buf, p):
-    return (_be16(buf, p) << 16) | _be16(buf, p + 2)
-
-
-@njit(cache=True, nogil=True)
-def _be64(buf, p):
-    value = np.uint64(0)
-    for k in range(8):
-        value = (value << np.uint64(8)) | np.uint64(buf[p + k])
-    return value
 
 
 @njit(cache=True, nogil=True)
@@ -80,77 +62,6 @@ def _payload(row, o, size, start, stop):
     stop = min(stop, size)
     row[R_POFF] = o + start
     row[R_PCAP] = max(stop - start, 0)
-
-
-@njit(cache=True, nogil=True)
-def _family_ethertype(family):
-    if family == 2:
-        return ETH_IPV4
-    if family == 24 or family == 28 or family == 30:
-        return ETH_IPV6
-    return NO_ETHERTYPE
-
-
-@njit(cache=True, nogil=True)
-def _link(buf, o, size, linktype):
-    """(ethertype, offset, cut) as decode_link's decoders; cut: the link header was cut (their
-    only malformed reason). ethertype NO_ETHERTYPE for None, UNKNOWN_LINK for no decoder."""
-    if linktype == 1:                                    # Ethernet, 802.1Q / 802.1ad / Q-in-Q
-        if size < 14:
-            return NO_ETHERTYPE, size, True
-        ethertype = _be16(buf, o + 12)
-        off = 14
-        while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
-            if size < off + 4:
-                return NO_ETHERTYPE, off, True
-            ethertype = _be16(buf, o + off + 2)
-            off += 4
-        if ethertype <= 1500:
-            # 802.3 length field: only LLC/SNAP (AA AA 03, OUI 000000) carries an ethertype
-            p = o + off
-            if (size >= off + 8 and buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 0x03
-                    and buf[p + 3] == 0 and buf[p + 4] == 0 and buf[p + 5] == 0):
-                ethertype = _be16(buf, p + 6)
-                off += 8
-            else:
-                ethertype = NO_ETHERTYPE
-        return ethertype, off, False
-    if linktype == 113:                                  # Linux SLL
-        if size < 16:
-            return NO_ETHERTYPE, size, True
-        protocol = _be16(buf, o + 14)
-        return (protocol if protocol >= 0x0600 else NO_ETHERTYPE), 16, False
-    if linktype == 276:                                  # Linux SLL2
-        if size < 20:
-            return NO_ETHERTYPE, size, True
-        protocol = _be16(buf, o)
-        return (protocol if protocol >= 0x0600 else NO_ETHERTYPE), 20, False
-    if linktype == 0:                                    # BSD NULL, host byte order
-        if size < 4:
-            return NO_ETHERTYPE, size, True
-        family = _be32(buf, o)
-        if family & 0xFFFF0000:
-            family = ((np.int64(buf[o + 3]) << 24) | (np.int64(buf[o + 2]) << 16)
-                      | (np.int64(buf[o + 1]) << 8) | np.int64(buf[o]))
-        return _family_ethertype(family), 4, False
-    if linktype == 108:                                  # OpenBSD LOOP, network byte order
-        if size < 4:
-            return NO_ETHERTYPE, size, True
-        return _family_ethertype(_be32(buf, o)), 4, False
-    if linktype == 101 or linktype == 12 or linktype == 14:   # raw IP
-        if size == 0:
-            return NO_ETHERTYPE, 0, True
-        version = np.int64(buf[o]) >> 4
-        if version == 4:
-            return ETH_IPV4, 0, False
-        if version == 6:
-            return ETH_IPV6, 0, False
-        return NO_ETHERTYPE, 0, False
-    if linktype == 228:
-        return ETH_IPV4, 0, False
-    if linktype == 229:
-        return ETH_IPV6, 0, False
-    return UNKNOWN_LINK, 0, False
 
 
 @njit(cache=True, nogil=True)
@@ -185,12 +96,12 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         row[R_PROTO] = P_TCP
         if have < 20 or seg_len < 20:
             if have >= 4:
-                row[R_SPORT] = _be16(buf, q)
-                row[R_DPORT] = _be16(buf, q + 2)
+                row[R_SPORT] = be16(buf, q)
+                row[R_DPORT] = be16(buf, q + 2)
             row[R_MAL] = MAL_TCP
             row[R_CUT] = have < 20
             return
-        offflags = _be16(buf, q + 12)
+        offflags = be16(buf, q + 12)
         hlen = (offflags >> 12) * 4
         wscale = np.int64(-1)
         if hlen < 20 or hlen > seg_len:
@@ -203,12 +114,12 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
                 row[R_CUT] = 1
         if wscale > wscale_max:
             row[R_FALLBACK] = 1
-        row[R_SPORT] = _be16(buf, q)
-        row[R_DPORT] = _be16(buf, q + 2)
-        row[R_SEQ] = _be32(buf, q + 4)
-        row[R_ACK] = _be32(buf, q + 8)
+        row[R_SPORT] = be16(buf, q)
+        row[R_DPORT] = be16(buf, q + 2)
+        row[R_SEQ] = be32(buf, q + 4)
+        row[R_ACK] = be32(buf, q + 8)
         row[R_FLAGS] = offflags & 0x0FFF
-        row[R_WIN] = _be16(buf, q + 14)
+        row[R_WIN] = be16(buf, q + 14)
         row[R_WSCALE] = wscale
         if verify and whole:
             row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
@@ -220,14 +131,14 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
             row[R_MAL] = MAL_OTHER
             row[R_CUT] = 1
             return
-        row[R_SPORT] = _be16(buf, q)
-        row[R_DPORT] = _be16(buf, q + 2)
-        ulen = _be16(buf, q + 4)
+        row[R_SPORT] = be16(buf, q)
+        row[R_DPORT] = be16(buf, q + 2)
+        ulen = be16(buf, q + 4)
         if 8 <= ulen <= seg_len:
             seg_len = ulen                     # bytes after the UDP length are IP-level padding
         else:
             row[R_MAL] = MAL_OTHER
-        if verify and whole and (_be16(buf, q + 6) != 0 or v6):   # IPv4 0: not computed
+        if verify and whole and (be16(buf, q + 6) != 0 or v6):   # IPv4 0: not computed
             row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
         row[R_PLEN] = max(seg_len - 8, 0)
         _payload(row, o, size, t + 8, t + seg_len)
@@ -257,8 +168,8 @@ def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
         return
     p = o + off
     vihl = np.int64(buf[p])
-    total = _be16(buf, p + 2)
-    frag = _be16(buf, p + 6)
+    total = be16(buf, p + 2)
+    frag = be16(buf, p + 6)
     ip_proto = np.int64(buf[p + 9])
     ihl = (vihl & 0x0F) * 4
     row[R_FAMILY] = 4
@@ -301,7 +212,7 @@ def _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row):
         row[R_CUT] = 1
         return
     p = o + off
-    plen = _be16(buf, p + 4)
+    plen = be16(buf, p + 4)
     nxt = np.int64(buf[p + 6])
     row[R_FAMILY] = 6
     row[R_ADDR] = p + 8
@@ -329,10 +240,10 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
         row[R_CUT] = 1
         return
     p = o + off
-    ptype = _be16(buf, p + 2)
+    ptype = be16(buf, p + 2)
     hlen = np.int64(buf[p + 4])
     plen = np.int64(buf[p + 5])
-    opcode = _be16(buf, p + 6)
+    opcode = be16(buf, p + 6)
     if have < 8 + 2 * hlen + 2 * plen:
         row[R_MAL] = MAL_OTHER
         row[R_CUT] = 1
@@ -342,8 +253,8 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
     row[R_ARP_OP] = opcode
     if ptype == ETH_IPV4 and plen == 4:
         row[R_ARP_V4] = 1
-        row[R_ARP_SPA] = _be32(buf, p + 8 + hlen)
-        row[R_ARP_TPA] = _be32(buf, p + 8 + 2 * hlen + 4)
+        row[R_ARP_SPA] = be32(buf, p + 8 + hlen)
+        row[R_ARP_TPA] = be32(buf, p + 8 + 2 * hlen + 4)
 
 
 @njit(cache=True, nogil=True)
@@ -355,7 +266,7 @@ def _decode_row(buf, o, size, wirelen, linktype, verify, wscale_max, arp_op_max,
     if wirelen < size:
         row[R_FALLBACK] = 1
         return
-    ethertype, off, cut = _link(buf, o, size, linktype)
+    ethertype, off, cut = link_header(buf, o, size, linktype)
     if ethertype == UNKNOWN_LINK:
         row[R_FALLBACK] = 1
     elif ethertype == ETH_IPV4:
@@ -399,14 +310,14 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
         family[i] = fam
         if fam == 4:
             src_hi[i] = 0
-            src_lo[i] = _be32(buf, a)
+            src_lo[i] = be32(buf, a)
             dst_hi[i] = 0
-            dst_lo[i] = _be32(buf, a + 4)
+            dst_lo[i] = be32(buf, a + 4)
         elif fam == 6:
-            src_hi[i] = _be64(buf, a)
-            src_lo[i] = _be64(buf, a + 8)
-            dst_hi[i] = _be64(buf, a + 16)
-            dst_lo[i] = _be64(buf, a + 24)
+            src_hi[i] = be64(buf, a)
+            src_lo[i] = be64(buf, a + 8)
+            dst_hi[i] = be64(buf, a + 16)
+            dst_lo[i] = be64(buf, a + 24)
         else:
             src_hi[i] = src_lo[i] = dst_hi[i] = dst_lo[i] = 0
         sport[i] = row[R_SPORT]
