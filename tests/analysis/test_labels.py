@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from analysis import analyze, vocabulary
-from tests.analysis.conftest import conformance_names
 
 SYN, ACK, RST, FIN = 0x002, 0x010, 0x004, 0x001
 

@@ -1,8 +1,6 @@
 """The lab questions: each answer checked against the frames it claims to come from."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analysis import analyze

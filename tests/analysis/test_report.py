@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from analysis import analyze
 from analysis.figures import report_figures
 from analysis.questions import answer_all
 from analysis.report_html import render_html, write_reports
