@@ -1,6 +1,10 @@
-"""Connections of a capture file through the per-frame pipeline: reader -> decode -> tshark-style
-TCP analysis (the stream numbers) -> Zeek-style connection tracker."""
+"""Helpers of the connection tests: track() runs a capture file through the per-frame pipeline
+(reader -> decode -> tshark-style TCP analysis for the stream numbers -> Zeek-style connection
+tracker); seg() crafts one Ethernet/IPv4/TCP frame with scapy."""
 from __future__ import annotations
+
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
 from analysis.connections import ConnectionTracker
 from analysis.decode import decode_frame
@@ -20,3 +24,14 @@ def track(path, **options):
         if info is not None:
             tracker.process(frame, info)
     return tracker.finish()
+
+
+def seg(src, dst, flags, seq=0, ack=0, data=b"", window=8192, chksum=None, t=0.0):
+    """One Ethernet/IPv4/TCP frame; `src`/`dst` are (ip, port)."""
+    tcp = TCP(sport=src[1], dport=dst[1], flags=flags, seq=seq, ack=ack, window=window)
+    if chksum is not None:
+        tcp.chksum = chksum
+    pkt = Ether() / IP(src=src[0], dst=dst[0]) / tcp / data if data else \
+        Ether() / IP(src=src[0], dst=dst[0]) / tcp
+    pkt.time = 1_700_000_000 + t
+    return pkt

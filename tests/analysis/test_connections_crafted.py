@@ -3,30 +3,19 @@ history letter and its repetition rule, the `^` flip, irtt, closed_by and end.""
 from __future__ import annotations
 
 import pytest
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from analysis.vocabulary import CONN_ENDS, HISTORY_LETTERS
-from tests.analysis.conn_tracking import track
+from tests.analysis.conn_tracking import seg, track
 
 
 # --- crafted captures ----------------------------------------------------------------------------
 
 C, S = ("10.0.0.1", 40000), ("10.0.0.2", 5000)    # 5000: not in Zeek's likely_server_ports
 ISN_C, ISN_S = 1000, 5000
-
-
-def seg(src, dst, flags, seq=0, ack=0, data=b"", window=8192, chksum=None, t=0.0):
-    """One Ethernet/IPv4/TCP frame; `src`/`dst` are (ip, port)."""
-    tcp = TCP(sport=src[1], dport=dst[1], flags=flags, seq=seq, ack=ack, window=window)
-    if chksum is not None:
-        tcp.chksum = chksum
-    pkt = Ether() / IP(src=src[0], dst=dst[0]) / tcp / data if data else \
-        Ether() / IP(src=src[0], dst=dst[0]) / tcp
-    pkt.time = 1_700_000_000 + t
-    return pkt
 
 
 def crafted(tmp_path, packets, **options):

@@ -30,7 +30,7 @@ from analysis.decode import decode_frame
 from analysis.reader import CaptureReader
 from analysis.tcp_analysis import TcpAnalyzer
 from tests.analysis.columnar.corpus import corpus_paths
-from tests.analysis.test_connections import seg
+from tests.analysis.conn_tracking import seg
 
 CHUNKS = (1_000_000, 1000, 7)
 
