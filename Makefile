@@ -20,14 +20,15 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
 endif
 FILE ?= reqresp.pcap
 
-.PHONY: help venv tools tools-test test capture analyze bench bench-lab notebook clean-lab clean
+.PHONY: help venv tools tools-test test capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
 	@echo "make test             run the test suite"
 	@echo "make analyze FILE     explain a capture (reports/<name>/)"
-	@echo "make bench            analyzer benchmarks against tshark, scapy, pyshark, dpkt"
-	@echo "make bench-lab        lab server load benchmark"
+	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
+	@echo "make bench-analyzer   the analyzer benchmark only"
+	@echo "make bench-lab        the lab server load benchmark only"
 	@echo "make notebook         open the Jupyter walkthrough"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
 
@@ -54,7 +55,9 @@ capture: venv tools
 analyze: venv
 	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))
 
-bench: venv tools
+bench: bench-analyzer bench-lab
+
+bench-analyzer: venv tools
 	$(PY) -m bench.analyzer
 
 bench-lab: venv

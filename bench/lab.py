@@ -236,15 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.lab", description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=ROUNDS)
     p.add_argument("--seconds", type=float, default=SECONDS)
+    p.add_argument("--out", type=Path, default=RESULTS_MD, help="where the report goes (default %(default)s)")
     p.add_argument("--reference-server", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.reference_server:
         asyncio.run(_serve_reference())
         return 0
+    if args.rounds < 1 or args.seconds <= 0:
+        p.error("--rounds must be at least 1 and --seconds positive")
     report = run(args.rounds, args.seconds)
-    RESULTS_MD.write_text(report)
+    args.out.write_text(report)
     print(report)
-    print(f"written to {RESULTS_MD.relative_to(ROOT)}")
+    print(f"written to {args.out}")
     return 0
 
 
