@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .figures_common import (PHASE_COLORS, RETRANSMISSION_FLAGS, TROUBLE_COLOR, data_uri,
-                             figure_png, figure_svg, new_figure, phase_title, save_figure)
+from .figures_common import (PHASE_COLORS, TROUBLE_COLOR, data_uri, figure_png, figure_svg, new_figure,
+                             phase_title, save_figure)
 from .figures_ladder import LadderRow, ladder, ladder_rows
 from .figures_time import phase_timeline, time_sequence
+from .vocabulary import RETRANSMISSION_FLAGS
 
 __all__ = ["PHASE_COLORS", "TROUBLE_COLOR", "RETRANSMISSION_FLAGS", "phase_title", "ladder",
            "ladder_rows", "LadderRow", "time_sequence", "phase_timeline", "figure_png",

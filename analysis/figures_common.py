@@ -26,7 +26,6 @@ PHASE_COLORS: dict[str, str] = {
 }
 # Retransmissions and other trouble are marked in this colour on top of the phase colour.
 TROUBLE_COLOR = "#cc0000"
-RETRANSMISSION_FLAGS = ("retransmission", "fast-retransmission", "spurious-retransmission")
 
 
 def phase_title(phase: str) -> str:

@@ -24,10 +24,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .figures_common import (PHASE_COLORS, RETRANSMISSION_FLAGS, TROUBLE_COLOR, new_figure,
-                             phase_title, safe_text)
+from .figures_common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title, safe_text
 from .model import LabeledFrame
 from .questions import BROADCAST_MAC, arp_fields, mac_to_ip
+from .tcp_measures import is_retransmission
+from .vocabulary import RETRANSMISSION_FLAGS
 
 BROADCAST = "broadcast"
 # Layout, in inches (the axes span the whole figure and use inches as data units).
@@ -357,7 +358,7 @@ def _draw_brackets(ax, rows: list[LadderRow], x: float) -> None:
 def _draw_legend(ax, drawn, off_lane, y: float, width: float) -> None:
     phases = [p for p in PHASE_COLORS if any(f.phase == p for f in drawn)]
     handles = [Patch(color=PHASE_COLORS[p], label=p) for p in phases]
-    if any(a in RETRANSMISSION_FLAGS for f in drawn for a in f.analysis):
+    if any(is_retransmission(f) for f in drawn):
         handles.append(Line2D([], [], color=TROUBLE_COLOR, ls="--", label="retransmission"))
     if handles:
         ax.legend(handles=handles, loc="upper left", ncol=len(handles), fontsize=_FONT,

@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .figures_common import PHASE_COLORS, RETRANSMISSION_FLAGS, TROUBLE_COLOR, new_figure, phase_title
+from .figures_common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title
 from .model import LabeledFrame
+from .tcp_measures import is_retransmission
 
 _MAX_NOTES = 6      # retransmissions named by frame number on a graph; the rest only marked
 
@@ -117,7 +118,7 @@ def time_sequence(analysis, conn: int, *, title: str | None = None) -> Figure:
     }
     handles = [handle for key, handle in legend.items() if key in drawn]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    retrans = sum(1 for f in frames if set(f.analysis) & set(RETRANSMISSION_FLAGS))
+    retrans = sum(1 for f in frames if is_retransmission(f))
     fig.suptitle(title or f"{Path(analysis.path).name}: time-sequence graph (Stevens), connection {conn}"
                  f" - {retrans} retransmission{'s' if retrans != 1 else ''}",
                  fontsize=11, weight="bold")
@@ -136,7 +137,7 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
     for frame in sent:
         t = axis.x(frame.rel_time) * scale
         seq = frame.seq or 0
-        trouble = bool(set(frame.analysis) & set(RETRANSMISSION_FLAGS))
+        trouble = is_retransmission(frame)
         if frame.payload_len > 0:
             color = TROUBLE_COLOR if trouble else PHASE_COLORS["data"]
             ax.plot([t, t], [seq, seq + frame.payload_len], color=color, lw=2.5,
@@ -224,7 +225,7 @@ def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
             if times:
                 ax.plot(times, [index] * len(times), ls="", marker="|", markersize=14, mew=1.4,
                         color=PHASE_COLORS[phase])
-        bad = [f.rel_time * scale for f in shown if set(f.analysis) & set(RETRANSMISSION_FLAGS)]
+        bad = [f.rel_time * scale for f in shown if is_retransmission(f)]
         if bad:
             ax.plot(bad, [index + 0.42] * len(bad), ls="", marker="v", color=TROUBLE_COLOR, markersize=6)
     ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
@@ -261,7 +262,7 @@ def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None) -
         panels[0].axvspan(zoom[0] * scale, zoom[1] * scale, color="#ffe9a8", alpha=0.6, lw=0, zorder=0)
     present = [p for p in PHASE_COLORS if any(f.phase == p for f in analysis.frames)]
     handles = [Patch(color=PHASE_COLORS[p], label=phase_title(p)) for p in present]
-    if any(set(f.analysis) & set(RETRANSMISSION_FLAGS) for f in analysis.frames):
+    if any(is_retransmission(f) for f in analysis.frames):
         handles.append(Line2D([], [], marker="v", ls="", color=TROUBLE_COLOR, label="retransmission"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4) or 1, fontsize=8,
                frameon=False)

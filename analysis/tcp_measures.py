@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .model import Connection, LabeledFrame
-RETRANSMISSION_FLAGS = ("retransmission", "fast-retransmission", "spurious-retransmission")
+from .vocabulary import RETRANSMISSION_FLAGS
 ALPHA = 0.125          # RFC 6298's alpha, the weight the classic lab uses for EstimatedRTT
 RTT_SEGMENTS = 6       # the lab computes EstimatedRTT over the first six data segments
 

@@ -106,6 +106,9 @@ ANALYSIS_FLAGS: dict[str, str] = {
     "reused-ports": "tcp.analysis.reused_ports: a new SYN on a port pair seen before.",
 }
 
+# The flags that mean "this segment resends data" (retransmission counts, red marks in figures).
+RETRANSMISSION_FLAGS = ("retransmission", "fast-retransmission", "spurious-retransmission")
+
 # tshark field name for each flag (for the conformance tests and the pyshark cross-check).
 ANALYSIS_FIELDS: dict[str, str] = {name: "tcp.analysis." + name.replace("-", "_")
                                    for name in ANALYSIS_FLAGS}

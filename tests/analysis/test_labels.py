@@ -113,3 +113,8 @@ def test_non_tcp_frames_are_named_by_protocol(conformance_dir, analysed):
     dns = analysed(conformance_dir, "zeek_pcapng_multi_interface.pcapng")
     assert {f.label for f in dns.frames} == {"udp"}
     assert {f.phase for f in dns.frames} == {"other"}
+
+
+def test_retransmission_flags_are_analysis_flags():
+    assert set(vocabulary.RETRANSMISSION_FLAGS) <= set(vocabulary.ANALYSIS_FLAGS)
+    assert all("retransmission" in flag for flag in vocabulary.RETRANSMISSION_FLAGS)
