@@ -245,8 +245,12 @@ class CaptureReader:
                     if end > size:
                         self._cut(number + 1, base, size, blen)
                         break
-                if btype == BT_EPB:
-                    local, ts_hi, ts_lo, caplen, wirelen = epb.unpack_from(buf, pos + 8)
+                if btype == BT_EPB or btype == BT_PB:
+                    if btype == BT_EPB:
+                        local, ts_hi, ts_lo, caplen, wirelen = epb.unpack_from(buf, pos + 8)
+                    else:   # the obsolete Packet Block: 16-bit interface id, then a drops count
+                        local, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(
+                            order + "HHIIII", buf, pos + 8)
                     if local >= len(section):
                         raise self._bad_interface(number + 1, local)
                     if 28 + caplen > blen - 4:
@@ -270,20 +274,6 @@ class CaptureReader:
                     # a simple packet block has no timestamp: Wireshark shows it as 0
                     yield _new_record(RawRecord, (number, 0, caplen, wirelen, linktype,
                                                   section[0], buf[pos + 12:pos + 12 + caplen]))
-                elif btype == BT_PB:
-                    local, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(
-                        order + "HHIIII", buf, pos + 8)
-                    if local >= len(section):
-                        raise self._bad_interface(number + 1, local)
-                    if 28 + caplen > blen - 4:
-                        raise self._bad_block(number + 1, base + pos, caplen)
-                    iface = section[local]
-                    mul, div, offset_ns, linktype, _ = clocks[iface]
-                    ts = ((ts_hi << 32) | ts_lo) * mul // div + offset_ns
-                    number += 1
-                    self.frames = number
-                    yield _new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
-                                                  buf[pos + 28:pos + 28 + caplen]))
                 elif btype == BT_IDB:
                     iface = self._read_idb(buf, pos, blen, order)
                     section.append(len(self.interfaces))
