@@ -36,9 +36,30 @@ def test_package_imports_only_what_it_may(package: str) -> None:
     assert not bad, "forbidden imports: " + "; ".join(bad)
 
 
+def _calls_naming_module(source: str, module: str) -> list[int]:
+    """Line numbers of calls that pass ``module`` as an argument (``python_module("lab.server", ...)``,
+    ``[sys.executable, "-m", "lab.server"]``): code that starts it, not a docstring that names it."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            values = [*node.args, *(k.value for k in node.keywords)]
+            for value in values:
+                items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+                if any(isinstance(i, ast.Constant) and i.value == module for i in items):
+                    lines.append(node.lineno)
+    return lines
+
+
 def test_capture_starts_the_lab_as_a_process_not_an_import() -> None:
-    sources = "\n".join(p.read_text() for p in (ROOT / "capture").rglob("*.py"))
-    assert "lab.server" in sources, "capture/ should start the server with python -m lab.server"
+    launches = [f"{p.relative_to(ROOT)}:{line}" for p in sorted((ROOT / "capture").rglob("*.py"))
+                for line in _calls_naming_module(p.read_text(), "lab.server")]
+    assert launches, "capture/ should start the server as a process (python_module('lab.server', ...))"
+
+
+def test_the_launch_check_reads_code_not_docstrings() -> None:
+    assert _calls_naming_module('"""runs python -m lab.server"""\nx = 1\n', "lab.server") == []
+    assert _calls_naming_module('start(python_module("lab.server", "--port", "1"))\n', "lab.server") == [1]
+    assert _calls_naming_module('run([exe, "-m", "lab.server"])\n', "lab.server") == [1]
 
 
 def test_notebooks_use_public_apis_only() -> None:
