@@ -11,19 +11,6 @@ The per-frame pipeline stays the reference: tests/analysis/columnar/ checks that
 agree on every frame of every test capture.
 """
 
-from pathlib import Path as _Path
-
-
-def _drop_stale_kernel_caches() -> None:
-    """Numba's on-disk cache (cache=True) only notices a change to a kernel's own file, but the
-    kernels inline each other and freeze module constants: once any module of this package is
-    newer than the oldest cache index, every cached kernel goes, before one is loaded."""
-    here = _Path(__file__).parent
-    caches = list((here / "__pycache__").glob("*.nb[ic]"))
-    indexes = [c.stat().st_mtime for c in caches if c.suffix == ".nbi"]
-    if indexes and max(p.stat().st_mtime for p in here.glob("*.py")) > min(indexes):
-        for cache in caches:
-            cache.unlink(missing_ok=True)
-
+from analysis.columnar.kernel_cache import drop_stale_kernel_caches as _drop_stale_kernel_caches
 
 _drop_stale_kernel_caches()
