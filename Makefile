@@ -36,6 +36,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m analysis.columnar.warmup
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -114,6 +114,7 @@ def drop_stale_kernel_caches() -> bool:
         for cache in CACHE_DIR.glob("*.nb[ic]"):
             cache.unlink(missing_ok=True)
             dropped = True
+        (CACHE_DIR / "warmup.done").unlink(missing_ok=True)   # analysis.columnar.warmup's marker
     try:
         CACHE_DIR.mkdir(exist_ok=True)
         FINGERPRINT.write_text(json.dumps({"digest": current, "stats": _stats(sources),
