@@ -1,4 +1,4 @@
-"""One client connection of the lab server: framing, ordered replies, limits, fairness, closing.
+"""One client connection of the lab server: framing, fairness, flow control, limits, closing.
 
 Fairness: one read can hold 256 KiB, i.e. up to 262,144 empty lines. A connection handles at most
 `batch_lines` lines (or `batch_bytes` bytes) per loop callback, writes that batch's replies with one
@@ -14,24 +14,20 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from lab import protocol
-from lab.errors import LabError
-from lab.store import MemoryStore, Recorded, SqliteStore
+from lab.answers import CLOSE, MAX_PENDING, Answering
 
 if TYPE_CHECKING:
     from lab.service import LabServer
 
-MAX_PENDING = 1024     # replies waiting on commits before we stop reading from that client
 LINGER = 2.0           # seconds we wait for the peer's FIN after sending ours
 REFUSED_LINGER = 0.2   # the same for a client refused as busy: its fd is freed quickly
 WRITE_HIGH = 64 * 1024   # write-buffer bytes at which we stop reading from a client ...
 WRITE_LOW = 16 * 1024    # ... and the level at which we start again
 
 _WAITING, _OPEN, _CLOSING, _LINGER, _CLOSED = range(5)   # _WAITING: for a free slot
-_CLOSE = object()      # in a connection's reply queue: close once everything before it is sent
-_RESULTS = object()    # in a reply queue: the tally, taken when it is this reply's turn
 
 
-class Connection(asyncio.Protocol):
+class Connection(Answering, asyncio.Protocol):
     """One client: frames lines, answers in order, enforces the limits."""
 
     def __init__(self, server: "LabServer") -> None:
@@ -46,7 +42,7 @@ class Connection(asyncio.Protocol):
         self.refused = False
         self.peer_eof = False
         self.buf = bytearray()
-        self.pending: deque = deque()   # replies in order: bytes, Futures of votes, _RESULTS, _CLOSE
+        self.pending: deque = deque()   # replies in order: bytes, Futures of votes, CLOSE
         self.out: list[bytes] = []      # this batch's replies, written together
         self.batching = False
         self.backlog = False            # whole lines wait in buf for a later callback
@@ -126,7 +122,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state = _CLOSED
-        for handle in (self.work, self.wait_timer, self.gap_timer, self.idle_timer, self.line_timer, self.linger_timer):
+        for handle in (self.work, self.wait_timer, self.gap_timer, self.idle_timer, self.line_timer,
+                       self.linger_timer):
             if handle is not None:
                 handle.cancel()
         self.pending.clear()
@@ -213,92 +210,6 @@ class Connection(asyncio.Protocol):
             else:
                 self.transport.resume_reading()
 
-    # --- messages ------------------------------------------------------------------------------
-
-    def _message(self, line: bytes) -> None:
-        if line[-1:] == b"\r":
-            line = line[:-1]
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            self.server.log(f"Received from client: <{len(line)} bytes of invalid UTF-8>")
-            return self._reply(protocol.INVALID_UTF8)
-        self.server.log("Received from client: " + text)
-        request = protocol.parse(text, self.options)
-        kind = type(request)
-        if kind is protocol.Echo:
-            self._reply(b"Echo: " + line + b"\n")   # valid UTF-8: the bytes are the text's encoding
-        elif kind is protocol.Vote:
-            self._vote(request)
-        elif kind is protocol.Results:
-            if self.pending:
-                self.pending.append(_RESULTS)   # counted when its turn comes, after earlier votes
-            else:
-                self._reply(_results_line(self.store))
-        else:
-            self._reply((request.reply + "\n").encode())
-
-    def _vote(self, vote: protocol.Vote) -> None:
-        try:
-            outcome = self.store.record(vote.option, vote.token)
-        except LabError as exc:
-            return self._reply((protocol.error_reply(str(exc)) + "\n").encode())
-        if isinstance(outcome, Recorded):
-            return self._reply(_voted_line(outcome))
-        self.pending.append(outcome)
-        outcome.add_done_callback(self._vote_done)
-        self._update_reading()
-
-    def _vote_done(self, future: asyncio.Future) -> None:
-        future.exception()                  # mark it retrieved even if this client is gone
-        if self.state != _CLOSED:
-            self._drain()
-
-    def _reply(self, data: bytes) -> None:
-        if self.pending:
-            self.pending.append(data)
-        else:
-            self._send(data)
-
-    def _send(self, data: bytes) -> None:
-        if self.batching:
-            self.out.append(data)
-        elif not self.transport.is_closing():   # a reset peer: no write, no asyncio warning
-            self.transport.write(data)
-
-    def _flush(self) -> None:
-        if self.out:
-            data = b"".join(self.out)
-            self.out.clear()
-            if not self.transport.is_closing():
-                self.transport.write(data)
-
-    def _drain(self) -> None:
-        """Send the replies at the head of the queue that are ready, in order, in one write."""
-        pending, ready = self.pending, []
-        while pending:
-            head = pending[0]
-            if isinstance(head, asyncio.Future):
-                if not head.done():
-                    break
-                exc = head.exception()
-                ready.append((protocol.error_reply(str(exc)) + "\n").encode() if exc
-                             else _voted_line(head.result()))
-            elif head is _RESULTS:
-                ready.append(_results_line(self.store))
-            elif head is _CLOSE:
-                pending.clear()
-                if ready:
-                    self._send(b"".join(ready))
-                return self._finish()
-            else:
-                ready.append(head)
-            pending.popleft()
-        if ready:
-            self._send(b"".join(ready))
-        self._update_reading()
-        self._schedule_work()
-
     # --- partial lines, limits, closing --------------------------------------------------------
 
     def _gap_elapsed(self) -> None:
@@ -377,7 +288,7 @@ class Connection(asyncio.Protocol):
             return
         self.state = _CLOSING
         self._uncount()
-        self.pending.append(_CLOSE)
+        self.pending.append(CLOSE)
         self._drain()
 
     def _finish(self) -> None:
@@ -421,11 +332,3 @@ class Connection(asyncio.Protocol):
             self.counted = False
             self.server.active -= 1
             self.server._slot_freed()
-
-
-def _voted_line(rec: Recorded) -> bytes:
-    return ("VOTED " + rec.option + " " + rec.tally + "\n").encode()
-
-
-def _results_line(store: MemoryStore | SqliteStore) -> bytes:
-    return ("RESULTS " + store.tally() + "\n").encode()
