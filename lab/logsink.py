@@ -2,9 +2,10 @@
 
 The server's stdout may be a pipe nobody reads (a capture harness that only looks at the output at
 the end, a terminal paused with Ctrl-S). Writing from the event loop would then stop the server for
-everyone. So the loop only appends lines to a list; once per loop turn the list is handed to a
-bounded queue, and a writer thread does the (possibly blocking) writes. When the queue is full the
-turn's lines are dropped and counted, and the writer reports the count as soon as it can write again:
+everyone. So the loop only appends lines to a list; once per loop turn the list is written at once
+if that cannot block (a regular file; a pipe with room for it), and otherwise handed to a bounded
+queue, where a writer thread does the (possibly blocking) writes. When the queue is full the turn's
+lines are dropped and counted, and the writer reports the count as soon as it can write again:
 `... 1234 log lines dropped (stdout not read)`.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import stat
 import threading
 import time
 from collections import deque
@@ -39,6 +41,10 @@ class LogSink:
         self._closing = False
         self.broken = False                 # the reader went away (EPIPE): lines are discarded
         self.dropped_total = 0
+        mode = os.fstat(fd).st_mode
+        self._kind = "file" if stat.S_ISREG(mode) else "pipe" if stat.S_ISFIFO(mode) else "other"
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLOUT)
         self._thread = threading.Thread(target=self._run, name=f"log-{name}", daemon=True)
         self._thread.start()
 
@@ -55,6 +61,8 @@ class LogSink:
             return
         self._turn, self._turn_bytes = [], 0
         with self._cond:
+            if not (self._queue or self._busy or self._dropped) and self._write_now(lines, size):
+                return
             if self._queued_bytes and self._queued_bytes + size > self.limit:
                 self._dropped += len(lines)
                 self.dropped_total += len(lines)
@@ -62,6 +70,30 @@ class LogSink:
             self._queue.append(lines)
             self._queued_bytes += size
             self._cond.notify()
+
+    def _write_now(self, lines: list[str], size: int) -> bool:
+        """With the writer idle, write from the loop thread if that cannot block: to a regular
+        file, or to a pipe with room for a write of at most PIPE_BUF bytes (which is atomic).
+        Saves waking the writer thread (and passing the GIL to it) once per loop turn."""
+        if self.broken:
+            return True
+        if self._kind == "pipe" and (size > select.PIPE_BUF or not self._poll.poll(0)):
+            return False
+        if self._kind not in ("file", "pipe"):
+            return False
+        data = ("\n".join(lines) + "\n").encode(self.encoding, "backslashreplace")
+        if self._kind == "pipe" and len(data) > select.PIPE_BUF:
+            return False
+        if self._kind == "file":
+            self._write(data)
+            return True
+        try:
+            os.write(self.fd, data)   # at most PIPE_BUF bytes to a pipe: all or nothing
+        except BlockingIOError:       # a non-blocking pipe that filled up meanwhile
+            return False
+        except OSError:               # EPIPE, EBADF: nobody reads any more; keep serving
+            self.broken = True
+        return True
 
     def close(self, timeout: float) -> int:
         """Write what is queued, waiting at most `timeout` seconds; returns the lines left unwritten
