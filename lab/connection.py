@@ -38,6 +38,7 @@ class Connection(Answering, asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.state = _WAITING
         self.wait_timer: asyncio.TimerHandle | None = None
+        self.queued = False             # in the server's queue of clients waiting for a slot
         self.counted = False            # holds one of the server's max_connections slots
         self.refused = False
         self.peer_eof = False
@@ -66,6 +67,7 @@ class Connection(Answering, asyncio.Protocol):
     def admit(self, counted: bool) -> None:
         """Served from now on; `counted` if it takes one of the max_connections slots."""
         server = self.server
+        self._leave_queue()
         self.state = _OPEN
         if counted:
             self.counted = True
@@ -82,6 +84,7 @@ class Connection(Answering, asyncio.Protocol):
     def refuse(self) -> None:
         """No slot came free in time (or the server is stopping): `ERROR server busy`, close."""
         self.server.log(f"Refused connection from: {self.peer} (server busy)")
+        self._leave_queue()
         self.state = _OPEN
         self.refused = True
         self.buf.clear()
@@ -121,6 +124,7 @@ class Connection(Answering, asyncio.Protocol):
         return self.state == _CLOSING
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._leave_queue()
         self.state = _CLOSED
         for handle in (self.work, self.wait_timer, self.gap_timer, self.idle_timer, self.line_timer,
                        self.linger_timer):
@@ -325,6 +329,11 @@ class Connection(Answering, asyncio.Protocol):
             self.transport.abort()          # our replies were never read: do not wait for ever
         else:
             self.transport.close()
+
+    def _leave_queue(self) -> None:
+        if self.queued:
+            self.queued = False
+            self.server.n_waiting -= 1
 
     def _uncount(self) -> None:
         """A connection that is closing, or whose peer has sent FIN, no longer holds a slot."""

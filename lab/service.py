@@ -62,6 +62,7 @@ class LabServer:
         self._stopping = False
         self._all_closed: asyncio.Event | None = None
         self._waiting: deque[Connection] = deque()   # in arrival order; entries may be stale
+        self.n_waiting = 0                   # connections in _waiting still waiting
         self._admitting = False
         self.accept_errors = 0
         self._next_accept_warning = 0.0
@@ -117,13 +118,12 @@ class LabServer:
             waiting.popleft()                # admitted after its FIN, refused, or gone
         if self.active < self.max_connections and not waiting:
             return conn.admit(counted=True)
-        if len(self._waiting) > 64 and len(self._waiting) > 2 * self._live_waiting():
-            self._waiting = deque(c for c in self._waiting if c.state == _WAITING)
-        self._waiting.append(conn)
+        if len(waiting) > 2 * self.n_waiting + 64:   # mostly stale: those who sent FIN meanwhile
+            self._waiting = waiting = deque(c for c in waiting if c.state == _WAITING)
+        waiting.append(conn)
+        conn.queued = True
+        self.n_waiting += 1
         conn.wait_timer = asyncio.get_running_loop().call_later(ADMIT_WAIT, self._wait_over, conn)
-
-    def _live_waiting(self) -> int:
-        return sum(c.state == _WAITING for c in self._waiting)
 
     def _slot_freed(self) -> None:
         if self._admitting or self._stopping:

@@ -292,3 +292,17 @@ def test_a_line_trickled_faster_than_the_idle_gap_is_cut_off_after_the_line_time
         assert closed_after >= 0.9
         assert ask(other, b"ping\n") == b"Echo: ping\n"
     assert "(line not finished within 1 s)" in server.output()
+
+
+def test_a_client_that_sends_and_closes_while_waiting_for_a_slot_gets_its_answers(start_server):
+    """`printf 'hi\\n' | nc` against a full server: it needs no slot (it can send no more)."""
+    server = start_server("--max-connections", "1", "--store", "memory")
+    with server.connect() as holder:
+        assert ask(holder, b"mine\n") == b"Echo: mine\n"
+        with server.connect(timeout=10) as late:
+            late.sendall(b"hi\n")
+            late.shutdown(socket.SHUT_WR)
+            assert recv_until_eof(late) == b"Echo: hi\n"
+        with server.connect(timeout=10) as busy:        # one that stays gets busy after the wait
+            assert recv_until_eof(busy) == b"ERROR server busy\n"
+        assert ask(holder, b"still mine\n") == b"Echo: still mine\n"
