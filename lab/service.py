@@ -1,7 +1,8 @@
-"""The asyncio echo/vote server: framing, per-connection limits, ordered replies, graceful stop.
+"""The asyncio echo/vote server: accepting, the connection limit, graceful stop.
 
-Library code: it reports what the course's server prints through a ``log`` callback and never
-prints itself (lab.server is the CLI that prints).
+Library code: it reports what the course's server prints through a ``log`` callback, and trouble
+the operator should know of (out of file descriptors) through ``warn``; it never prints itself
+(lab.server is the CLI that prints). One client connection is lab.connection.Connection.
 """
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from dataclasses import dataclass
 from typing import Callable
 
 from lab import protocol
-from lab.errors import LabError
-from lab.store import MemoryStore, Recorded, SqliteStore
+from lab.connection import _WAITING, Connection
+from lab.store import MemoryStore, SqliteStore
 
-MAX_PENDING = 1024     # replies waiting on commits before we stop reading from that client
-LINGER = 2.0           # seconds we wait for the peer's FIN after sending ours
-SHUTDOWN_GRACE = 5.0   # seconds in-flight connections get to finish on SIGINT/SIGTERM
-
-_OPEN, _CLOSING, _LINGER, _CLOSED = range(4)
-_CLOSE = object()      # in a connection's reply queue: close once everything before it is sent
-_RESULTS = object()    # in a reply queue: the tally, taken when it is this reply's turn
+# SIGINT/SIGTERM: seconds connections get to answer what they have already received; the rest are
+# aborted. Short, so that a stop under any load takes well under a second.
+SHUTDOWN_GRACE = 0.5
+# A client arriving when every slot is taken waits this long for one before it is refused: a slot
+# is often held by a connection whose FIN is already in our receive queue, just not read yet.
+ADMIT_WAIT = 0.25
+FD_HEADROOM = 64       # descriptors kept free of connections: listener, database, stdio, refusals
+ACCEPT_BATCH = 64          # connections accepted per wake-up of the listening socket
+ACCEPT_RETRY = 0.25        # seconds without accepting after accept() failed (EMFILE)
+ACCEPT_WARN_EVERY = 10.0   # seconds between two lines about accept() failing
 
 
 @dataclass(frozen=True)
@@ -33,38 +37,61 @@ class ServerConfig:
     max_connections: int = 1024
     idle_gap: float = protocol.IDLE_GAP
     max_line: int = protocol.MAX_LINE
+    line_timeout: float = 10.0     # a partial line must be finished within this (slowloris)
+    batch_lines: int = 256         # lines one connection answers per loop callback (fairness) ...
+    batch_bytes: int = 64 * 1024   # ... or bytes of input, whichever comes first
 
 
 class LabServer:
     """Serves the protocol in lab.protocol to many clients at once."""
 
     def __init__(self, config: ServerConfig, store: MemoryStore | SqliteStore,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+                 log: Callable[[str], None] = lambda line: None,
+                 warn: Callable[[str], None] = lambda line: None) -> None:
         self.config = config
         self.store = store
         self.log = log
+        self.warn = warn
         self.options = store.options
         self.port: int | None = None
-        self._conns: set[_Connection] = set()
+        self.max_connections = config.max_connections
+        self._conns: set[Connection] = set()
         self.active = 0                      # connections counted against max_connections
-        self._server: asyncio.base_events.Server | None = None
+        self._sock: socket.socket | None = None     # the listening socket
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._all_closed: asyncio.Event | None = None
+        self._waiting: deque[Connection] = deque()   # in arrival order; entries may be stale
+        self.n_waiting = 0                   # connections in _waiting still waiting
+        self._admitting = False
+        self.accept_errors = 0
+        self._next_accept_warning = 0.0
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        fds = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if fds != resource.RLIM_INFINITY and fds - FD_HEADROOM < self.max_connections:
+            self.max_connections = max(1, fds - FD_HEADROOM)
+            self.warn(f"lab.server: only {fds} file descriptors allowed (ulimit -n): serving at most "
+                      f"{self.max_connections} connections instead of {self.config.max_connections}")
+        self._loop = loop
+        family = (await loop.getaddrinfo(self.config.host, self.config.port, type=socket.SOCK_STREAM,
+                                         flags=socket.AI_PASSIVE))[0][0]
+        self._sock = socket.create_server((self.config.host, self.config.port), family=family,
+                                          backlog=_backlog())
+        self._sock.setblocking(False)
+        self.port = self._sock.getsockname()[1]
         self.store.start(loop)
         self._all_closed = asyncio.Event()
-        self._server = await loop.create_server(
-            lambda: _Connection(self), self.config.host, self.config.port,
-            reuse_address=True, backlog=_backlog())
-        self.port = self._server.sockets[0].getsockname()[1]
+        loop.add_reader(self._sock, self._accept)
 
     async def stop(self) -> None:
-        """Stop accepting, answer what is in flight, close every connection with FIN, close the store."""
+        """Stop accepting and reading, answer what was received (for at most SHUTDOWN_GRACE
+        seconds), close every connection with FIN (abort those still busy), close the store."""
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
+        if self._sock is not None:
+            self._loop.remove_reader(self._sock)
+            self._sock.close()
         for conn in list(self._conns):
             conn.shut_down()
         if self._conns:
@@ -73,264 +100,98 @@ class LabServer:
                 await asyncio.wait_for(self._all_closed.wait(), SHUTDOWN_GRACE)
             except asyncio.TimeoutError:
                 for conn in list(self._conns):
-                    conn.transport.abort()
-        if self._server is not None:
-            await self._server.wait_closed()
+                    conn.give_up()
         await self.store.close()
+        if self.accept_errors:
+            self.warn(f"lab.server: accept() failed {self.accept_errors} times for lack of file "
+                      "descriptors or memory")
 
-    def _forget(self, conn: "_Connection") -> None:
+    # --- the connection limit ----------------------------------------------------------------
+
+    def _arrived(self, conn: Connection) -> None:
+        """Admit a new client, or let it wait up to ADMIT_WAIT for a slot, or refuse it."""
+        self._conns.add(conn)
+        if self._stopping:
+            return conn.refuse()
+        waiting = self._waiting
+        while waiting and waiting[0].state != _WAITING:
+            waiting.popleft()                # admitted after its FIN, refused, or gone
+        if self.active < self.max_connections and not waiting:
+            return conn.admit(counted=True)
+        if len(waiting) > 2 * self.n_waiting + 64:   # mostly stale: those who sent FIN meanwhile
+            self._waiting = waiting = deque(c for c in waiting if c.state == _WAITING)
+        waiting.append(conn)
+        conn.queued = True
+        self.n_waiting += 1
+        conn.wait_timer = asyncio.get_running_loop().call_later(ADMIT_WAIT, self._wait_over, conn)
+
+    def _slot_freed(self) -> None:
+        if self._admitting or self._stopping:
+            return                           # the loop below is running further up the stack
+        self._admitting = True
+        try:
+            while self._waiting and self.active < self.max_connections:
+                conn = self._waiting.popleft()
+                if conn.state == _WAITING:
+                    conn.wait_timer.cancel()
+                    conn.admit(counted=True)
+        finally:
+            self._admitting = False
+
+    def _admit_finished(self, conn: Connection) -> None:
+        """A waiting client sent FIN: it is served without a slot (it cannot send more)."""
+        conn.wait_timer.cancel()
+        conn.admit(counted=False)            # its stale entry in _waiting is skipped later
+
+    def _wait_over(self, conn: Connection) -> None:
+        if conn.state == _WAITING:
+            conn.refuse()
+
+    def _forget(self, conn: Connection) -> None:
         self._conns.discard(conn)
-        if conn.counted:
-            self.active -= 1
         if not self._conns and self._all_closed is not None:
             self._all_closed.set()
 
+    # --- accepting -----------------------------------------------------------------------------
 
-class _Connection(asyncio.Protocol):
-    """One client: frames lines, answers in order, enforces the limits."""
-
-    def __init__(self, server: LabServer) -> None:
-        self.server = server
-        self.store = server.store
-        self.options = server.options
-        self.loop = asyncio.get_running_loop()
-        self.state = _OPEN
-        self.counted = False
-        self.peer_eof = False
-        self.buf = bytearray()
-        self.pending: deque = deque()   # replies in order: bytes, Futures of votes, _RESULTS, _CLOSE
-        self.gap_timer: asyncio.TimerHandle | None = None
-        self.idle_timer: asyncio.TimerHandle | None = None
-        self.linger_timer: asyncio.TimerHandle | None = None
-        self.last_active = self.loop.time()
-        self.read_paused = self.write_paused = False
-
-    # --- asyncio callbacks ---------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self.transport = transport
-        self.peer = transport.get_extra_info("peername")
-        server = self.server
-        server._conns.add(self)
-        if server._stopping or server.active >= server.config.max_connections:
-            server.log(f"Refused connection from: {self.peer} (server busy)")
-            self.pending.append(protocol.BUSY)
-            self._close_after_replies()
-            return
-        self.counted = True
-        server.active += 1
-        server.log(f"Connection from: {self.peer}")
-        self.idle_timer = self.loop.call_later(server.config.idle_timeout, self._check_idle)
-
-    def data_received(self, data: bytes) -> None:
-        if self.state != _OPEN:
-            return                          # closing: the peer's late bytes are read and dropped
-        self.last_active = self.loop.time()
-        buf = self.buf
-        if not buf and data[-1:] == b"\n" and data.find(b"\n") == len(data) - 1 \
-                and len(data) <= self.server.config.max_line + 1:
-            # The usual case, one whole line per segment: no copy through the buffer, no timers.
-            return self._message(data[:-1])
-        buf += data
-        max_line = self.server.config.max_line
-        start = 0
-        while (nl := buf.find(b"\n", start)) >= 0:
-            size = nl - start               # a "\r" before the "\n" is not content
-            if size > max_line and (size > max_line + 1 or buf[nl - 1] != 13):
-                return self._line_too_long()
-            self._message(bytes(buf[start:nl]))
-            start = nl + 1
-            if self.state != _OPEN:
+    def _accept(self) -> None:
+        """Our own accept loop rather than loop.create_server's: on EMFILE that one goes on calling
+        accept() (and logging a traceback) up to `backlog` times per wake-up, each scheduling
+        another retry (CPython 3.11), so running out of descriptors snowballs."""
+        loop, sock = self._loop, self._sock
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
                 return
-        if start:
-            del buf[:start]
-        if self.gap_timer is not None:
-            self.gap_timer.cancel()
-            self.gap_timer = None
-        if buf:
-            if len(buf) > max_line + 1:
-                return self._line_too_long()
-            self.gap_timer = self.loop.call_later(self.server.config.idle_gap, self._gap_elapsed)
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                return self._accept_failed(exc)
+            conn.setblocking(False)
+            loop.create_task(self._connect(conn))
 
-    def eof_received(self) -> bool:
-        self.peer_eof = True
-        if self.state == _OPEN:
-            self._take_partial()            # "send then close" clients still get their answer
-            self._close_after_replies()
-            return True                     # keep our side open until the replies are out
-        return self.state == _CLOSING
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.state = _CLOSED
-        for timer in (self.gap_timer, self.idle_timer, self.linger_timer):
-            if timer is not None:
-                timer.cancel()
-        self.pending.clear()
-        self.server._forget(self)
-
-    def pause_writing(self) -> None:
-        self.write_paused = True
-        self._update_reading()
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        self._update_reading()
-
-    # --- messages ------------------------------------------------------------------------------
-
-    def _message(self, line: bytes) -> None:
-        if line[-1:] == b"\r":
-            line = line[:-1]
+    async def _connect(self, conn: socket.socket) -> None:
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            self.server.log(f"Received from client: <{len(line)} bytes of invalid UTF-8>")
-            return self._reply(protocol.INVALID_UTF8)
-        self.server.log("Received from client: " + text)
-        request = protocol.parse(text, self.options)
-        kind = type(request)
-        if kind is protocol.Echo:
-            self._reply(b"Echo: " + line + b"\n")   # valid UTF-8: the bytes are the text's encoding
-        elif kind is protocol.Vote:
-            self._vote(request)
-        elif kind is protocol.Results:
-            if self.pending:
-                self.pending.append(_RESULTS)   # counted when its turn comes, after earlier votes
-            else:
-                self._reply(_results_line(self.store))
-        else:
-            self._reply((request.reply + "\n").encode())
+            await self._loop.connect_accepted_socket(lambda: Connection(self), conn)
+        except OSError:          # the peer went away before the transport was made
+            conn.close()
 
-    def _vote(self, vote: protocol.Vote) -> None:
-        try:
-            outcome = self.store.record(vote.option, vote.token)
-        except LabError as exc:
-            return self._reply((protocol.error_reply(str(exc)) + "\n").encode())
-        if isinstance(outcome, Recorded):
-            return self._reply(_voted_line(outcome))
-        self.pending.append(outcome)
-        outcome.add_done_callback(self._vote_done)
-        self._update_reading()
+    def _accept_failed(self, exc: OSError) -> None:
+        """Out of descriptors (or memory): stop accepting for a moment; one line now and then."""
+        self.accept_errors += 1
+        now = self._loop.time()
+        if now >= self._next_accept_warning:
+            self._next_accept_warning = now + ACCEPT_WARN_EVERY
+            self.warn(f"lab.server: cannot accept new connections: {exc.strerror or exc} "
+                      f"({self.accept_errors} times so far, {self.active} connections open); "
+                      f"retrying every {ACCEPT_RETRY:g} s")
+        self._loop.remove_reader(self._sock)
+        self._loop.call_later(ACCEPT_RETRY, self._resume_accepting)
 
-    def _vote_done(self, future: asyncio.Future) -> None:
-        future.exception()                  # mark it retrieved even if this client is gone
-        if self.state != _CLOSED:
-            self._drain()
-
-    def _reply(self, data: bytes) -> None:
-        if self.pending:
-            self.pending.append(data)
-        else:
-            self.transport.write(data)
-
-    def _drain(self) -> None:
-        """Send the replies at the head of the queue that are ready, in order."""
-        pending, write = self.pending, self.transport.write
-        while pending:
-            head = pending[0]
-            if isinstance(head, asyncio.Future):
-                if not head.done():
-                    break
-                exc = head.exception()
-                write((protocol.error_reply(str(exc)) + "\n").encode() if exc else _voted_line(head.result()))
-            elif head is _RESULTS:
-                write(_results_line(self.store))
-            elif head is _CLOSE:
-                pending.clear()
-                return self._finish()
-            else:
-                write(head)
-            pending.popleft()
-        self._update_reading()
-
-    # --- partial lines, limits, closing --------------------------------------------------------
-
-    def _gap_elapsed(self) -> None:
-        self.gap_timer = None
-        if self.state == _OPEN:
-            self._take_partial()
-
-    def _take_partial(self) -> None:
-        """Bytes that came without a newline and then went quiet are one message."""
-        if self.gap_timer is not None:
-            self.gap_timer.cancel()
-            self.gap_timer = None
-        if self.buf:
-            line = bytes(self.buf)
-            self.buf.clear()
-            if len(line) - line.endswith(b"\r") > self.server.config.max_line:
-                return self._line_too_long()
-            self._message(line)
-
-    def _line_too_long(self) -> None:
-        self.server.log(f"Closing connection from: {self.peer} (line too long)")
-        self.buf.clear()
-        self._reply(protocol.LINE_TOO_LONG)
-        self._close_after_replies()
-
-    def _check_idle(self) -> None:
-        self.idle_timer = None
-        if self.state != _OPEN:
-            return
-        timeout = self.server.config.idle_timeout
-        idle = self.loop.time() - self.last_active
-        if idle < timeout or self.pending:
-            self.idle_timer = self.loop.call_later(max(timeout - idle, 0.01), self._check_idle)
-            return
-        self.server.log(f"Closing idle connection from: {self.peer} (idle {timeout:g} s)")
-        self._close_after_replies()
-
-    def shut_down(self) -> None:
-        """Server stopping: answer complete and idle-gap messages already received, then close."""
-        if self.state == _OPEN:
-            self._take_partial()
-            self._close_after_replies()
-
-    def _close_after_replies(self) -> None:
-        if self.state != _OPEN:
-            return
-        self.state = _CLOSING
-        self.pending.append(_CLOSE)
-        self._drain()
-
-    def _finish(self) -> None:
-        """Everything answered: send FIN, keep reading (and dropping) until the peer's FIN.
-
-        Closing a socket with unread received data makes Linux send RST instead of FIN, and a
-        peer that gets RST may lose our last reply; so we shut down our side and linger.
-        """
-        if self.state == _CLOSED:
-            return
-        if self.peer_eof:
-            self.state = _CLOSED
-            self.transport.close()
-            return
-        self.state = _LINGER
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        self.linger_timer = self.loop.call_later(LINGER, self.transport.close)
-
-    def _update_reading(self) -> None:
-        if self.state != _OPEN:
-            return
-        want_pause = self.write_paused or len(self.pending) >= MAX_PENDING
-        if want_pause != self.read_paused:
-            self.read_paused = want_pause
-            if want_pause:
-                self.transport.pause_reading()
-            else:
-                self.transport.resume_reading()
-
-
-def _voted_line(rec: Recorded) -> bytes:
-    return ("VOTED " + rec.option + " " + rec.tally + "\n").encode()
-
-
-def _results_line(store: MemoryStore | SqliteStore) -> bytes:
-    return ("RESULTS " + store.tally() + "\n").encode()
+    def _resume_accepting(self) -> None:
+        if not self._stopping:
+            self._loop.add_reader(self._sock, self._accept)
 
 
 def _backlog() -> int:
@@ -341,11 +202,14 @@ def _backlog() -> int:
         return socket.SOMAXCONN
 
 
-def raise_fd_limit(wanted: int) -> int:
-    """Raise this process's open-file soft limit towards the hard limit; returns the new soft limit."""
+def raise_fd_limit() -> int:
+    """Raise this process's open-file soft limit to the hard limit; returns the new soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):     # e.g. above fs.nr_open: keep what we have
+            return soft
         return target
     return soft

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -46,16 +47,39 @@ class RunningServer:
 def start_server(tmp_path):
     """start_server(*args, store=...) -> RunningServer; every server started is killed at teardown."""
     started: list[RunningServer] = []
+    pipes: list[int] = []
 
-    def start(*args: str, store: str | None = None) -> RunningServer:
+    def start(*args: str, store: str | None = None, stdout_pipe: bool = False,
+              preexec_fn=None) -> RunningServer:
+        """stdout_pipe: the server's stdout is a pipe (server.pipe, its read end) that the test reads
+        only as far as the first line; preexec_fn runs in the child (e.g. to lower its limits)."""
         n = len(started)
         out, err = tmp_path / f"server{n}.out", tmp_path / f"server{n}.err"
         store = store or str(tmp_path / "votes.db")
         cmd = [sys.executable, "-m", "lab.server", "--host", HOST, "--port", "0", "--store", store, *args]
+        pipe_r = pipe_w = None
+        if stdout_pipe:
+            pipe_r, pipe_w = os.pipe()
         with open(out, "wb") as fo, open(err, "wb") as fe:
-            proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            proc = subprocess.Popen(cmd, stdout=pipe_w if stdout_pipe else fo, stderr=fe, cwd=ROOT,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=preexec_fn)
         server = RunningServer(proc, out, err)
         started.append(server)
+        if stdout_pipe:
+            os.close(pipe_w)
+            server.pipe = pipe_r
+            pipes.append(pipe_r)
+            first = b""
+            while not first.endswith(b"\n") and select.select([pipe_r], [], [], 20)[0]:
+                chunk = os.read(pipe_r, 1)   # one byte at a time: leave the rest in the pipe
+                if not chunk:
+                    break
+                first += chunk
+            m = _LISTENING.search(first.decode(errors="replace"))
+            if not m:
+                raise AssertionError(f"server did not report listening: {first!r} {server.errors()}")
+            server.port = int(m.group(1))
+            return server
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             m = _LISTENING.search(server.output())
@@ -72,6 +96,8 @@ def start_server(tmp_path):
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(10)
+    for fd in pipes:
+        os.close(fd)
 
 
 def recv_line(sock: socket.socket) -> bytes:
