@@ -2,12 +2,25 @@
 
 Reassembly is in sequence order with retransmitted bytes dropped: a segment below the next
 expected sequence number contributes only its new tail, a segment above it waits (bounded) until
-the gap is filled. Messages are lines (`\\n`, `\\r\\n`); bytes without a newline become one
-message when the other side starts to speak or the connection ends - the capture's analogue of
-the server's idle gap, so the course's original clients (no newline) are understood too.
+the gap is filled.
 
-Requests (client -> server) are paired first-in first-out with responses (server -> client),
-which is how a lockstep request-response protocol behaves.
+How a connection's bytes become messages depends on what the server says first:
+
+* **The lab's line protocol** (README "Protocol"): the server's first bytes are a lab reply
+  (`LAB_REPLY_PREFIXES`: "Echo: ", "VOTED ", "RESULTS ", "ERROR "). Messages are lines (`\\n`,
+  `\\r\\n`); bytes without a newline become one message when the other side starts to speak or
+  the connection ends - the capture's analogue of the server's idle gap, so the course's original
+  clients (no newline) are understood too. Requests are paired first-in first-out with
+  responses, as a lockstep request-response protocol behaves.
+* **Any other protocol** (FTP, HTTP, SMTP, ...): messages are turns - everything one side sends
+  until the other side sends new bytes is one message, as Wireshark's Follow TCP Stream groups
+  them. A client turn is paired with the server turn that follows it. The text of a turn is its
+  first MAX_MESSAGE bytes, less one final line end.
+
+Until the server's first bytes arrive the client's bytes are kept both ways; a connection whose
+server never speaks is paired by turns. In both cases a response is never paired with a request
+it precedes: what the server sends before any request is waiting (an FTP or SMTP greeting) is no
+exchange.
 """
 from __future__ import annotations
 
@@ -19,22 +32,26 @@ from .model import Exchange
 # Out-of-order segments waiting for a gap to be filled, per direction; beyond this the gap is
 # given up (the bytes were never captured) and reassembly resumes after it.
 _MAX_PENDING_SEGMENTS = 64
-# A message longer than this is cut: the lab protocol's limit is 64 KiB per line.
-_MAX_MESSAGE = 64 * 1024
+# A message longer than this is cut: the lab protocol's limit is 64 KiB per line; a turn keeps
+# its first MAX_MESSAGE bytes.
+MAX_MESSAGE = 64 * 1024
 _VOTE_COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")
+# How the lab server's replies begin (lab/protocol.py builds them; tests/lab checks they agree).
+LAB_REPLY_PREFIXES = (b"Echo: ", b"VOTED ", b"RESULTS ", b"ERROR ")
+LINES, TURNS = "lines", "turns"     # how a connection is paired (None: not known yet)
 
 
 class _Direction:
-    __slots__ = ("next_seq", "pending", "buffer", "buffer_frame", "buffer_time", "messages")
+    __slots__ = ("next_seq", "pending", "buffer", "buffer_frame", "buffer_time", "owner", "index")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: "_ConnStreams", index: int) -> None:
         self.next_seq: int | None = None
         self.pending: dict[int, tuple[bytes, int, float]] = {}
         self.buffer = bytearray()
         self.buffer_frame = 0
         self.buffer_time = 0.0
-        # complete messages not yet paired: (text, first frame, first time)
-        self.messages: deque[tuple[str, int, float]] = deque()
+        self.owner = owner
+        self.index = index                # 0: the client's bytes (requests), 1: the server's
 
     def add(self, seq: int, payload: bytes, frame: int, time: float) -> None:
         if self.next_seq is None:
@@ -58,7 +75,16 @@ class _Direction:
             self._append(*waiting)
 
     def _append(self, payload: bytes, frame: int, time: float) -> None:
+        """New bytes of this direction, in sequence order."""
         self.next_seq = (self.next_seq + len(payload)) & 0xFFFFFFFF
+        owner = self.owner
+        if owner.mode is None and self.index == 1:
+            owner.decide(payload)
+        if owner.mode is TURNS:
+            owner.turn_add(self.index, payload, frame, time)
+            return
+        if owner.mode is None:            # the client's bytes, kept as a turn too until known
+            owner.turn_add(0, payload, frame, time)
         if not self.buffer:
             self.buffer_frame, self.buffer_time = frame, time
         self.buffer += payload
@@ -68,16 +94,17 @@ class _Direction:
                 break
             line = bytes(self.buffer[:cut]).rstrip(b"\r")
             del self.buffer[:cut + 1]
-            self.messages.append((_text(line), self.buffer_frame, self.buffer_time))
+            owner.complete(self.index, _text(line), self.buffer_frame, self.buffer_time)
             self.buffer_frame, self.buffer_time = frame, time
-        if len(self.buffer) > _MAX_MESSAGE:
+        if len(self.buffer) > MAX_MESSAGE:
             self.flush()
 
     def flush(self) -> None:
         """The bytes waiting without a newline are one message (see the module docstring)."""
         if self.buffer:
-            self.messages.append((_text(bytes(self.buffer)), self.buffer_frame, self.buffer_time))
+            text = _text(bytes(self.buffer))
             self.buffer.clear()
+            self.owner.complete(self.index, text, self.buffer_frame, self.buffer_time)
 
     def skip_gap(self) -> None:
         """At the end: give up on missing bytes and take what waits behind the gap."""
@@ -91,6 +118,13 @@ class _Direction:
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
+
+
+def turn_text(raw: bytes) -> str:
+    """A turn's text: its bytes less one final line end (so a one-line turn reads as its line)."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1].rstrip(b"\r")
+    return _text(raw)
 
 
 def exchange_kind(request: str, response: str | None) -> str:
@@ -107,14 +141,66 @@ def exchange_kind(request: str, response: str | None) -> str:
 
 
 class _ConnStreams:
-    __slots__ = ("client", "request", "response", "last_sender", "exchanges")
+    __slots__ = ("conn", "client", "request", "response", "last_sender", "exchanges", "mode",
+                 "waiting", "turn", "turn_dir", "turn_frame", "turn_time")
 
-    def __init__(self, client: tuple) -> None:
+    def __init__(self, conn: int, client: tuple) -> None:
+        self.conn = conn
         self.client = client
-        self.request = _Direction()
-        self.response = _Direction()
+        self.request = _Direction(self, 0)
+        self.response = _Direction(self, 1)
         self.last_sender: bool | None = None   # True: client spoke last
         self.exchanges: list[Exchange] = []
+        self.mode: str | None = None           # LINES, TURNS, None: the server has not spoken
+        # complete requests not yet answered: (text, first frame, first time)
+        self.waiting: deque[tuple[str, int, float]] = deque()
+        self.turn = bytearray()                # the turn being sent (its first MAX_MESSAGE bytes)
+        self.turn_dir = 0
+        self.turn_frame = 0
+        self.turn_time = 0.0
+
+    def decide(self, first: bytes) -> None:
+        """The server's first bytes say how this connection is paired."""
+        if first.startswith(LAB_REPLY_PREFIXES):
+            self.mode = LINES
+            self.turn.clear()
+        else:
+            self.turn_mode()
+
+    def turn_mode(self) -> None:
+        self.mode = TURNS
+        self.waiting.clear()
+        self.request.buffer.clear()
+        self.response.buffer.clear()
+
+    def turn_add(self, index: int, payload: bytes, frame: int, time: float) -> None:
+        if self.turn and self.turn_dir != index:
+            self.end_turn()
+        if not self.turn:
+            self.turn_dir, self.turn_frame, self.turn_time = index, frame, time
+        room = MAX_MESSAGE - len(self.turn)
+        if room > 0:
+            self.turn += payload[:room]
+
+    def end_turn(self) -> None:
+        if self.turn:
+            text = turn_text(bytes(self.turn))
+            self.turn.clear()
+            self.complete(self.turn_dir, text, self.turn_frame, self.turn_time)
+
+    def complete(self, index: int, text: str, frame: int, time: float) -> None:
+        """A whole message: a request waits for its response; a response answers the oldest
+        waiting request, and is no exchange when none waits (it precedes every request)."""
+        if index == 0:
+            self.waiting.append((text, frame, time))
+            return
+        if not self.waiting:
+            return
+        req_text, req_frame, req_time = self.waiting.popleft()
+        self.exchanges.append(Exchange(
+            conn=self.conn, request=req_text, response=text, request_frame=req_frame,
+            response_frame=frame, request_time=req_time, latency=max(0.0, time - req_time),
+            kind=exchange_kind(req_text, text)))
 
 
 class ExchangeTracker:
@@ -126,7 +212,7 @@ class ExchangeTracker:
     def _state(self, conn: int, client: tuple) -> _ConnStreams:
         state = self._conns.get(conn)
         if state is None:
-            state = self._conns[conn] = _ConnStreams(client)
+            state = self._conns[conn] = _ConnStreams(conn, client)
         return state
 
     def syn(self, conn: int, client: tuple, sender: tuple, seq: int) -> None:
@@ -147,18 +233,6 @@ class ExchangeTracker:
         state.last_sender = from_client
         direction = state.request if from_client else state.response
         direction.add(seq, payload, frame, time)
-        self._pair(conn, state)
-
-    def _pair(self, conn: int, state: _ConnStreams) -> None:
-        requests, responses = state.request.messages, state.response.messages
-        while requests and responses:
-            req_text, req_frame, req_time = requests.popleft()
-            resp_text, resp_frame, resp_time = responses.popleft()
-            state.exchanges.append(Exchange(
-                conn=conn, request=req_text, response=resp_text, request_frame=req_frame,
-                response_frame=resp_frame, request_time=req_time,
-                latency=max(0.0, resp_time - req_time),
-                kind=exchange_kind(req_text, resp_text)))
 
     def finish(self) -> list[Exchange]:
         result: list[Exchange] = []
@@ -166,13 +240,15 @@ class ExchangeTracker:
             for direction in (state.request, state.response):
                 direction.skip_gap()
                 direction.flush()
-            self._pair(conn, state)
-            for req_text, req_frame, req_time in state.request.messages:
+            if state.mode is None:        # the server never spoke: pair by turns
+                state.turn_mode()
+            state.end_turn()
+            for req_text, req_frame, req_time in state.waiting:
                 state.exchanges.append(Exchange(
                     conn=conn, request=req_text, response=None, request_frame=req_frame,
                     response_frame=None, request_time=req_time, latency=None,
                     kind=exchange_kind(req_text, None)))
-            state.request.messages.clear()
+            state.waiting.clear()
             result.extend(state.exchanges)
         result.sort(key=lambda e: (e.request_frame, e.conn))
         return result

@@ -20,7 +20,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from analysis.exchanges import reply_counts
+from analysis.exchanges import exchange_kind, reply_counts
 from analysis.model import Exchange, Warning, bad_checksums_warning
 
 from .chunks import ChunkReader
@@ -28,6 +28,7 @@ from .columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameCol
                       LabelColumns, TcpColumns)
 from .conn_kernel import ConnStage
 from .exch_kernel import ExchangeStage, exchanges_from_columns
+from .exch_text import KIND_UNKNOWN
 from .label_kernel import LabelStage
 from .tcp_kernel import TcpStage
 
@@ -78,7 +79,9 @@ class _VoteTracker:
         base, self.emitted = self.emitted, self.emitted + n
         if not n:
             return
-        pick = np.flatnonzero(np.isin(ex.kind, _VOTE_KINDS) & (ex.response_off >= 0))
+        # a kind the kernel left open (KIND_UNKNOWN: a non-ASCII request) may be a vote too
+        pick = np.flatnonzero(np.isin(ex.kind, _VOTE_KINDS + (KIND_UNKNOWN,))
+                              & (ex.response_off >= 0))
         if not len(pick):
             return
         # latest first: the first reply with counts is this part's candidate
@@ -89,6 +92,11 @@ class _VoteTracker:
                 return
             off, length = int(ex.response_off[j]), int(ex.response_len[j])
             reply = bytes(ex.text[off:off + length]).decode("utf-8", errors="backslashreplace")
+            if ex.kind[j] == KIND_UNKNOWN:
+                start, size = int(ex.request_off[j]), int(ex.request_len[j])
+                request = bytes(ex.text[start:start + size]).decode("utf-8", "backslashreplace")
+                if exchange_kind(request, reply) not in ("vote", "results"):
+                    continue
             counts = reply_counts(reply)
             if counts:
                 self.best_key, self.totals = key, counts

@@ -15,9 +15,11 @@ call it grows them (doubling) to upper bounds of what the call can use, so the k
   * a message ends at a newline, at a speaker change (one per frame with payload) or past
     MAX_MESSAGE bytes, so a chunk completes at most newlines + frames + bytes / 64 KiB messages
     (newlines of the chunk's payloads and of the pending segments), and each exchange needs one;
-  * its text is at most the chunk's payload bytes plus the bytes already stored;
-  * the records and blocks in use at most grow by one per message, pending segment and partial
-    line, and by the stored bytes / BLOCK.
+    a turn ends at a speaker change;
+  * its text is at most the chunk's payload bytes plus the bytes already stored (a client's
+    bytes are stored twice, as lines and as a turn, until the server speaks: twice the bytes);
+  * the records and blocks in use at most grow by one per message, turn, pending segment and
+    partial line, and by the stored bytes / BLOCK.
 """
 from __future__ import annotations
 
@@ -114,8 +116,9 @@ class ExchangeStage:
         ctr = self.ctr
         stored = int(ctr[C_BYTES]) + total
         messages = (newlines + int(ctr[C_PEND_NL]) + frames + stored // MAX_MESSAGE + 2)
-        new_records = messages + 2 * frames + int(ctr[C_PEND_COUNT]) + 2
-        self._reserve(messages, total, new_records)
+        new_records = messages + 3 * frames + int(ctr[C_PEND_COUNT]) + 2   # + a turn a frame
+        # a client's bytes are kept twice (lines and turn) until the server speaks
+        self._reserve(messages, 2 * total, new_records)
         exch_kernel(tcp.stream, cols.tcp_flags, cols.seq, cols.number, cols.ts_ns,
                     cols.payload_off, cols.payload_cap, tcp.from_client, labels.client_is_src,
                     data, self.st, self.rec, self.rmeta, self.pool, self.bnext, ctr, self.ox,
@@ -128,7 +131,7 @@ class ExchangeStage:
         stored = int(ctr[C_BYTES])
         messages = (int(ctr[C_PEND_NL]) + 2 * int(ctr[C_PEND_COUNT]) + 2 * int(ctr[C_RLIVE])
                     + stored // MAX_MESSAGE + 2)
-        self._reserve(messages, 0, messages)
+        self._reserve(messages, stored, messages)      # pending bytes may be kept twice
         exch_finish_kernel(self.st, self.rec, self.rmeta, self.pool, self.bnext, ctr, self.ox,
                            self.of, self.otext)
         return self._output()

@@ -1,17 +1,18 @@
-"""The exchange stage's per-stream state layout, and its pairing half: messages queued or
-paired first-in first-out, exchanges written out with their kind. An exact port of
-ExchangeTracker._pair, _Direction.flush and exchange_kind (analysis/exchanges.py); the
+"""The exchange stage's per-stream state layout, and its pairing half: requests queued, each
+response paired with the oldest waiting request (or dropped when none waits), turns collected,
+exchanges written out with their kind. An exact port of _ConnStreams (complete, decide,
+turn_add, end_turn), _Direction.flush and exchange_kind (analysis/exchanges.py); the
 reassembly half is exch_reassembly.py, the stage around both exch_kernel.ExchangeStage.
 
-Pairing is first-in first-out, so the k-th request of a stream always pairs with its k-th
-response, whenever _pair happens to run. The kernel therefore pairs a message as soon as it is
-complete (one queue per stream, holding the messages of one direction), which emits every
-exchange in the chunk in which ExchangeTracker would, in the same per-stream order. A message
-paired at once is copied straight from the chunk's data to the output, never stored.
+Like _ConnStreams.complete, the kernel pairs a message as soon as it is complete (one queue per
+stream, holding waiting requests), so every exchange comes out in the chunk in which
+ExchangeTracker makes it, in the same per-stream order. A message paired at once is copied
+straight from the chunk's data to the output, never stored.
 
-Per-stream state: one int32 row of `st` (36 bytes): flags and pending counts, next_seq of each
+Per-stream state: one int32 row of `st` (40 bytes): flags and pending counts, next_seq of each
 direction (uint32 bits), and record ids (exch_pool chains) of each direction's partial line and
-pending list and of the message queue's ends. A chain record's frame and time are in `rmeta`.
+pending list, of the request queue's ends and of the turn being sent. A chain record's frame and
+time are in `rmeta`.
 
 Compiled without numba's reference counting (_nrt=False), as exch_reassembly explains.
 """
@@ -20,25 +21,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .exch_pool import (C_NEX, C_TEXT, R_NEXT, chain_append, chain_copy_out, rec_free, rec_new)
+from .exch_pool import (BLOCK, C_NEX, C_TEXT, R_LEN, R_NEXT, R_TAIL, chain_append, chain_copy_out,
+                        chain_trailing, chain_truncate, rec_free, rec_new)
 
 # columns of the per-stream int32 `st`
 T_FLAGS = 0         # F_* bits; bits 8-15 / 16-23: pending segments of direction 0 / 1
 T_NSEQ = 1          # + d: next_seq of direction d (d 0 request, 1 response), uint32 bits
 T_BUF = 3           # + d: record of direction d's partial line, -1 none
 T_PEND = 5          # + d: first record of direction d's pending segments
-T_QHEAD = 7         # first / last queued (unpaired) message
+T_QHEAD = 7         # first / last waiting (unanswered) request
 T_QTAIL = 8
-ST_FIELDS = 9
+T_TURN = 9          # record of the turn being sent (_ConnStreams.turn), -1 none
+ST_FIELDS = 10
 STATE_BYTES_PER_STREAM = ST_FIELDS * 4
 
 F_SEEN = 1          # ExchangeTracker has a _ConnStreams for the stream
 F_CLIENT = 2        # its client is endpoint 1 (else endpoint 0)
 F_LAST = 4          # last_sender is set
 F_LAST_CLIENT = 8   # ... and is the client
-F_QRESP = 16        # the queue holds responses (else requests)
 F_NSEQ = 32         # next_seq of direction d is set: bit F_NSEQ << d
+F_DECIDED = 128     # _ConnStreams.mode is known ...
 NPEND_SHIFT = 8     # pending count of direction d: (flags >> (NPEND_SHIFT + 8 d)) & 0xFF
+F_TURNS = 1 << 24   # ... and is TURNS (else LINES)
+F_TURN_RESP = 1 << 25   # the turn being sent is the server's (turn_dir 1)
+MAX_MESSAGE = 64 * 1024     # exchanges.MAX_MESSAGE
+NL, CR = 10, 13
 
 # ExchangeColumns fields as columns of the kernel's int64 `ox` (times in the float64 `of`)
 X_CONN, X_REQ_FRAME, X_RESP_FRAME, X_REQ_OFF, X_REQ_LEN, X_RESP_OFF, X_RESP_LEN, X_KIND = range(8)
@@ -83,6 +90,11 @@ _ECHO = np.frombuffer(b"Echo: ", np.uint8)
 _VOTE = np.frombuffer(b"VOTE", np.uint8)
 _VOTE_SP = np.frombuffer(b"VOTE ", np.uint8)
 _RESULTS = np.frombuffer(b"RESULTS", np.uint8)
+# exchanges.LAB_REPLY_PREFIXES
+_LAB_ECHO = np.frombuffer(b"Echo: ", np.uint8)
+_LAB_VOTED = np.frombuffer(b"VOTED ", np.uint8)
+_LAB_RESULTS = np.frombuffer(b"RESULTS ", np.uint8)
+_LAB_ERROR = np.frombuffer(b"ERROR ", np.uint8)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -152,21 +164,19 @@ def emit_exchange(s, req, req_src, req_off, req_n, req_frame, req_ts, resp, resp
 
 @njit(cache=True, nogil=True, _nrt=False)
 def complete_message(s, d, r, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
-    """A complete message of direction d - chain r, or (r < 0) src[off:off+n] - from frame/ts:
-    paired with the queue's first message of the other direction, else queued."""
-    q = st[s, T_QHEAD]
-    if q >= 0 and ((st[s, T_FLAGS] & F_QRESP) != 0) != (d == 1):
-        nq = rec[q, R_NEXT]
-        st[s, T_QHEAD] = nq
-        if nq < 0:
-            st[s, T_QTAIL] = -1
-        if d == 0:
-            emit_exchange(s, r, src, off, n, frame, ts, q, src, 0, 0, rmeta[q, 0], rmeta[q, 1], True,
-                  rec, pool, bnext, ctr, ox, of, otext)
-        else:
+    """_ConnStreams.complete: a whole message of direction d - chain r, or (r < 0)
+    src[off:off+n] - from frame/ts. A request waits; a response answers the oldest waiting
+    request, or is dropped when none waits."""
+    if d == 1:
+        q = st[s, T_QHEAD]
+        if q >= 0:
+            nq = rec[q, R_NEXT]
+            st[s, T_QHEAD] = nq
+            if nq < 0:
+                st[s, T_QTAIL] = -1
             emit_exchange(s, q, src, 0, 0, rmeta[q, 0], rmeta[q, 1], r, src, off, n, frame, ts, True,
-                  rec, pool, bnext, ctr, ox, of, otext)
-        rec_free(q, rec, bnext, ctr)
+                          rec, pool, bnext, ctr, ox, of, otext)
+            rec_free(q, rec, bnext, ctr)
         if r >= 0:
             rec_free(r, rec, bnext, ctr)
         return
@@ -182,10 +192,80 @@ def complete_message(s, d, r, src, off, n, frame, ts, st, rec, rmeta, pool, bnex
     else:
         rec[t, R_NEXT] = r
     st[s, T_QTAIL] = r
-    if d == 1:
-        st[s, T_FLAGS] |= F_QRESP
+
+
+# --- how a stream is paired: lines or turns --------------------------------------------------------
+@njit(cache=True, nogil=True, _nrt=False)
+def _free_slot(s, j, st, rec, bnext, ctr):
+    r = st[s, j]
+    if r >= 0:
+        st[s, j] = -1
+        rec_free(r, rec, bnext, ctr)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def turn_mode(s, st, rec, bnext, ctr):
+    """_ConnStreams.turn_mode: pairing by turns; the waiting lines and partial lines go."""
+    st[s, T_FLAGS] |= F_DECIDED | F_TURNS
+    q = st[s, T_QHEAD]
+    while q >= 0:
+        nq = rec[q, R_NEXT]
+        rec_free(q, rec, bnext, ctr)
+        q = nq
+    st[s, T_QHEAD] = -1
+    st[s, T_QTAIL] = -1
+    _free_slot(s, T_BUF, st, rec, bnext, ctr)
+    _free_slot(s, T_BUF + 1, st, rec, bnext, ctr)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def decide(s, src, off, n, st, rec, bnext, ctr):
+    """_ConnStreams.decide on the server's first bytes src[off:off+n] (a segment's first bytes:
+    a prefix is at most 8 bytes, and a piece of a stored segment holds min(BLOCK, its length))."""
+    if (_starts(src, off, n, _LAB_ECHO) or _starts(src, off, n, _LAB_VOTED)
+            or _starts(src, off, n, _LAB_RESULTS) or _starts(src, off, n, _LAB_ERROR)):
+        st[s, T_FLAGS] |= F_DECIDED
+        _free_slot(s, T_TURN, st, rec, bnext, ctr)
     else:
-        st[s, T_FLAGS] &= ~F_QRESP
+        turn_mode(s, st, rec, bnext, ctr)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def end_turn(s, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
+    """_ConnStreams.end_turn: the turn being sent is a whole message, less one final line end."""
+    t = st[s, T_TURN]
+    if t < 0:
+        return
+    st[s, T_TURN] = -1
+    length = np.int64(rec[t, R_LEN])
+    if length > 0 and pool[rec[t, R_TAIL], (length - 1) % BLOCK] == NL:
+        chain_truncate(t, length - 1, rec, bnext, ctr)
+        length = np.int64(rec[t, R_LEN])
+        chain_truncate(t, length - chain_trailing(t, CR, rec, pool, bnext), rec, bnext, ctr)
+    d = 1 if st[s, T_FLAGS] & F_TURN_RESP else 0
+    complete_message(s, d, t, src, 0, 0, rmeta[t, 0], rmeta[t, 1], st, rec, rmeta, pool, bnext, ctr,
+                     ox, of, otext)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def turn_add(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
+    """_ConnStreams.turn_add: bytes of direction d; the other side's turn, if any, ends."""
+    t = st[s, T_TURN]
+    if t >= 0 and ((st[s, T_FLAGS] & F_TURN_RESP) != 0) != (d == 1):
+        end_turn(s, src, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        t = -1
+    if t < 0:
+        t = rec_new(rec, ctr)
+        rmeta[t, 0] = frame
+        rmeta[t, 1] = ts
+        st[s, T_TURN] = t
+        if d == 1:
+            st[s, T_FLAGS] |= F_TURN_RESP
+        else:
+            st[s, T_FLAGS] &= ~F_TURN_RESP
+    k = min(MAX_MESSAGE - np.int64(rec[t, R_LEN]), n)
+    if k > 0:
+        chain_append(t, src, off, k, rec, pool, bnext, ctr)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -1,6 +1,6 @@
 """The exchange stage's reassembly kernels: an exact port of analysis/exchanges.py's _Direction
 (add, _append, skip_gap) and of ExchangeTracker.syn/add/finish as api._Pipeline._feed_exchanges
-drives them. Complete messages go to exch_pairing; the stage around both is
+drives them. Complete messages and turns go to exch_pairing; the stage around both is
 exch_kernel.ExchangeStage.
 
 Per TCP frame, as _feed_exchanges: a SYN fixes where the sender's byte stream starts, a frame
@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .exch_pairing import (F_CLIENT, F_LAST, F_LAST_CLIENT, F_NSEQ, F_QRESP, F_SEEN, NPEND_SHIFT,
-                           ST_FIELDS, T_BUF, T_FLAGS, T_NSEQ, T_PEND, T_QHEAD, complete_message,
-                           emit_exchange, flush_partial)
+from .exch_pairing import (CR, F_CLIENT, F_DECIDED, F_LAST, F_LAST_CLIENT, F_NSEQ, F_SEEN, F_TURNS,
+                           MAX_MESSAGE, NL, NPEND_SHIFT, ST_FIELDS, T_BUF, T_FLAGS, T_NSEQ, T_PEND,
+                           T_QHEAD, complete_message, decide, emit_exchange, end_turn,
+                           flush_partial, turn_add, turn_mode)
 from .exch_pool import (BLOCK, C_PEND_BYTES, C_PEND_COUNT, C_PEND_NL, R_HEAD, R_LEN, R_NEXT,
                         R_SEQ, chain_append, chain_clear, chain_count, chain_trailing,
                         chain_truncate, rec_free, rec_new)
@@ -30,14 +31,28 @@ from .exch_pool import (BLOCK, C_PEND_BYTES, C_PEND_COUNT, C_PEND_NL, R_HEAD, R_
 SYN = 0x002
 M32 = 0xFFFFFFFF
 MAX_PENDING = 64            # exchanges._MAX_PENDING_SEGMENTS
-MAX_MESSAGE = 64 * 1024     # exchanges._MAX_MESSAGE
-NL, CR = 10, 13
 
 
 # --- reassembly -----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, _nrt=False)
 def _append_piece(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
-    """_Direction._append's line splitting over src[off:off+n] (without the length check)."""
+    """_Direction._append over src[off:off+n] (without the length check): the pairing mode
+    decided on the server's first bytes, then the bytes to the turn, or split into lines, or
+    (mode not known yet: the client's bytes) both."""
+    if d == 1 and not st[s, T_FLAGS] & F_DECIDED:
+        decide(s, src, off, n, st, rec, bnext, ctr)
+    fl = st[s, T_FLAGS]
+    if fl & F_TURNS:
+        turn_add(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        return
+    if not fl & F_DECIDED:
+        turn_add(s, 0, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+    _split_lines(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _split_lines(s, d, src, off, n, frame, ts, st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
+    """_Direction._append's line splitting over src[off:off+n]."""
     start = off
     end = off + n
     p = start
@@ -229,41 +244,51 @@ def exch_kernel(stream, tcp_flags, seq, number, ts_ns, payload_off, payload_cap,
         fl = (st[s, T_FLAGS] & ~F_LAST_CLIENT) | F_LAST | (F_LAST_CLIENT if d == 0 else 0)
         st[s, T_FLAGS] = fl
         off = payload_off[i]
-        if (fl & (F_NSEQ << d) and st[s, T_BUF + d] < 0 and _npend(st, s, d) == 0
-                and (np.int64(st[s, T_NSEQ + d]) & M32) == seq[i]):
-            # In order, nothing buffered or pending: when the segment is one whole line, this is
-            # all _dir_add would do (a shortcut worth a third of the stage's time).
+        if (fl & (F_NSEQ << d) and not fl & F_TURNS and st[s, T_BUF + d] < 0
+                and _npend(st, s, d) == 0 and (np.int64(st[s, T_NSEQ + d]) & M32) == seq[i]):
+            # In order, nothing buffered or pending, not paired by turns: when the segment is one
+            # whole line, this is all _dir_add would do (a shortcut worth a third of the stage's
+            # time) - with the mode decided, or the client's bytes kept as a turn too, first.
             end = off + cap - 1
             p = off
             while p < end and data[p] != NL:
                 p += 1
             if p == end and data[end] == NL:
-                st[s, T_NSEQ + d] = np.int32((seq[i] + cap) & M32)
-                while p > off and data[p - 1] == CR:
-                    p -= 1
-                complete_message(s, d, -1, data, off, p - off, number[i], ts_ns[i], st, rec, rmeta,
-                         pool, bnext, ctr, ox, of, otext)
-                continue
+                if not fl & F_DECIDED:
+                    if d == 1:
+                        decide(s, data, off, cap, st, rec, bnext, ctr)
+                    else:
+                        turn_add(s, 0, data, off, cap, number[i], ts_ns[i], st, rec, rmeta, pool,
+                                 bnext, ctr, ox, of, otext)
+                if not st[s, T_FLAGS] & F_TURNS:
+                    st[s, T_NSEQ + d] = np.int32((seq[i] + cap) & M32)
+                    while p > off and data[p - 1] == CR:
+                        p -= 1
+                    complete_message(s, d, -1, data, off, p - off, number[i], ts_ns[i], st, rec,
+                                     rmeta, pool, bnext, ctr, ox, of, otext)
+                    continue
         _dir_add(s, d, seq[i], data, off, cap, number[i], ts_ns[i], st, rec, rmeta,
                  pool, bnext, ctr, ox, of, otext)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def exch_finish_kernel(st, rec, rmeta, pool, bnext, ctr, ox, of, otext):
-    """ExchangeTracker.finish: per stream skip_gap + flush of both directions, the last pairs,
-    then the unpaired requests. The state is emptied."""
+    """ExchangeTracker.finish: per stream skip_gap + flush of both directions, turns for a
+    stream whose server never spoke, the last turn, then the unanswered requests. The state is
+    emptied."""
     for s in range(st.shape[0]):
         if not st[s, T_FLAGS] & F_SEEN:
             continue
         for d in range(2):
             _skip_gap(s, d, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
             flush_partial(s, d, otext, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
+        if not st[s, T_FLAGS] & F_DECIDED:
+            turn_mode(s, st, rec, bnext, ctr)
+        end_turn(s, otext, st, rec, rmeta, pool, bnext, ctr, ox, of, otext)
         q = st[s, T_QHEAD]
-        requests = not st[s, T_FLAGS] & F_QRESP
         while q >= 0:
-            if requests:
-                emit_exchange(s, q, otext, 0, 0, rmeta[q, 0], rmeta[q, 1], -1, otext, 0, 0, -1, 0, False,
-                      rec, pool, bnext, ctr, ox, of, otext)
+            emit_exchange(s, q, otext, 0, 0, rmeta[q, 0], rmeta[q, 1], -1, otext, 0, 0, -1, 0, False,
+                          rec, pool, bnext, ctr, ox, of, otext)
             nq = rec[q, R_NEXT]
             rec_free(q, rec, bnext, ctr)
             q = nq

@@ -16,6 +16,7 @@ import struct
 from pathlib import Path
 
 from tests.analysis.conftest import CONFORMANCE_DIR, pcap_bytes
+from tests.analysis.encap_captures import ENCAPSULATIONS
 
 REPO = Path(__file__).resolve().parents[3]
 NOTEBOOK_PCAPS = sorted((REPO / "notebooks" / "data").glob("*.pcap"))
@@ -164,10 +165,22 @@ def conformance_pcaps() -> list[Path]:
     return sorted(p for p in pcaps.iterdir() if p.is_file()) if pcaps.is_dir() else []
 
 
+def made_pcaps(tmp: Path) -> list[Path]:
+    """The encapsulated sessions, the undecoded layers and the not-lab sessions of
+    tests/analysis/encap_captures.py (both engines must agree on them too)."""
+    from tests.analysis.encap_captures import encap_pcap, turns_pcap, undecoded_pcap
+
+    paths = [encap_pcap(tmp / f"encap_{kind}.pcap", kind) for kind in ENCAPSULATIONS]
+    return paths + [undecoded_pcap(tmp / "undecoded.pcap"), turns_pcap(tmp / "turns.pcap")]
+
+
+MADE_NAMES = [f"encap_{kind}.pcap" for kind in ENCAPSULATIONS] + ["undecoded.pcap", "turns.pcap"]
+
+
 def corpus_paths(tmp: Path, fuzz_seeds: range = range(8)) -> list[Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     paths = conformance_pcaps() + NOTEBOOK_PCAPS
     paths.append(crafted_tcp_pcap(tmp / "crafted_tcp.pcap"))
     paths.append(replicated_pcap(tmp / "replicated.pcap"))
     paths += [fuzz_pcap(tmp / f"fuzz{seed}.pcap", seed) for seed in fuzz_seeds]
-    return paths
+    return paths + made_pcaps(tmp)

@@ -15,7 +15,7 @@ from analysis.columnar.columns import (FrameColumns, LabelColumns, TcpColumns, e
                                        slice_frames, slice_labels, slice_tcp)
 from analysis.columnar.exch_kernel import ExchangeStage, exchanges_from_columns
 from analysis.columnar.label_kernel import LabelStage
-from analysis.exchanges import ExchangeTracker, vote_totals
+from analysis.exchanges import LINES, TURNS, ExchangeTracker, vote_totals
 from analysis.model import Exchange
 from tests.analysis.columnar.corpus import corpus_paths
 from tests.analysis.columnar.test_label_kernel import Reference, chunk_bounds, reference
@@ -108,7 +108,8 @@ def _payload(rng: random.Random) -> bytes:
 
 
 def random_session(seed: int, n: int):
-    """Columns of n random frames on a few streams, and ExchangeTracker's answer for them."""
+    """Columns of n random frames on a few streams, ExchangeTracker's answer for them and the
+    pairing modes it chose (streams 0-2 have a lab server, the others mostly not)."""
     rng = random.Random(seed)
     cols, payloads = empty_frames(n), []
     streams = np.full(n, -1, np.int64)
@@ -123,6 +124,8 @@ def random_session(seed: int, n: int):
             next_seq[key] = rng.choice((rng.getrandbits(32), 0xFFFFFF00, 0))
         flags = 0x18 if rng.random() < 0.9 else rng.choice((0x02, 0x12, 0x10, 0x11))
         payload = b"" if flags & 0x02 and rng.random() < 0.7 else _payload(rng)
+        if payload and s < 3:
+            payload = b"Echo: " + payload      # a lab reply first on streams 0-2: paired by lines
         seq = next_seq[key]
         jump = rng.random()
         if held.get(key) and jump < 0.4:               # a held-back segment fills its gap
@@ -167,16 +170,18 @@ def random_session(seed: int, n: int):
                      irtt_ns=np.full(n, -1, np.int64), scalefactor=np.zeros(n, np.int32))
     labels = LabelColumns(phase=np.zeros(n, np.uint8), label=np.zeros(n, np.uint8),
                           direction=np.full(n, -1, np.int8), client_is_src=client_is_src)
-    return cols, data, tcp, labels, tracker.finish()
+    want = tracker.finish()
+    modes = {state.mode for state in tracker._conns.values()}
+    return cols, data, tcp, labels, want, modes
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("size", (100_000, 13))
 def test_random_streams_match_exchange_tracker(seed, size):
-    cols, data, tcp, labels, want = random_session(seed, 1500)
+    cols, data, tcp, labels, want, modes = random_session(seed, 1500)
     got = run_stage(cols, data, tcp, labels, size)
     assert first_mismatch(f"seed {seed}", want, got) is None
-    assert len(want) > 200
+    assert len(want) > 100 and modes == {LINES, TURNS}
 
 
 def test_state_is_compact():
