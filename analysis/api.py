@@ -24,6 +24,7 @@ from .decode import decode_frame
 from .errors import AnalysisError, UsageError
 from .exchanges import ExchangeTracker, vote_totals
 from .labels import SYN, FrameLabeler, flags_text
+from .decode_link import undecoded_warnings
 from .model import (Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning,
                     bad_checksums_warning)
 from .reader import CaptureReader
@@ -89,6 +90,7 @@ class _Pipeline:
         self.exchanges = ExchangeTracker()
         self.first_ts: int | None = None
         self.count = 0
+        self.undecoded: dict[int, list[int]] = {}     # code -> [frames, first frame]
 
     def run(self) -> Iterator[LabeledFrame]:
         for record in self.reader.records():
@@ -96,6 +98,12 @@ class _Pipeline:
             self.count += 1
             if self.first_ts is None:
                 self.first_ts = frame.ts_ns
+            if frame.undecoded is not None:
+                seen = self.undecoded.get(frame.undecoded)
+                if seen is None:
+                    self.undecoded[frame.undecoded] = [1, frame.number]
+                else:
+                    seen[0] += 1
             info = self.tcp.process(frame) if frame.tcp is not None else None
             if info is not None:
                 self.tcp_frames += 1
@@ -121,6 +129,7 @@ class _Pipeline:
     def result(self, frames: list[LabeledFrame]) -> Analysis:
         exchanges = self.exchanges.finish()
         warnings = list(self.reader.warnings)
+        warnings += undecoded_warnings(self.path, self.undecoded)
         checksums = bad_checksums_warning(self.path, self.bad_checksums, self.tcp_frames)
         if checksums is not None:
             warnings.append(checksums)

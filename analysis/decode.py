@@ -7,13 +7,24 @@
 
 Link types: Ethernet (1) with 802.1Q / 802.1ad / Q-in-Q tags (0x8100, 0x88a8, 0x9100), Linux SLL
 (113) and SLL2 (276), raw IP (101, and DLT 12/14), raw IPv4 (228) and IPv6 (229), BSD NULL (0, either
-byte order; AF_INET 2, AF_INET6 24/28/30) and OpenBSD LOOP (108).  Network: IPv4 (options,
-fragments: only the first fragment has a transport header), IPv6 (hop-by-hop, routing, fragment,
-destination options and AH skipped), ARP and RARP.  Transport: TCP (MSS, window scale, SACK,
-timestamps), UDP, ICMP, ICMPv6, with TCP/UDP checksum verification.
+byte order; AF_INET 2, AF_INET6 24/28/30) and OpenBSD LOOP (108).  Encapsulations: PPPoE session
+(0x8864; PPP protocol 0x0021 IPv4, 0x0057 IPv6), MPLS (0x8847/0x8848; the label stack to its
+bottom, then IPv4/IPv6 by the version nibble), and the tunnels GRE (IP protocol 47, version 0,
+with checksum / key / sequence fields; IPv4, IPv6, MPLS or transparent Ethernet 0x6558 inside)
+and VXLAN (UDP destination port 4789, an Ethernet frame inside), up to MAX_TUNNELS deep.
+Network: IPv4 (options, fragments: only the first fragment has a transport header), IPv6
+(hop-by-hop, routing, fragment, destination options and AH skipped), ARP and RARP.  Transport:
+TCP (MSS, window scale, SACK, timestamps), UDP, ICMP, ICMPv6, with TCP/UDP checksum verification.
+
+A tunnelled frame is the packet inside the tunnel: addresses, ports, TCP header and payload are
+the inner ones (as tshark's tcp.stream sees them), `Frame.encap` names the layers passed through
+("vxlan", ...), MACs and VLAN ids are the innermost Ethernet header's (VLAN ids: every tag, outer
+first).  When a tunnel's content cannot be decoded, the frame stays the outer packet.
 
 `Frame.proto` is the transport name, "arp"/"rarp", "ipv4"/"ipv6" for an IP packet whose transport
-is not decoded here (a non-first fragment, GRE, ESP, a tunnel...), or "other" for a non-IP frame.
+is not decoded here (a non-first fragment, ESP, a GRE tunnel we cannot follow...), or "other" for
+a non-IP frame.  `Frame.undecoded` is the decode_link.UNDECODED_* code of a layer whose protocol
+we do not decode (an unknown Ethernet type, PPP protocol, MPLS payload, GRE protocol type).
 
 Errors: an undecodable layer is data (`Frame.malformed` says where decoding stopped and why;
 `Frame.truncated` says the snaplen, or the sender, cut a header or the payload).  The single
@@ -27,8 +38,9 @@ from collections.abc import Iterable, Iterator
 from socket import inet_ntoa
 
 from analysis.decode_ip import _tcp_options, ipv4, ipv6
-from analysis.decode_link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, LINK_DECODERS,
-                                  LINKTYPE_NAMES)
+from analysis.decode_link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, ETH_TEB, LINK_DECODERS,
+                                  LINKTYPE_NAMES, MAX_TUNNELS, VXLAN_HEADER, VXLAN_PORT, _cut,
+                                  ethernet_at, peel)
 from analysis.errors import UnknownLinkTypeError
 from analysis.model import ArpHeader, Frame, RawRecord, TcpHeader
 
@@ -87,7 +99,7 @@ def decode_frame(rec: RawRecord, *, path: str | None = None, verify_checksums: b
             return _new(Frame, (rec[0], rec[1], rec[2], rec[3], 1, rec[5], macs[0], macs[1], (),
                                 0x0800, "ipv4", src, dst, 6, ttl, "tcp", sport, dport, tcp,
                                 total - 20 - hlen, data[34 + hlen:end], ok, None, None, None,
-                                rec[2] < rec[3], None))
+                                rec[2] < rec[3], None, (), None))
     return _decode_general(rec, path, verify_checksums)
 
 
@@ -99,18 +111,98 @@ def _decode_general(rec: RawRecord, path: str | None, verify_checksums: bool) ->
             hint="supported: " + ", ".join(f"{n} {LINKTYPE_NAMES[n]}" for n in sorted(LINKTYPE_NAMES)))
     data = rec.data
     eth_src, eth_dst, vlans, ethertype, off, malformed = link(data)
-    if ethertype == ETH_IPV4:
-        rest = ipv4(data, off, rec.wirelen, verify_checksums)
-    elif ethertype == ETH_IPV6:
-        rest = ipv6(data, off, rec.wirelen, verify_checksums)
-    elif ethertype == ETH_ARP or ethertype == ETH_RARP:
-        rest = _arp(data, off, "arp" if ethertype == ETH_ARP else "rarp")
-    else:
-        rest = ("other", None, None, None, None, "other", None, None, None, 0, b"", None, None,
-                None, None, malformed)
+    layers = _network(data, rec.wirelen, (eth_src, eth_dst, vlans), ethertype, off, malformed,
+                      verify_checksums)
+    for _ in range(MAX_TUNNELS):
+        layers, inside = _tunnel(layers, verify_checksums)
+        if not inside:
+            break
+    eth_src, eth_dst, vlans, ethertype, rest, encap, undecoded = layers
+    if rest[5] == "gre":                  # a tunnel we did not follow: the network's name
+        rest = rest[:5] + (rest[0],) + rest[6:]
     malformed = rest[15]
     truncated = rec.caplen < rec.wirelen or (malformed is not None and CUT_MARK in malformed)
-    return _new(Frame, rec[:6] + (eth_src, eth_dst, vlans, ethertype) + rest[:15] + (truncated, malformed))
+    return _new(Frame, rec[:6] + (eth_src, eth_dst, vlans, ethertype) + rest[:15]
+                + (truncated, malformed, encap, undecoded))
+
+
+_OTHER = ("other", None, None, None, None, "other", None, None, None, 0, b"", None, None, None, None)
+_NETWORKS = frozenset({"ipv4", "ipv6", "arp", "rarp"})
+
+
+def _network(data, wirelen: int, eth: tuple, ethertype, off: int, malformed, verify: bool):
+    """The layers from data[off:] on, where `ethertype` says what is there (data's bytes on the
+    wire: wirelen): (eth_src, eth_dst, vlans, ethertype, rest, encap, undecoded), rest in Frame's
+    order from `net` to `icmp_code`, then `malformed`; rest's proto is "gre" for a GRE packet."""
+    found, off, encap, undecoded, cut = peel(data, ethertype, off)
+    if found == ETH_IPV4:
+        rest = ipv4(data, off, wirelen, verify)
+    elif found == ETH_IPV6:
+        rest = ipv6(data, off, wirelen, verify)
+    elif found == ETH_ARP or found == ETH_RARP:
+        rest = _arp(data, off, "arp" if found == ETH_ARP else "rarp")
+    else:
+        if found is not None:
+            undecoded = found                 # UNDECODED_ETHERTYPE << 16 | ethertype
+        return eth + (ethertype if found is None else found, _OTHER + (cut or malformed,), encap,
+                      undecoded)
+    return eth + (found, rest, encap, None)
+
+
+def _tunnel(layers, verify: bool):
+    """One tunnel level: (the packet inside a GRE or VXLAN packet, True) when we decode it
+    down to its network layer (the outer packet's malformed reason carried when it has none),
+    else (the outer packet with what stopped us: its undecoded code, its cut header, False)."""
+    eth, rest, encap = layers[:3], layers[4], layers[5]
+    packet, wire = rest[10], rest[9]          # the tunnel's bytes as captured / on the wire
+    if rest[5] == "gre":
+        # GRE, RFC 2784 / 2890: flags (C 0x8000, K 0x2000, S 0x1000; version 0, no routing),
+        # protocol type, then the optional checksum, key and sequence fields (4 bytes each)
+        rest = rest[:5] + (rest[0],) + rest[6:]
+        outer = layers[:4] + (rest, encap)
+        have = len(packet)
+        if have < 4:
+            return _outer(outer, None, _cut("gre", have, 4)), False
+        flags = (packet[0] << 8) | packet[1]
+        protocol = (packet[2] << 8) | packet[3]
+        if flags & 0x4007:                    # routing present (RFC 1701) or version 1 (PPTP)
+            return _outer(outer, protocol, None), False
+        size = 4 + 4 * ((flags >> 15) & 1) + 4 * ((flags >> 13) & 1) + 4 * ((flags >> 12) & 1)
+        if have < size:
+            return _outer(outer, None, _cut("gre", have, size)), False
+        if protocol == ETH_TEB:
+            inner = _inner_ethernet(packet, wire, eth[2], size, verify)
+        else:
+            inner = _network(packet, wire, eth, protocol, size, None, verify)
+        name = "gre"
+    elif rest[5] == "udp" and rest[7] == VXLAN_PORT:
+        # VXLAN, RFC 7348: flags, reserved, the 24-bit VNI, reserved; then an Ethernet frame
+        outer = layers[:4] + (rest, encap)
+        if len(packet) < VXLAN_HEADER:
+            return _outer(outer, None, _cut("vxlan", len(packet), VXLAN_HEADER)), False
+        inner = _inner_ethernet(packet, wire, eth[2], VXLAN_HEADER, verify)
+        name = "vxlan"
+    else:
+        return layers, False
+    inner_rest = inner[4]
+    if inner_rest[0] not in _NETWORKS:
+        return _outer(outer, inner[6], inner_rest[15]), False
+    if inner_rest[15] is None and rest[15] is not None:
+        inner_rest = inner_rest[:15] + (rest[15],)
+    return inner[:4] + (inner_rest, encap + (name,) + inner[5], inner[6]), True
+
+
+def _inner_ethernet(packet, wire, outer_vlans, base, verify):
+    src, dst, vlans, ethertype, off, malformed = ethernet_at(packet, base)
+    return _network(packet, wire, (src, dst, outer_vlans + vlans), ethertype, off, malformed,
+                    verify)
+
+
+def _outer(outer, undecoded, malformed):
+    rest = outer[4]
+    if rest[15] is None and malformed is not None:
+        rest = rest[:15] + (malformed,)
+    return outer[:4] + (rest, outer[5], undecoded)
 
 
 def iter_frames(reader, *, verify_checksums: bool = True) -> Iterator[Frame]:

@@ -20,7 +20,7 @@ from socket import AF_INET6, inet_ntoa, inet_ntop
 
 from analysis.model import TcpHeader
 
-PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
+PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6, PROTO_GRE = 1, 6, 17, 58, 47
 # IPv6 extension headers we step over: hop-by-hop, routing, fragment, destination options, AH
 EXT_HOPOPTS, EXT_ROUTING, EXT_FRAGMENT, EXT_AH, EXT_DSTOPTS = 0, 43, 44, 51, 60
 TRANSPORT_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ICMPV6: "icmpv6"}
@@ -179,8 +179,10 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
         # code and checksum; the payload is what follows them
         return (name, None, None, None, max(seg_len - 8, 0), data[t + 8:t + seg_len], None, None,
                 data[t], data[t + 1], None)
-    return ("ipv6" if v6 else "ipv4", None, None, None, seg_len, data[t:t + seg_len], None, None,
-            None, None, None)
+    # GRE: the proto "gre" (never a Frame.proto) asks decode.py to look inside; it becomes the
+    # network's name again if the tunnel cannot be followed
+    name = "gre" if proto == PROTO_GRE else "ipv6" if v6 else "ipv4"
+    return (name, None, None, None, seg_len, data[t:t + seg_len], None, None, None, None, None)
 
 
 def _tcp_options(data: bytes, pos: int, end: int):

@@ -5,10 +5,51 @@ Each decoder takes the frame bytes and returns
 where `ethertype` is the network protocol (after VLAN tags, the SLL protocol field, or the NULL
 address family mapped to 0x0800 / 0x86dd), `offset` where that protocol's header starts, and
 `malformed` a reason when the link header itself could not be read (ethertype is then None).
+
+The encapsulations met on ordinary links are stepped over here too (`peel`): a PPPoE session
+header with its PPP protocol, and an MPLS label stack.  The tunnels (GRE, VXLAN) sit behind an
+IP header and are in decode.py; their inner Ethernet frame is read by `ethernet_at`.
+
+A layer whose protocol we do not decode is reported as an `undecoded` code (UNDECODED_*:
+kind << 16 | value); `undecoded_layer(code)` names it ("Ethernet type 0x88cc").  Both engines
+count frames by code and give one warning line per code.
 """
 from __future__ import annotations
 
+from analysis.model import Warning
+
 ETH_IPV4, ETH_ARP, ETH_RARP, ETH_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
+ETH_PPPOE_SESSION, ETH_MPLS, ETH_MPLS_MULTICAST = 0x8864, 0x8847, 0x8848
+ETH_TEB = 0x6558          # GRE "transparent Ethernet bridging": an Ethernet frame follows
+PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
+PPPOE_HEADER = 8          # ver/type, code, session id, length (6) + the PPP protocol (2)
+MPLS_ENTRY = 4            # label (20 bits), traffic class (3), bottom of stack (1), TTL (8)
+VXLAN_PORT = 4789         # IANA, RFC 7348
+VXLAN_HEADER = 8
+MAX_TUNNELS = 4           # GRE / VXLAN levels decoded in one frame; deeper ones stay payload
+
+UNDECODED_ETHERTYPE, UNDECODED_PPP, UNDECODED_MPLS = 0, 1, 2
+_UNDECODED_TEXT = {UNDECODED_ETHERTYPE: "Ethernet type 0x{:04x}",
+                   UNDECODED_PPP: "PPP protocol 0x{:04x}",
+                   UNDECODED_MPLS: "MPLS payload of IP version {}"}
+
+
+def undecoded_layer(code: int) -> str:
+    """The layer an undecoded code stands for: 'Ethernet type 0x88cc', 'PPP protocol 0xc021'."""
+    return _UNDECODED_TEXT[code >> 16].format(code & 0xFFFF)
+
+
+def undecoded_warnings(path: str, seen: dict) -> list[Warning]:
+    """The warnings both engines give for layers they do not decode, one line per layer
+    (`seen`: UNDECODED_* code -> [frames, first frame number]), most frames first."""
+    out = []
+    for code, (count, first) in sorted(seen.items(), key=lambda item: (-item[1][0], item[0])):
+        noun = "frame" if count == 1 else "frames"
+        out.append(Warning(
+            code="not-decoded", frame=first,
+            message=f"{path}: {count} {noun} behind {undecoded_layer(code)} not decoded "
+                    f"(the first is frame {first})"))
+    return out
 VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})   # 802.1Q, 802.1ad, old Q-in-Q
 NULL_FAMILY_ETHERTYPE = {2: ETH_IPV4, 24: ETH_IPV6, 28: ETH_IPV6, 30: ETH_IPV6}
 
@@ -33,16 +74,22 @@ def _cut(layer: str, have: int, need: int) -> str:
 
 
 def ethernet(data: bytes):
+    return ethernet_at(data, 0)
+
+
+def ethernet_at(data: bytes, base: int):
+    """An Ethernet header at data[base:] (a frame's own, or one inside GRE / VXLAN)."""
     size = len(data)
-    if size < 14:
-        return None, None, NO_VLANS, None, size, _cut("ethernet", size, 14)
-    ethertype = (data[12] << 8) | data[13]
-    offset = 14
+    if size < base + 14:
+        have = max(size - base, 0)
+        return None, None, NO_VLANS, None, base + have, _cut("ethernet", have, 14)
+    ethertype = (data[base + 12] << 8) | data[base + 13]
+    offset = base + 14
     vlans = NO_VLANS
+    src, dst = data[base + 6:base + 12].hex(":"), data[base:base + 6].hex(":")
     while ethertype in VLAN_TPIDS:
         if size < offset + 4:
-            return (data[6:12].hex(":"), data[0:6].hex(":"), vlans, None, offset,
-                    _cut("vlan", size - offset, 4))
+            return src, dst, vlans, None, offset, _cut("vlan", size - offset, 4)
         vlans = vlans + ((((data[offset] << 8) | data[offset + 1]) & 0x0FFF),)
         ethertype = (data[offset + 2] << 8) | data[offset + 3]
         offset += 4
@@ -53,7 +100,7 @@ def ethernet(data: bytes):
             offset += 8
         else:
             ethertype = None
-    return data[6:12].hex(":"), data[0:6].hex(":"), vlans, ethertype, offset, None
+    return src, dst, vlans, ethertype, offset, None
 
 
 def _sll_protocol(protocol: int) -> int | None:
@@ -123,3 +170,40 @@ LINK_DECODERS = {
     LINKTYPE_RAW_DLT12: raw_ip, LINKTYPE_RAW_DLT14: raw_ip, LINKTYPE_IPV4: raw_ipv4,
     LINKTYPE_IPV6: raw_ipv6,
 }
+
+
+def peel(data: bytes, ethertype: int | None, off: int):
+    """Step over a PPPoE session header or an MPLS label stack at data[off:]:
+    (ethertype, offset, layers, undecoded, malformed) of what follows - ETH_IPV4 / ETH_IPV6 after
+    the PPP protocol or the bottom of the stack, or the arguments unchanged for any other
+    ethertype.  `layers` names the headers stepped over (vocabulary.ENCAPSULATIONS).  Where the
+    payload's protocol is one we do not decode, ethertype is None and `undecoded` its code; where
+    a header is cut, ethertype is None and `malformed` says so."""
+    if ethertype == ETH_PPPOE_SESSION:
+        have = len(data) - off
+        if have < PPPOE_HEADER:
+            return None, off, (), None, _cut("pppoe", max(have, 0), PPPOE_HEADER)
+        protocol = (data[off + 6] << 8) | data[off + 7]
+        off += PPPOE_HEADER
+        if protocol == PPP_IPV4:
+            return ETH_IPV4, off, ("pppoe",), None, None
+        if protocol == PPP_IPV6:
+            return ETH_IPV6, off, ("pppoe",), None, None
+        return None, off, ("pppoe",), (UNDECODED_PPP << 16) | protocol, None
+    if ethertype == ETH_MPLS or ethertype == ETH_MPLS_MULTICAST:
+        while True:                           # label stack entries until bottom of stack
+            have = len(data) - off
+            if have < MPLS_ENTRY:
+                return None, off, (), None, _cut("mpls", max(have, 0), MPLS_ENTRY)
+            off += MPLS_ENTRY
+            if data[off - 2] & 0x01:
+                break
+        if off >= len(data):
+            return None, off, ("mpls",), None, _cut("mpls payload", 0, 1)
+        version = data[off] >> 4              # no protocol field: the IP version says it
+        if version == 4:
+            return ETH_IPV4, off, ("mpls",), None, None
+        if version == 6:
+            return ETH_IPV6, off, ("mpls",), None, None
+        return None, off, ("mpls",), (UNDECODED_MPLS << 16) | version, None
+    return ethertype, off, (), None, None

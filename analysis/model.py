@@ -89,6 +89,10 @@ class Frame(NamedTuple):
     icmp_code: int | None
     truncated: bool             # the snaplen cut this frame (caplen < wirelen) or a header
     malformed: str | None       # why decoding stopped early ("tcp header cut at 14 of 20 bytes", ...)
+    encap: tuple[str, ...] = () # encapsulations passed through, outermost first
+                                # (vocabulary.ENCAPSULATIONS: "pppoe", "mpls", "gre", "vxlan")
+    undecoded: int | None = None  # a layer whose protocol we do not decode: decode_link.UNDECODED_*
+                                # code, decode_link.undecoded_layer(code) names it
 
     @property
     def time(self) -> float:
@@ -117,7 +121,7 @@ class TcpInfo(NamedTuple):
 class Warning(NamedTuple):      # noqa: A001 - a record, shadows nothing we use
     """A non-fatal problem: the file still yielded every whole frame before it."""
 
-    code: str                   # "truncated-file" | "bad-block" | ...
+    code: str                   # "truncated-file" | "bad-block" | "not-decoded" | ...
     message: str                # one line: what, where, what to do
     frame: int | None = None
     offset: int | None = None   # byte offset in the file
@@ -202,3 +206,4 @@ def bad_checksums_warning(path: str, bad: int, tcp_frames: int) -> Warning | Non
         message=f"{path}: {bad} of {tcp_frames} TCP segments have bad checksums and were left "
                 "out of connection states (checksum offload on the capturing host?); to trust "
                 "them anyway, as zeek -C does, use --ignore-checksums")
+

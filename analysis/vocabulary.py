@@ -1,8 +1,8 @@
 """The analyzer's closed vocabulary, documented in one place (as Zeek documents conn_state).
 
 Every name the analyzer emits - phase, label, analysis flag, conn_state, history letter, end of
-a connection - is defined here, with its meaning. Other modules import these constants; a test
-checks that nothing outside this vocabulary ever reaches a record.
+a connection, encapsulation - is defined here, with its meaning. Other modules import these
+constants; a test checks that nothing outside this vocabulary ever reaches a record.
 """
 from __future__ import annotations
 
@@ -46,6 +46,18 @@ def frame_filter(numbers) -> str:
         ranges.append(str(ordered[i]) if i == j else f"{ordered[i]}..{ordered[j]}")
         i = j + 1
     return "frame.number in {" + ",".join(ranges) + "}"
+
+# --- encapsulations the decoder steps through (Frame.encap, outermost first) ---------------------
+ENCAPSULATIONS: dict[str, str] = {
+    "pppoe": "PPPoE session (Ethernet type 0x8864): a PPP link over Ethernet, as DSL lines use; "
+             "PPP protocol 0x0021 carries IPv4, 0x0057 IPv6.",
+    "mpls": "MPLS label stack (Ethernet type 0x8847/0x8848): 4-byte labels a provider's routers "
+            "switch on, down to the bottom-of-stack bit; then IPv4 or IPv6 (by its version).",
+    "gre": "GRE tunnel (IP protocol 47): an IPv4/IPv6 packet, an MPLS stack or a whole Ethernet "
+           "frame (0x6558) carried inside another IP packet; optional checksum, key, sequence.",
+    "vxlan": "VXLAN tunnel (UDP port 4789): an Ethernet frame of a virtual network (its 24-bit "
+             "VNI) carried in UDP between hosts, as cloud and container networks do.",
+}
 
 # --- labels: what one frame is ------------------------------------------------------------------
 LABELS: dict[str, str] = {

@@ -77,6 +77,7 @@ class FrameColumns(NamedTuple):
     arp_tpa: np.ndarray       # uint32
     arp_v4: np.ndarray        # bool   the ARP header carries IPv4 addresses (Frame.arp.spa != "")
     icmp_type: np.ndarray     # int16  -1: none
+    undecoded: np.ndarray     # int32  Frame.undecoded (decode_link.UNDECODED_* code), -1: None
 
     def __len__(self) -> int:  # type: ignore[override]  - the number of frames, not of fields
         return len(self.number)
@@ -90,7 +91,7 @@ _DTYPES = {
     "window": np.int32, "wscale": np.int16, "payload_len": np.int32, "payload_off": np.int64,
     "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
     "arp_op": np.int32, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
-    "icmp_type": np.int16,
+    "icmp_type": np.int16, "undecoded": np.int32,
 }
 FRAME_DTYPES: dict[str, type] = {name: _DTYPES[name] for name in FrameColumns._fields}
 
@@ -100,7 +101,7 @@ def empty_frames(n: int) -> FrameColumns:
     cols = {}
     for name, dtype in FRAME_DTYPES.items():
         fill = -1 if name in ("sport", "dport", "tcp_flags", "wscale", "checksum", "arp_op",
-                              "icmp_type") else 0
+                              "icmp_type", "undecoded") else 0
         cols[name] = np.full(n, fill, dtype=dtype)
     return FrameColumns(**cols)
 
@@ -252,6 +253,7 @@ def fill_from_frame(cols: FrameColumns, i: int, frame: Frame, payload_off: int) 
         cols.arp_v4[i] = False
         cols.arp_spa[i] = cols.arp_tpa[i] = 0
     cols.icmp_type[i] = -1 if frame.icmp_type is None else frame.icmp_type
+    cols.undecoded[i] = -1 if frame.undecoded is None else frame.undecoded
 
 
 def from_frames(frames: list[Frame]) -> tuple[FrameColumns, np.ndarray]:

@@ -1,10 +1,14 @@
 """Decode captured records into FrameColumns rows (numba kernel): link, network, transport headers.
 
-An exact port of the per-frame decoder - analysis/decode.py (`_decode_general`, `_arp`),
-analysis/decode_link.py (every link type it knows) and analysis/decode_ip.py (`ipv4`, `ipv6`,
-`transport`, `_tcp_options`, `_checksum_ok`) - reduced to what FrameColumns keeps: the same
-branches in the same order, the same lengths, the same checksum rule, the same malformed /
-truncated outcome (as the MAL_* code and the cut-header flag rather than the message).
+An exact port of the per-frame decoder - analysis/decode.py (`_decode_general`, `_network`,
+`_tunnel`, `_arp`), analysis/decode_link.py (every link type it knows, `ethernet_at`, `peel`)
+and analysis/decode_ip.py (`ipv4`, `ipv6`, `transport`, `_tcp_options`, `_checksum_ok`) -
+reduced to what FrameColumns keeps: the same branches in the same order, the same lengths, the
+same checksum rule, the same malformed / truncated outcome (as the MAL_* code and the cut-header
+flag rather than the message), the same undecoded code. A tunnel (GRE, VXLAN) is decoded as the
+reference does, one level after the other: the row is decoded again from the tunnel's payload
+(buf[payload_off:][:payload_cap], payload_len bytes on the wire), and put back as it was when
+the inner packet has no network layer we decode.
 
     n_fallback = decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify,
                                 len_max, wscale_max, arp_op_max, <FrameColumns fields from
@@ -23,18 +27,20 @@ import numpy as np
 from numba import njit
 
 from .link_kernel import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, UNKNOWN_LINK, be16, be32, be64,
-                          link_header)
+                          ethernet_at, link_header, peel)
 
 # codes of analysis/columnar/columns.py (NETS, PROTOS, MAL_*); tests check they still match
 NET_OTHER, NET_IPV4, NET_IPV6, NET_ARP, NET_RARP = 0, 1, 2, 3, 4
 P_OTHER, P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP, P_IPV4, P_IPV6 = 0, 1, 2, 3, 4, 5, 6, 7, 8
 MAL_NONE, MAL_TCP_OPTIONS, MAL_TCP, MAL_OTHER = 0, 1, 2, 3
+P_GRE = 9           # a GRE packet, in the row only (decode_ip's proto "gre"): never a column value
+ETH_TEB, VXLAN_PORT, VXLAN_HEADER, MAX_TUNNELS = 0x6558, 4789, 8, 4     # decode_link's
 
 # one decoded row, as int64 scratch (addresses are written from R_ADDR, their position in buf)
 (R_NET, R_PROTO, R_FAMILY, R_ADDR, R_SPORT, R_DPORT, R_FLAGS, R_SEQ, R_ACK, R_WIN, R_WSCALE,
  R_PLEN, R_POFF, R_PCAP, R_CSUM, R_MAL, R_CUT, R_ARP_OP, R_ARP_SPA, R_ARP_TPA, R_ARP_V4, R_ICMP,
- R_FALLBACK) = range(23)
-ROW_FIELDS = 23
+ R_FALLBACK, R_UNDEC) = range(24)
+ROW_FIELDS = 24
 
 
 @njit(cache=True, nogil=True)
@@ -152,7 +158,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         _payload(row, o, size, t + 8, t + seg_len)
         row[R_ICMP] = buf[q]
     else:
-        row[R_PROTO] = P_IPV6 if v6 else P_IPV4
+        row[R_PROTO] = P_GRE if ip_proto == 47 else P_IPV6 if v6 else P_IPV4
         row[R_PLEN] = seg_len
         _payload(row, o, size, t, t + seg_len)
 
@@ -257,27 +263,130 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
         row[R_ARP_TPA] = be32(buf, p + 8 + 2 * hlen + 4)
 
 
-@njit(cache=True, nogil=True)
-def _decode_row(buf, o, size, wirelen, linktype, verify, wscale_max, arp_op_max, row):
+@njit(cache=True, nogil=True, inline='always')
+def _reset(row, o):
     row[:] = 0
     row[R_SPORT] = row[R_DPORT] = row[R_FLAGS] = row[R_WSCALE] = -1
-    row[R_CSUM] = row[R_ARP_OP] = row[R_ICMP] = -1
+    row[R_CSUM] = row[R_ARP_OP] = row[R_ICMP] = row[R_UNDEC] = -1
     row[R_POFF] = o
+
+
+@njit(cache=True, nogil=True)
+def _network(buf, o, size, wirelen, ethertype, off, cut, verify, wscale_max, arp_op_max, row):
+    """decode._network: True when a network layer (IPv4, IPv6, ARP, RARP) was decoded."""
+    found, off, undecoded, peel_cut = peel(buf, o, size, ethertype, off)
+    if found == ETH_IPV4:
+        _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row)
+    elif found == ETH_IPV6:
+        _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row)
+    elif found == ETH_ARP or found == ETH_RARP:
+        _arp(buf, o, size, off, found == ETH_RARP, arp_op_max, row)
+    else:
+        row[R_UNDEC] = found if found >= 0 else undecoded
+        if cut or peel_cut:
+            row[R_MAL] = MAL_OTHER
+            row[R_CUT] = 1
+        return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _keep_outer(row, saved, undecoded, mal, cut):
+    """decode._outer: the outer packet back, with the inner's undecoded code and (when the
+    outer has none) its malformed reason."""
+    row[:] = saved
+    row[R_UNDEC] = undecoded
+    if row[R_MAL] == MAL_NONE and mal != MAL_NONE:
+        row[R_MAL] = mal
+        row[R_CUT] = cut
+
+
+@njit(cache=True, nogil=True)
+def _tunnel_header(buf, row, saved):
+    """decode._tunnel's header half, on a row whose packet is GRE or VXLAN (saved: the row):
+    (ethertype, offset, cut) of what follows the header, offsets counted from payload_off; or
+    ethertype UNKNOWN_LINK when the header stops us (the row is then the outer packet, with
+    what stopped us)."""
+    po, have = row[R_POFF], row[R_PCAP]
+    if row[R_PROTO] == P_GRE:
+        # flags (C 0x8000, K 0x2000, S 0x1000; version 0, no routing), protocol type, then the
+        # optional checksum, key and sequence fields (4 bytes each)
+        row[R_PROTO] = P_IPV6 if row[R_NET] == NET_IPV6 else P_IPV4
+        saved[:] = row
+        if have < 4:
+            _keep_outer(row, saved, -1, MAL_OTHER, 1)
+            return UNKNOWN_LINK, 0, False
+        flags = be16(buf, po)
+        protocol = be16(buf, po + 2)
+        if flags & 0x4007:                    # routing present (RFC 1701) or version 1 (PPTP)
+            _keep_outer(row, saved, protocol, MAL_NONE, 0)
+            return UNKNOWN_LINK, 0, False
+        hsize = 4 + 4 * ((flags >> 15) & 1) + 4 * ((flags >> 13) & 1) + 4 * ((flags >> 12) & 1)
+        if have < hsize:
+            _keep_outer(row, saved, -1, MAL_OTHER, 1)
+            return UNKNOWN_LINK, 0, False
+        if protocol == ETH_TEB:
+            return ethernet_at(buf, po, have, hsize)
+        return protocol, hsize, False
+    saved[:] = row                            # VXLAN: flags, VNI, then an Ethernet frame
+    if have < VXLAN_HEADER:
+        _keep_outer(row, saved, -1, MAL_OTHER, 1)
+        return UNKNOWN_LINK, 0, False
+    return ethernet_at(buf, po, have, VXLAN_HEADER)
+
+
+@njit(cache=True, nogil=True)
+def _tunnels(buf, verify, wscale_max, arp_op_max, row, saved):
+    """decode._tunnel level after level, up to MAX_TUNNELS, on a row whose packet is GRE or
+    VXLAN: the row becomes the packet inside each tunnel followed."""
+    for _ in range(MAX_TUNNELS):
+        proto = row[R_PROTO]
+        if not (proto == P_GRE or (proto == P_UDP and row[R_DPORT] == VXLAN_PORT)):
+            return
+        ethertype, off, cut = _tunnel_header(buf, row, saved)
+        if ethertype == UNKNOWN_LINK:
+            return
+        o, size, wirelen = row[R_POFF], row[R_PCAP], row[R_PLEN]
+        _reset(row, o)
+        found = _network(buf, o, size, wirelen, ethertype, off, cut, verify, wscale_max,
+                         arp_op_max, row)
+        if row[R_FALLBACK]:
+            return
+        if not found:                         # the tunnel's content has no network layer
+            _keep_outer(row, saved, row[R_UNDEC], row[R_MAL], row[R_CUT])
+            return
+        if row[R_MAL] == MAL_NONE and saved[R_MAL] != MAL_NONE:
+            row[R_MAL] = saved[R_MAL]
+            row[R_CUT] = saved[R_CUT]
+
+
+@njit(cache=True, nogil=True)
+def _decode_row(buf, o, size, wirelen, linktype, verify, wscale_max, arp_op_max, row, saved):
+    """decode._decode_general: the link layer, _network, then the tunnels (_tunnels)."""
+    _reset(row, o)
     if wirelen < size:
         row[R_FALLBACK] = 1
         return
     ethertype, off, cut = link_header(buf, o, size, linktype)
     if ethertype == UNKNOWN_LINK:
         row[R_FALLBACK] = 1
-    elif ethertype == ETH_IPV4:
+        return
+    if ethertype == ETH_IPV4:                 # the usual network layers without _network's call
         _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row)
     elif ethertype == ETH_IPV6:
         _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row)
     elif ethertype == ETH_ARP or ethertype == ETH_RARP:
         _arp(buf, o, size, off, ethertype == ETH_RARP, arp_op_max, row)
-    elif cut:
-        row[R_MAL] = MAL_OTHER
-        row[R_CUT] = 1
+    elif not _network(buf, o, size, wirelen, ethertype, off, cut, verify, wscale_max, arp_op_max,
+                      row):
+        return
+    if row[R_FALLBACK]:
+        return
+    proto = row[R_PROTO]
+    if proto == P_GRE or (proto == P_UDP and row[R_DPORT] == VXLAN_PORT):
+        _tunnels(buf, verify, wscale_max, arp_op_max, row, saved)
+        if row[R_PROTO] == P_GRE:             # a tunnel we did not follow: the network's name
+            row[R_PROTO] = P_IPV6 if row[R_NET] == NET_IPV6 else P_IPV4
 
 
 @njit(cache=True, nogil=True)
@@ -285,8 +394,9 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
                    arp_op_max, caplen, wirelen, net, proto, family, src_hi, src_lo, dst_hi,
                    dst_lo, sport, dport, tcp_flags, seq, ack, window, wscale, payload_len,
                    payload_off, payload_cap, checksum, malformed, truncated, arp_op, arp_spa,
-                   arp_tpa, arp_v4, icmp_type, fallback):
+                   arp_tpa, arp_v4, icmp_type, undecoded, fallback):
     row = np.zeros(ROW_FIELDS, np.int64)
+    saved = np.zeros(ROW_FIELDS, np.int64)
     fallbacks = 0
     for i in range(n):
         o = rec_off[i]
@@ -295,7 +405,7 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
         if size > len_max or wire > len_max:
             row[R_FALLBACK] = 1
         else:
-            _decode_row(buf, o, size, wire, rec_link[i], verify, wscale_max, arp_op_max, row)
+            _decode_row(buf, o, size, wire, rec_link[i], verify, wscale_max, arp_op_max, row, saved)
         if row[R_FALLBACK]:
             fallback[i] = 1
             fallbacks += 1
@@ -338,4 +448,5 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
         arp_tpa[i] = row[R_ARP_TPA]
         arp_v4[i] = row[R_ARP_V4] != 0
         icmp_type[i] = row[R_ICMP]
+        undecoded[i] = row[R_UNDEC]
     return fallbacks

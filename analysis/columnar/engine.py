@@ -20,6 +20,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from analysis.decode_link import undecoded_warnings
 from analysis.exchanges import exchange_kind, reply_counts
 from analysis.model import Exchange, Warning, bad_checksums_warning
 
@@ -120,6 +121,7 @@ class Scan:
         self._parts: list[ExchangeColumns] = []
         self._tcp_frames = 0
         self._bad_checksums = 0
+        self._undecoded: dict[int, list[int]] = {}    # code -> [frames, first frame]
         self._summary: ScanSummary | None = None
         self._started = False
 
@@ -136,6 +138,7 @@ class Scan:
             is_tcp = tcp.stream >= 0
             self._tcp_frames += int(np.count_nonzero(is_tcp))
             self._bad_checksums += int(np.count_nonzero(is_tcp & (cols.checksum == 0)))
+            self._count_undecoded(cols)
             self._keep(exchanges)
             yield FrameBatch(cols, tcp, labels, exchanges)
         self._keep(self._exchanges.finish())
@@ -143,6 +146,20 @@ class Scan:
         # connection table is built, so the two never sit in memory together
         self._tcp = self._labels = self._exchanges = None
         self._summary = self._summarize()
+
+    def _count_undecoded(self, cols: FrameColumns) -> None:
+        """Frames behind a layer we do not decode, by code (as api._Pipeline counts them)."""
+        where = np.flatnonzero(cols.undecoded >= 0)
+        if not len(where):
+            return
+        codes, first, counts = np.unique(cols.undecoded[where], return_index=True,
+                                         return_counts=True)
+        for code, k, count in zip(codes.tolist(), first.tolist(), counts.tolist()):
+            seen = self._undecoded.get(code)
+            if seen is None:
+                self._undecoded[code] = [count, int(cols.number[where[k]])]
+            else:
+                seen[0] += count
 
     def _keep(self, exchanges: ExchangeColumns) -> None:
         self._votes.feed(exchanges)
@@ -161,6 +178,7 @@ class Scan:
 
     def _summarize(self) -> ScanSummary:
         warnings = list(self._reader.warnings)
+        warnings += undecoded_warnings(self.path, self._undecoded)
         checksums = bad_checksums_warning(self.path, self._bad_checksums, self._tcp_frames)
         if checksums is not None:
             warnings.append(checksums)

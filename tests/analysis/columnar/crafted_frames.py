@@ -1,6 +1,7 @@
 """Crafted frames for the decoder tests: every layer the decoder knows (IPv4/IPv6 with options and
 extension headers, TCP with window scaling and bad checksums, UDP, ICMP, ARP, VLAN/SNAP/SLL/SLL2/
-loopback link headers), valid and malformed, and records that cut each of them at every length.
+loopback link headers, PPPoE, MPLS, GRE and VXLAN), valid and malformed, and records that cut each
+of them at every length.
 """
 from __future__ import annotations
 
@@ -52,6 +53,27 @@ def arp(opcode=1, ptype=0x0800, plen=4):
         + b"\0" * 6 + b"\x0b" * plen
 
 
+def pppoe(protocol: int, payload: bytes) -> bytes:
+    return struct.pack("!BBHHH", 0x11, 0, 0x1234, len(payload) + 2, protocol) + payload
+
+
+def mpls(labels, payload: bytes) -> bytes:
+    return b"".join(struct.pack("!I", label << 12 | (k == len(labels) - 1) << 8 | 64)
+                    for k, label in enumerate(labels)) + payload
+
+
+def gre(protocol: int, payload: bytes, *, csum=False, key=False, seq=False, flags=0) -> bytes:
+    flags |= (0x8000 if csum else 0) | (0x2000 if key else 0) | (0x1000 if seq else 0)
+    fields = (b"\0\0\0\0" if csum else b"") + (b"\0\0\0\x2a" if key else b"") \
+        + (b"\0\0\0\x07" if seq else b"")
+    return struct.pack("!HH", flags, protocol) + fields + payload
+
+
+def vxlan(frame: bytes, *, dport=4789) -> bytes:
+    body = b"\x08\0\0\0\0\0\x2a\0" + frame
+    return struct.pack("!HHHH", 49152, dport, 8 + len(body), 0) + body
+
+
 WSCALE = b"\x02\x04\x05\xb4\x01\x03\x03\x07\x04\x02\x01\x01\x08\x0a" + bytes(8) + b"\x01\x03\x03\x0e"
 TCP4 = ipv4(6, tcp(V4A, V4B))
 UDP4 = ipv4(17, udp(V4A, V4B))
@@ -92,6 +114,31 @@ NETWORK = [   # (ethertype, network bytes)
     (0x86DD, ipv6(44, b"x" * 12, ext=b"\x06\x00\x00\x08" + bytes(4))),             # a fragment
     (0x0806, arp()), (0x0806, arp(2)), (0x0806, arp(1, 0x86DD, 16)), (0x8035, arp(3)),
     (0x88CC, b"lldp"),
+]
+INNER_ETH = b"\x02\0\0\0\0\x04\x02\0\0\0\0\x03"
+TCP6 = ipv6(6, tcp(V6A, V6B, v6=True))
+# five tunnels deep (VXLAN, GRE, VXLAN + PPPoE, GRE, GRE): the decoder follows MAX_TUNNELS of them
+_DEEP = ipv4(47, gre(0x0800, ipv4(47, gre(0x0800, TCP4))))
+_DEEP = ipv4(17, vxlan(INNER_ETH + b"\x88\x64" + pppoe(0x0021, _DEEP)))
+NESTED = ipv4(17, vxlan(INNER_ETH + b"\x08\x00" + ipv4(47, gre(0x0800, _DEEP))))
+NETWORK += [  # encapsulations and tunnels, and what stops them
+    (0x8864, pppoe(0x0021, TCP4)), (0x8864, pppoe(0x0057, TCP6)), (0x8864, pppoe(0xC021, b"lcp")),
+    (0x8847, mpls([16, 17], TCP4)), (0x8847, mpls([16], TCP6)), (0x8848, mpls([3], UDP4)),
+    (0x8847, mpls([16], b"\x00\x00\x00\x00" + INNER_ETH)), (0x8847, mpls([16, 17], b"")),
+    (0x0800, ipv4(47, gre(0x0800, TCP4, csum=True, key=True, seq=True))),
+    (0x0800, ipv4(47, gre(0x86DD, TCP6, key=True))),
+    (0x0800, ipv4(47, gre(0x6558, INNER_ETH + b"\x81\x00\x00\x0c\x08\x00" + TCP4))),
+    (0x0800, ipv4(47, gre(0x8847, mpls([20], TCP4), seq=True))),
+    (0x0800, ipv4(47, gre(0x0806, arp()))),
+    (0x0800, ipv4(47, gre(0x88BE, b"erspan"))), (0x0800, ipv4(47, gre(0x880B, b"ppp", flags=1))),
+    (0x0800, ipv4(47, gre(0x0800, TCP4), total=9000)),
+    (0x0800, ipv4(47, gre(0x0800, TCP4), frag=0x2000)),
+    (0x86DD, ipv6(47, gre(0x0800, ipv4(17, udp(V4A, V4B))))),
+    (0x0800, ipv4(17, vxlan(INNER_ETH + b"\x08\x00" + TCP4))),
+    (0x0800, ipv4(17, vxlan(INNER_ETH + b"\x86\xdd" + TCP6))),
+    (0x0800, ipv4(17, vxlan(INNER_ETH + b"\x88\xcc" + b"lldp"))),
+    (0x0800, ipv4(17, vxlan(INNER_ETH + b"\x08\x00" + TCP4, dport=4790))),
+    (0x0800, NESTED),
 ]
 ETH_HEAD = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01"
 SNAP = b"\xaa\xaa\x03\x00\x00\x00"
