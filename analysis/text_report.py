@@ -59,9 +59,9 @@ def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Sec
             ("Conn", "Originator", "Responder", "State", "History", "Duration", "Pkts o/r",
              "Bytes o/r", "iRTT", "Closed by", "End"), rows))
     if analysis.exchanges:
-        rows = [(str(e.conn), str(e.request_frame), e.request,
+        rows = [(str(e.conn), str(e.request_frame), _cell(e.request),
                  "-" if e.response_frame is None else str(e.response_frame),
-                 "(no response)" if e.response is None else e.response,
+                 "(no response)" if e.response is None else _cell(e.response),
                  "-" if e.latency is None else f"{e.latency * 1000:.3f} ms", e.kind)
                 for e in analysis.exchanges]
         note = "Requests (client to server) paired with the server's responses."
@@ -71,6 +71,13 @@ def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Sec
                               ("Conn", "Req frame", "Request", "Resp frame", "Response", "Latency", "Kind"),
                               rows))
     return result
+
+
+def _cell(text: str, limit: int = 120) -> str:
+    """A message as one table cell: a turn of another protocol (HTTP, FTP) spans lines and
+    kilobytes, so its line ends become spaces and its tail is cut."""
+    flat = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 def render_plain(analysis, frames: Iterable[LabeledFrame] | None = None) -> str:

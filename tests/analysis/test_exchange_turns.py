@@ -133,3 +133,12 @@ def test_the_kernels_use_the_same_rules():
     kernel = tuple(bytes(p) for p in (exch_pairing._LAB_ECHO, exch_pairing._LAB_VOTED,
                                        exch_pairing._LAB_RESULTS, exch_pairing._LAB_ERROR))
     assert kernel == exchanges.LAB_REPLY_PREFIXES
+
+
+def test_the_text_report_shows_a_turn_on_one_line():
+    from analysis.text_report import render_plain
+
+    text = render_plain(analyze(CONFORMANCE_DIR / "pcaps" / "zeek_http_get.pcap"))
+    section = text.split("Exchanges (1)", 1)[1]
+    (row,) = [line for line in section.splitlines() if "GET /download" in line]
+    assert "HTTP/1.1 User-Agent: Wget" in row and "HTTP/1.1 200 OK Date:" in row and "…" in row
