@@ -19,10 +19,11 @@ A file cut in the middle of a record yields every whole record and then records 
 `truncated-file` Warning; a pcapng block whose trailing total length differs from its leading
 one (tshark: "total block lengths ... don't match") ends the file the same way, with a
 `damaged-block` Warning: the whole frames before it are kept, nothing after it can be trusted.
-A pcapng timestamp outside what 64-bit nanoseconds since 1970 hold (1677-09-21 .. 2262-04-11:
-a damaged clock, a huge if_tsoffset) is set to the nearest limit, with one
-`timestamp-out-of-range` Warning for the file, so both engines (the columnar one keeps int64
-nanoseconds) see the same times. A file that is not a capture raises CaptureFormatError (one
+A pcapng timestamp outside +-2**62 ns around 1970 (1823-11-12 .. 2116-02-20: a damaged clock, a
+huge if_tsoffset) is set to the nearest limit, with one `timestamp-out-of-range` Warning for the
+file, so both engines see the same times: the columnar one keeps int64 nanoseconds, and within
+these limits the difference of any two (a duration, an RTT) fits one too. Classic pcap's 32-bit
+seconds never reach them. A file that is not a capture raises CaptureFormatError (one
 line, naming the file, and the frame where one applies).
 """
 from __future__ import annotations
@@ -48,7 +49,8 @@ BYTE_ORDER_MAGIC = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 
 BT_IDB, BT_PB, BT_SPB, BT_EPB, BT_SHB = 0x00000001, 0x00000002, 0x00000003, 0x00000006, 0x0A0D0D0A
 OPT_END, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 0, 9, 14
-TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1   # ns since 1970 an int64 holds: 1677-09-21 .. 2262-04-11
+# ns since 1970, 1823-11-12 .. 2116-02-20: half of int64's range, so that differences fit it too
+TS_MIN, TS_MAX = -(1 << 62), (1 << 62) - 1
 
 _new_record = tuple.__new__     # RawRecord(...) without the keyword-argument machinery (hot loop)
 
@@ -154,9 +156,10 @@ class CaptureReader:
             which = f"{self._clamped} frames, the first frame {number} (byte offset {offset}), have"
         self.warnings.append(Warning(
             "timestamp-out-of-range",
-            f"{self.path}: {which} a timestamp outside 1677-09-21 .. 2262-04-11 (64-bit "
-            "nanoseconds since 1970), set to the nearest of those limits: times and durations "
-            "involving it are wrong (the capture's clock or an interface's if_tsoffset is damaged)",
+            f"{self.path}: {which} a timestamp outside 1823-11-12 .. 2116-02-20 (what the "
+            "analyzer's nanosecond times hold), set to the nearest of those limits: times and "
+            "durations involving it are wrong (the capture's clock or an interface's if_tsoffset "
+            "is damaged)",
             frame=number, offset=offset))
 
     def _absurd(self, number: int, caplen: int) -> CaptureFormatError:

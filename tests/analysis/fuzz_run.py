@@ -133,7 +133,7 @@ def main(argv=None) -> int:
                 if key != "files":
                     print(f"  {key:<70} {tally[key]:>6}")
             bad += sum(v for k, v in tally.items() if "crashed" in k or k == "disagree")
-            if args.keep:
+            if args.keep and examples:      # one file per kind of failure, to reproduce it
                 keep = Path(args.keep)
                 keep.mkdir(parents=True, exist_ok=True)
                 for k, (key, blob) in enumerate(examples.items()):

@@ -41,14 +41,14 @@ def the_issues_80_byte_file(path: Path) -> Path:
 
 # -- item 7: timestamps past int64 nanoseconds -------------------------------------------------
 
-def test_a_timestamp_after_2262_is_clamped_alike_in_both_engines(tmp_path):
+def test_a_timestamp_in_2541_is_clamped_alike_in_both_engines(tmp_path):
     path = the_issues_80_byte_file(tmp_path / "y2541.pcapng")
     _, count, rows, _, warnings = _check(path)
     assert count == 1 and rows[0].time == TS_MAX / 1e9
     assert [(w.code, w.frame, w.offset) for w in warnings] == [("timestamp-out-of-range", 1, 48)]
     assert warnings[0].message == (
-        f"{path}: frame 1 (byte offset 48) has a timestamp outside 1677-09-21 .. 2262-04-11 "
-        "(64-bit nanoseconds since 1970), set to the nearest of those limits: times and durations "
+        f"{path}: frame 1 (byte offset 48) has a timestamp outside 1823-11-12 .. 2116-02-20 "
+        "(what the analyzer's nanosecond times hold), set to the nearest of those limits: times and durations "
         "involving it are wrong (the capture's clock or an interface's if_tsoffset is damaged)")
 
 
@@ -65,10 +65,22 @@ def test_a_huge_if_tsoffset_clamps_every_frame_of_its_interface_only(tmp_path, t
     assert "3 frames, the first frame 1 (byte offset " in warnings[0].message
 
 
+def test_one_connection_between_both_limits_has_the_same_duration_in_both_engines(tmp_path):
+    """Found by make fuzz: frames clamped to opposite limits in one connection. With limits at
+    int64's own ends their difference wrapped around in the columnar kernels (a duration of
+    1 ns against the per-frame engine's -584 years); at +-2**62 it fits."""
+    path = tmp_path / "both-limits.pcapng"
+    path.write_bytes(b"".join([pcapng_shb(), pcapng_idb(1, tsoffset=2**62), pcapng_idb(1, tsoffset=-2**62)]
+                              + [pcapng_epb(i % 2, i, PLAIN) for i in range(4)]))
+    _, count, rows, conns, _ = _check(path)
+    assert count == 4 and len(conns) == 1
+    assert conns[0].duration == (TS_MIN - TS_MAX) / 1e9 and rows[1].rel_time == (TS_MIN - TS_MAX) / 1e9
+
+
 def test_the_cli_reads_the_80_byte_file_with_one_warning_line_in_both_engines(tmp_path):
     path = the_issues_80_byte_file(tmp_path / "y2541.pcapng")
-    line = (f"warning: {path}: frame 1 (byte offset 48) has a timestamp outside 1677-09-21 .. "
-            "2262-04-11 (64-bit nanoseconds since 1970), set to the nearest of those limits: "
+    line = (f"warning: {path}: frame 1 (byte offset 48) has a timestamp outside 1823-11-12 .. "
+            "2116-02-20 (what the analyzer's nanosecond times hold), set to the nearest of those limits: "
             "times and durations involving it are wrong (the capture's clock or an interface's "
             "if_tsoffset is damaged)\n")
     for extra in ([], ["--summary"]):
