@@ -20,11 +20,12 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
 endif
 FILE ?= reqresp.pcap
 
-.PHONY: help venv tools tools-test test capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
+.PHONY: help venv tools tools-test test fuzz capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
 	@echo "make test             run the test suite"
+	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
 	@echo "make analyze FILE     explain a capture (reports/<name>/)"
 	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
 	@echo "make bench-analyzer   the analyzer benchmark only"
@@ -49,6 +50,17 @@ tools-test:
 
 test: venv tools-test
 	$(PY) -m pytest -q tests
+
+# The CI suite runs the same fuzz tests with 200 drawn and 300 mutated captures and a fixed seed;
+# this runs many more (about 10 minutes at the defaults), then prints how each engine fared.
+# FUZZ_SEED=N draws another sequence than CI's.
+FUZZ_EXAMPLES ?= 3000
+FUZZ_MUTATIONS ?= 3352
+fuzz: venv tools-test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MUTATIONS=$(FUZZ_MUTATIONS) FUZZ_SEED=$(FUZZ_SEED) \
+		$(PY) -m pytest -q -o timeout=3600 tests/analysis/test_fuzz_engines.py
+	$(PY) -m tests.analysis.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
+		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
 capture: venv tools
 	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT)

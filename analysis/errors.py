@@ -6,7 +6,9 @@
     └── UsageError              bad CLI/library argument (unknown phase, conn id)  (exit 2)
 
 A file cut in the middle of a record is *not* an error: every whole frame is analysed and a
-`Warning` record (see model.py) says where the file ends.  Errors carry the file and, where one
+`Warning` record (see model.py) says where the file ends. The same holds for a pcapng block whose
+trailing length differs from its leading one (the file ends there: `damaged-block`), and for a
+timestamp outside 1823..2116 (set to the nearest limit: `timestamp-out-of-range`).  Errors carry the file and, where one
 applies, the frame number, so the one-line message says what, where and what to do.
 """
 from __future__ import annotations

@@ -37,8 +37,11 @@ class ReportFigure(NamedTuple):
 
 
 def report_figures(analysis, *, max_conns: int = 4, max_rows: int = 60) -> list[ReportFigure]:
-    """The figures a report shows, rendered once (the HTML embeds them, the files hold them)."""
-    figures = []
+    """The figures a report shows, rendered once (the HTML embeds them, the files hold them).
+    A capture without frames has nothing to draw: no figures (the report says 0 frames)."""
+    figures: list[ReportFigure] = []
+    if not analysis.frames:
+        return figures
     fig = ladder(analysis, max_rows=max_rows)
     figures.append(ReportFigure(
         "ladder", "Ladder diagram",

@@ -229,7 +229,7 @@ def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
         if bad:
             ax.plot(bad, [index + 0.42] * len(bad), ls="", marker="v", color=TROUBLE_COLOR, markersize=6)
     ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_ylim(max(len(rows), 1) - 0.5, -0.5)    # no rows (an empty capture): one empty row
     ax.grid(True, axis="x", color="#e5e5e5", lw=0.6)
 
 

@@ -121,7 +121,9 @@ class TcpInfo(NamedTuple):
 class Warning(NamedTuple):      # noqa: A001 - a record, shadows nothing we use
     """A non-fatal problem: the file still yielded every whole frame before it."""
 
-    code: str                   # "truncated-file" | "bad-block" | "not-decoded" | ...
+    code: str                   # "truncated-file" | "damaged-block" | "timestamp-out-of-range"
+                                # | "bad-checksums" (reader.py, model.bad_checksums_warning)
+                                # | "not-decoded" (api.py, columnar/engine.py)
     message: str                # one line: what, where, what to do
     frame: int | None = None
     offset: int | None = None   # byte offset in the file

@@ -16,8 +16,15 @@ The format is detected by the magic number, never by the file name:
 Streaming: the file is read in large chunks and records are cut out with struct.unpack_from, so
 memory does not depend on the file size (an mmap would leave every touched page resident).
 A file cut in the middle of a record yields every whole record and then records a
-`truncated-file` Warning; a file that is not a capture raises CaptureFormatError (one line,
-naming the file, and the frame where one applies).
+`truncated-file` Warning; a pcapng block whose trailing total length differs from its leading
+one (tshark: "total block lengths ... don't match") ends the file the same way, with a
+`damaged-block` Warning: the whole frames before it are kept, nothing after it can be trusted.
+A pcapng timestamp outside +-2**62 ns around 1970 (1823-11-12 .. 2116-02-20: a damaged clock, a
+huge if_tsoffset) is set to the nearest limit, with one `timestamp-out-of-range` Warning for the
+file, so both engines see the same times: the columnar one keeps int64 nanoseconds, and within
+these limits the difference of any two (a duration, an RTT) fits one too. Classic pcap's 32-bit
+seconds never reach them. A file that is not a capture raises CaptureFormatError (one
+line, naming the file, and the frame where one applies).
 """
 from __future__ import annotations
 
@@ -42,6 +49,8 @@ BYTE_ORDER_MAGIC = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 
 BT_IDB, BT_PB, BT_SPB, BT_EPB, BT_SHB = 0x00000001, 0x00000002, 0x00000003, 0x00000006, 0x0A0D0D0A
 OPT_END, OPT_IF_TSRESOL, OPT_IF_TSOFFSET = 0, 9, 14
+# ns since 1970, 1823-11-12 .. 2116-02-20: half of int64's range, so that differences fit it too
+TS_MIN, TS_MAX = -(1 << 62), (1 << 62) - 1
 
 _new_record = tuple.__new__     # RawRecord(...) without the keyword-argument machinery (hot loop)
 
@@ -69,6 +78,8 @@ class CaptureReader:
         self.interfaces: list[Interface] = []   # pcapng: filled as IDBs are read (global ids)
         self.snaplen: int | None = None          # pcap file header snaplen
         self.frames = 0                          # records yielded so far
+        self._clamped = 0                        # frames whose timestamp was set to TS_MIN/TS_MAX
+        self._first_clamped: tuple[int, int] = (0, 0)   # (frame, byte offset) of the first
         try:
             with open(self.path, "rb") as handle:
                 head = handle.read(24)
@@ -118,6 +129,37 @@ class CaptureReader:
             "truncated-file",
             f"{self.path}: file ends inside frame {number} at byte offset {offset} ({have} of "
             f"{need} bytes present); the {number - 1} whole frames before it were read",
+            frame=number, offset=offset))
+
+    def _damaged(self, number: int, offset: int, lead: int, trail: int) -> None:
+        self.warnings.append(Warning(
+            "damaged-block",
+            f"{self.path}: the block at byte offset {offset} is damaged: its total length is "
+            f"{lead} at its start and {trail} at its end (tshark: total block lengths don't "
+            f"match); the {number - 1} whole frames before it were read, nothing after it",
+            frame=number, offset=offset))
+
+    def _clamp(self, number: int, offset: int, ts: int) -> int:
+        """`ts` set to the nearest int64 nanosecond; counted for the one warning per file."""
+        if not self._clamped:
+            self._first_clamped = (number, offset)
+        self._clamped += 1
+        return TS_MAX if ts > TS_MAX else TS_MIN
+
+    def _clamped_warning(self) -> None:
+        if not self._clamped:
+            return
+        number, offset = self._first_clamped
+        if self._clamped == 1:
+            which = f"frame {number} (byte offset {offset}) has"
+        else:
+            which = f"{self._clamped} frames, the first frame {number} (byte offset {offset}), have"
+        self.warnings.append(Warning(
+            "timestamp-out-of-range",
+            f"{self.path}: {which} a timestamp outside 1823-11-12 .. 2116-02-20 (what the "
+            "analyzer's nanosecond times hold), set to the nearest of those limits: times and "
+            "durations involving it are wrong (the capture's clock or an interface's if_tsoffset "
+            "is damaged)",
             frame=number, offset=offset))
 
     def _absurd(self, number: int, caplen: int) -> CaptureFormatError:
@@ -175,6 +217,10 @@ class CaptureReader:
     # -- pcapng ----------------------------------------------------------------------------
 
     def _pcapng_records(self) -> Iterator[RawRecord]:
+        yield from self._pcapng_blocks()
+        self._clamped_warning()
+
+    def _pcapng_blocks(self) -> Iterator[RawRecord]:
         number = 0
         order = "<"
         section: list[int] = []          # section-local interface id -> global interface id
@@ -188,6 +234,8 @@ class CaptureReader:
             block_head = struct.Struct("<II")
             epb = struct.Struct("<IIIII")
             epb_whole = struct.Struct("<IIIIIII")
+            tail = struct.Struct("<I")         # a block's trailing total length
+            ts_min, ts_max = TS_MIN, TS_MAX    # locals: the fast loop tests every timestamp
             new_record = _new_record
             # section-local interface id -> (mul, div, offset ns, linktype, global interface id)
             local_clocks: list[tuple[int, int, int, int, int]] = []
@@ -198,14 +246,16 @@ class CaptureReader:
                     btype, blen, lid, ts_hi, ts_lo, caplen, wirelen = epb_whole.unpack_from(buf, pos)
                     end = pos + blen
                     if (btype != BT_EPB or end > size or blen & 3 or 32 + caplen > blen
-                            or lid >= len(local_clocks)):
+                            or lid >= len(local_clocks) or tail.unpack_from(buf, end - 4)[0] != blen):
                         break
                     mul, div, offset_ns, linktype, iface = local_clocks[lid]
                     ticks = (ts_hi << 32) | ts_lo
+                    ts = ticks * mul + offset_ns if div == 1 else ticks * mul // div + offset_ns
                     number += 1
-                    yield new_record(RawRecord, (
-                        number, ticks * mul + offset_ns if div == 1 else ticks * mul // div + offset_ns,
-                        caplen, wirelen, linktype, iface, buf[pos + 28:pos + 28 + caplen]))
+                    if ts > ts_max or ts < ts_min:
+                        ts = self._clamp(number, base + pos, ts)
+                    yield new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
+                                                 buf[pos + 28:pos + 28 + caplen]))
                     pos = end
                 self.frames = number
                 if size - pos < 12:
@@ -227,6 +277,7 @@ class CaptureReader:
                     block_head = struct.Struct(order + "II")
                     epb = struct.Struct(order + "IIIII")
                     epb_whole = struct.Struct(order + "IIIIIII")
+                    tail = struct.Struct(order + "I")
                     section = []
                     local_clocks = []
                 btype, blen = block_head.unpack_from(buf, pos)
@@ -245,6 +296,10 @@ class CaptureReader:
                     if end > size:
                         self._cut(number + 1, base, size, blen)
                         break
+                trailing = tail.unpack_from(buf, end - 4)[0]
+                if trailing != blen:
+                    self._damaged(number + 1, base + pos, blen, trailing)
+                    break
                 if btype == BT_EPB or btype == BT_PB:
                     if btype == BT_EPB:
                         local, ts_hi, ts_lo, caplen, wirelen = epb.unpack_from(buf, pos + 8)
@@ -261,6 +316,8 @@ class CaptureReader:
                     ts = ticks * mul // div + offset_ns if div != 1 else ticks * mul + offset_ns
                     number += 1
                     self.frames = number
+                    if ts > TS_MAX or ts < TS_MIN:
+                        ts = self._clamp(number, base + pos, ts)
                     yield _new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
                                                   buf[pos + 28:pos + 28 + caplen]))
                 elif btype == BT_SPB:

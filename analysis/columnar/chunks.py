@@ -174,12 +174,8 @@ class ChunkReader:
                 n = fill = 0
             if size > self._limit:
                 self._grow(size, 0)
-            try:
-                cols.number[n] = rec.number
-                cols.ts_ns[n] = rec.ts_ns
-            except Exception as exc:       # fill_from_frame would fail on this frame the same way
-                error = exc
-                break
+            cols.number[n] = rec.number
+            cols.ts_ns[n] = rec.ts_ns      # fits: the reader clamps timestamps to int64 ns, and warns
             memoryview(self._buf)[fill:fill + size] = rec.data
             self._rec_off[n] = fill
             self._rec_len[n] = size

@@ -15,6 +15,7 @@ the fast decoder is tested against, and the path for frames the fast decoder lea
 """
 from __future__ import annotations
 
+from socket import AF_INET, AF_INET6, inet_ntop
 from typing import NamedTuple
 
 import numpy as np
@@ -66,7 +67,8 @@ class FrameColumns(NamedTuple):
     ack: np.ndarray           # int64  raw 32-bit value
     window: np.ndarray        # int32  raw window field
     wscale: np.ndarray        # int16  window-scale shift from the options (0-255), -1: none
-    payload_len: np.ndarray   # int32  Frame.payload_len
+    payload_len: np.ndarray   # int64  Frame.payload_len (from the IP header, or from a wire
+                              #        length of up to 2**32 - 1 when that says 0)
     payload_off: np.ndarray   # int64  where the captured payload starts in the chunk's data
     payload_cap: np.ndarray   # int32  len(Frame.payload): captured payload bytes
     checksum: np.ndarray      # int8   1 ok, 0 bad, -1 not checked (Frame.checksum_ok None)
@@ -88,7 +90,7 @@ _DTYPES = {
     "net": np.uint8, "proto": np.uint8, "family": np.uint8, "src_hi": np.uint64,
     "src_lo": np.uint64, "dst_hi": np.uint64, "dst_lo": np.uint64, "sport": np.int32,
     "dport": np.int32, "tcp_flags": np.int32, "seq": np.int64, "ack": np.int64,
-    "window": np.int32, "wscale": np.int16, "payload_len": np.int32, "payload_off": np.int64,
+    "window": np.int32, "wscale": np.int16, "payload_len": np.int64, "payload_off": np.int64,
     "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
     "arp_op": np.int32, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
     "icmp_type": np.int16, "undecoded": np.int32,
@@ -184,12 +186,11 @@ def ip_words(text: str) -> tuple[int, int, int]:
 
 
 def ip_text(family: int, hi: int, lo: int) -> str:
-    """The inverse of ip_words, in the per-frame decoder's spelling."""
-    import ipaddress
-
+    """The inverse of ip_words, in the per-frame decoder's spelling: inet_ntop's, as tshark's
+    (::ffff:10.0.0.1 and ::10.0.0.1 keep their IPv4 part dotted; ipaddress would not)."""
     if family == 4:
-        return str(ipaddress.IPv4Address(int(lo) & 0xFFFFFFFF))
-    return str(ipaddress.IPv6Address((int(hi) << 64) | int(lo)))
+        return inet_ntop(AF_INET, (int(lo) & 0xFFFFFFFF).to_bytes(4, "big"))
+    return inet_ntop(AF_INET6, int(hi).to_bytes(8, "big") + int(lo).to_bytes(8, "big"))
 
 
 def _malformed_code(reason: str | None) -> int:
