@@ -7,8 +7,9 @@
 the signal. ``spawn:N`` is the Popen that capture.processes calls (and only that one: pyroute2's
 helpers fork too): right after it returns, the N-th lab child exists and nobody has recorded it
 yet, the window in which a run used to orphan its server.
-``--stray TARGET:N``: instead of a signal, start a process nobody records (``sleep`` in
-``lab-client``, by ``ip netns exec``-like nsexec) after that call; the run's teardown must stop it.
+``--stray TARGET:N``: instead of a signal, start a process nobody records (a sleeper in
+``lab-client``, through nsexec as ``ip netns exec`` would) after that call, and wait until it
+writes the inode of the namespace it lives in to PIDFILE.stray; the run's teardown must stop it.
 Every PID a wrapped Popen returned is written to PIDFILE (one a line), so the test can check that
 each one is gone afterwards, also those living in a namespace that no longer has a name.
 """
@@ -21,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any, Callable
@@ -87,9 +89,16 @@ def main() -> int:
         target, nth = opts.stray.rsplit(":", 1)
         target = "capture.processes.subprocess.Popen" if target == "spawn" else target
 
+        marker = pid_file.with_suffix(".stray")
+        code = (f"import os, time; open({str(marker)!r}, 'w').write(str(os.stat('/proc/self/ns/net').st_ino)); "
+                "time.sleep(120)")
+
         def stray() -> None:
-            recording_popen([sys.executable, "-m", "capture.nsexec", "lab-client", "sleep", "120"],
+            recording_popen([sys.executable, "-m", "capture.nsexec", "lab-client", sys.executable, "-c", code],
                             start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 20
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
 
         _after_nth(target, int(nth), stray)
     from capture.cli import main as cli_main

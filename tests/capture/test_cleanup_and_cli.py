@@ -76,10 +76,13 @@ def test_sigkill_then_clean_leaves_nothing(tmp_path: Path) -> None:
     proc.kill()
     proc.communicate(timeout=30)
     left = lab_leftovers()
-    assert left["namespaces"] and left["links"] and left["processes"], "SIGKILL should leave the lab behind"
+    assert left["namespaces"] == ["lab-client", "lab-server", "lab-wire"] and left["processes"], \
+        "SIGKILL should leave the lab behind"
+    assert left["links"] == [], "the root namespace gets no lab link: the bridge lives in lab-wire"
     done = run_cli("clean")
     assert done.returncode == 0, done.stderr
-    assert "removed namespaces: lab-client, lab-server" in done.stdout
+    assert "removed namespaces: lab-client, lab-server, lab-wire" in done.stdout
+    assert "(tcpdump in lab-wire)" in done.stdout
     assert "stopped: " in done.stdout
     assert_no_leftovers()
     assert all(not Path(f"/proc/{pid}").exists() for pid in orphans), "tcpdump/server/client still alive"
