@@ -136,7 +136,7 @@ class LabProcess:
             except ProcessLookupError:
                 pass
             except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
+                self.popen.kill()  # by PID; no error if it exited in the meantime
                 self.popen.wait()
         self._finish()
         return self.popen.returncode
