@@ -4,7 +4,8 @@ The `lossy` scenario needs frames that the bridge saw (so they are in the pcap) 
 arrive, so that the sender retransmits them: Wireshark flags the second copy as
 ``tcp.analysis.retransmission``. We drop a random share of the IPv4 packets a host *receives*, in
 its own namespace (nftables ``numgen random mod N == 0 drop`` on the input hook, built with pyroute2,
-no `nft` process). ARP is untouched, so address resolution still shows cleanly.
+no `nft` process). ARP is untouched, so address resolution still shows cleanly. The namespace is a
+lab name (``lab-client``), or a PID or a /proc/PID/ns/net path: a container's namespace (compose).
 
 Why not `tc netem`: many VM kernels (this project's CI among them) are built without sch_netem,
 while nf_tables with numgen is everywhere a Debian kernel is. The table lives in the host's
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capture.errors import NetworkSetupError
-from capture.nsutil import in_netns
+from capture.nsutil import NetnsRef, in_netns
 
 TABLE = "lab-loss"
 CHAIN = "input"
@@ -54,8 +55,8 @@ def _drop_rule(loss: RandomLoss) -> list[dict[str, object]]:
     ]
 
 
-def add_receive_loss(netns: str, loss: RandomLoss) -> None:
-    """Install the drop rule in ``netns`` (input hook, IPv4)."""
+def add_receive_loss(netns: NetnsRef, loss: RandomLoss) -> None:
+    """Install the drop rule in ``netns`` (input hook, IPv4): a lab name, a PID, or a path."""
 
     def work() -> None:
         from pyroute2.nftables.main import NFTables  # late: only `lossy` needs it
@@ -71,11 +72,12 @@ def add_receive_loss(netns: str, loss: RandomLoss) -> None:
     try:
         in_netns(netns, work)
     except Exception as exc:  # pyroute2 raises NetlinkError/OSError; say where it happened
-        raise NetworkSetupError(f"nftables table {TABLE} in {netns}",
+        where = f"the namespace of pid {netns}" if isinstance(netns, int) else str(netns)
+        raise NetworkSetupError(f"nftables table {TABLE} in {where}",
                                 f"add {loss.percent:g} % receive loss", exc) from exc
 
 
-def list_rules(netns: str) -> list[object]:
+def list_rules(netns: NetnsRef) -> list[object]:
     """The rules in our table (for tests and diagnostics)."""
 
     def work() -> list[object]:

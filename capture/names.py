@@ -65,6 +65,12 @@ def check_output_path(path: str | os.PathLike[str], kind: str = "pcap file") -> 
     return out
 
 
+def partial_path(out: Path) -> Path:
+    """Where a run writes before it knows it succeeded: a hidden file beside ``out`` (same folder,
+    so the final rename is atomic), named after this process so two runs never share one."""
+    return out.with_name(f".{out.name[:200]}.{os.getpid()}.part")
+
+
 def give_to_invoking_user(path: Path) -> None:
     """Under sudo, the pcap belongs to the user who typed the command (SUDO_UID/SUDO_GID), not root."""
     uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")

@@ -1,12 +1,17 @@
 """Build and remove the lab network from a Topology: namespaces, veth pairs, a bridge (pyroute2).
 
 What `build` guarantees, so that the capture on the bridge holds exactly the lab's ARP + TCP:
+- the bridge and the bridge-side veth ends live in a namespace of their own (``lab-wire``), so the
+  root namespace gets no lab link and its netfilter never sees a lab frame. That is what makes the
+  lab work beside Docker: dockerd sets the iptables FORWARD policy to DROP and
+  net.bridge.bridge-nf-call-iptables=1, and the kernel ORs that global switch with the per-bridge
+  nf_call_iptables, so a bridge in the root namespace has its frames dropped in FORWARD. These
+  switches are per network namespace: in ``lab-wire`` we set bridge-nf-call-* to 0 (and the
+  bridge's own nf_call_* off too), and nothing of the host's firewall or sysctls is touched;
 - each host is a fresh network namespace (empty ARP cache) with ``lo`` up and one veth end
   carrying a fixed MAC and its IPv4 address; the other end is a port of the bridge;
 - the bridge has no address, STP off and forward_delay 0 (it forwards at once), no multicast
-  snooping (which would send IGMP reports of its own), and does not
-  hand frames to iptables/arptables (per-bridge nf_call_* off, whatever the global
-  net.bridge.bridge-nf-call-* says);
+  snooping (which would send IGMP reports of its own);
 - IPv6 is disabled on every lab interface before it comes up (no RS/NS/MLD frames);
 - TSO/GSO/GRO and checksum offload are off on every lab interface.
 """
@@ -21,6 +26,10 @@ from capture.names import check_kernel_name, is_lab_name
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path, write_sysctl
 from capture.topology import Host, Topology
 
+# br_netfilter's switches, per network namespace: 0 = bridged frames skip iptables/ip6tables/arptables.
+BRIDGE_NF_SYSCTLS = ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
+                     "net.bridge.bridge-nf-call-arptables")
+
 
 def existing_lab_objects() -> tuple[list[str], list[str]]:
     """(namespaces, root-namespace links) whose names follow the lab's contract."""
@@ -33,9 +42,9 @@ def existing_lab_objects() -> tuple[list[str], list[str]]:
 
 
 def check_names_free(topo: Topology) -> None:
-    """Raise NetworkSetupError if a namespace or link of ``topo`` exists already."""
-    spaces, links = existing_lab_objects()
-    clash = sorted(set(topo.kernel_names()) & (set(spaces) | set(links)))
+    """Raise NetworkSetupError if a namespace of ``topo`` exists already (every lab link lives in one)."""
+    spaces, _ = existing_lab_objects()
+    clash = sorted(set(topo.namespaces()) & set(spaces))
     if clash:
         raise NetworkSetupError(", ".join(clash), "create", "already exists (left by an earlier run?)")
 
@@ -43,29 +52,33 @@ def check_names_free(topo: Topology) -> None:
 def build(topo: Topology) -> None:
     """Create the whole network. On any failure, remove what was made and raise NetworkSetupError.
 
-    Call check_names_free first: a failure here removes every object named in ``topo``.
+    Call check_names_free first: a failure here removes every namespace named in ``topo``.
     """
     try:
-        _build_bridge(topo.bridge)
+        _build_wire(topo.wire, topo.bridge)
         for host in topo.hosts:
-            _build_host(topo.bridge, host)
+            _build_host(topo.wire, topo.bridge, host)
     except BaseException:
         teardown(topo)
         raise
 
 
 def teardown(topo: Topology) -> list[str]:
-    """Remove every object of ``topo`` that exists; return what could not be removed (empty: all gone).
+    """Remove every namespace of ``topo`` that exists; return what could not be removed (empty: all gone).
 
-    Processes inside the namespaces must be gone first: a namespace lives on while a process
-    holds it, and so would its veth end and the peer in the bridge.
+    A namespace lives on while a process holds it, and so would its veth ends and the bridge. The
+    run stops its own processes first; whatever still lives in a lab namespace then (a process the
+    run never got to record, one a user started there with ``ip netns exec``) is stopped here, by
+    PID, found by the namespace's inode, before the namespaces go.
     """
+    from capture.state import kill_pids, processes_in_namespaces
+
+    inodes = {ino: name for name in topo.namespaces() if (ino := namespace_inode(name)) is not None}
+    if inodes:
+        kill_pids(processes_in_namespaces(inodes))
     problems: list[str] = []
-    for host in topo.hosts:
-        problems += remove_netns(host.netns)
-    with IPRoute() as ipr:
-        for name in (*(h.bridge_port for h in topo.hosts), topo.bridge):
-            problems += _remove_link(ipr, name)
+    for name in topo.namespaces():
+        problems += remove_netns(name)
     return problems
 
 
@@ -97,12 +110,30 @@ def _remove_link(ipr: IPRoute, name: str) -> list[str]:
     return []
 
 
-def _build_bridge(name: str) -> None:
+def _create_netns(name: str) -> None:
+    try:
+        netns.create(name)
+    except OSError as exc:
+        raise NetworkSetupError(name, "create namespace", exc) from exc
+    # Silence IPv6 in the namespace before any interface exists there: "default" applies to the
+    # interfaces that arrive next, "all" to lo.
+    in_netns(name, lambda: disable_ipv6(None, name))
+
+
+def _build_wire(wire: str, bridge: str) -> None:
+    _create_netns(wire)
+    in_netns(wire, lambda: _configure_wire(wire, bridge))
+
+
+def _configure_wire(wire: str, bridge: str) -> None:
+    """Runs in a worker thread inside the wire namespace: its netfilter off for bridged frames, the bridge."""
+    for key in BRIDGE_NF_SYSCTLS:  # absent without br_netfilter: then nothing hands frames to iptables
+        write_sysctl(key, "0", wire)
     try:
         with IPRoute() as ipr:
             ipr.link(
                 "add",
-                ifname=name,
+                ifname=bridge,
                 kind="bridge",
                 br_stp_state=0,
                 br_forward_delay=0,
@@ -113,21 +144,21 @@ def _build_bridge(name: str) -> None:
                 # IGMPv3 reports from 0.0.0.0 into the capture.
                 br_mcast_snooping=0,
             )
-            disable_ipv6(name, "root namespace")
-            disable_offloads(name, "root namespace")
-            ipr.link("set", ifname=name, state="up")
+            disable_ipv6(bridge, wire)
+            disable_offloads(bridge, wire)
+            ipr.link("set", ifname=bridge, state="up")
     except NetlinkError as exc:
-        raise NetworkSetupError(name, "create bridge", exc) from exc
+        raise NetworkSetupError(f"{bridge} in {wire}", "create bridge", exc) from exc
 
 
-def _build_host(bridge: str, host: Host) -> None:
-    try:
-        netns.create(host.netns)
-    except OSError as exc:
-        raise NetworkSetupError(host.netns, "create namespace", exc) from exc
-    # Silence IPv6 in the namespace before any interface exists there: "default" applies to the
-    # veth end that arrives next, "all" to lo.
-    in_netns(host.netns, lambda: disable_ipv6(None, host.netns))
+def _build_host(wire: str, bridge: str, host: Host) -> None:
+    _create_netns(host.netns)
+    in_netns(wire, lambda: _plug_into_bridge(wire, bridge, host))
+    in_netns(host.netns, lambda: _configure_inside(host))
+
+
+def _plug_into_bridge(wire: str, bridge: str, host: Host) -> None:
+    """Runs inside the wire namespace: a veth pair whose far end lands in the host's namespace."""
     try:
         with IPRoute() as ipr:
             ipr.link(
@@ -136,14 +167,13 @@ def _build_host(bridge: str, host: Host) -> None:
                 kind="veth",
                 peer={"ifname": host.ifname, "address": host.mac, "net_ns_fd": str(netns_path(host.netns))},
             )
-            disable_ipv6(host.bridge_port, "root namespace")
-            disable_offloads(host.bridge_port, "root namespace")
+            disable_ipv6(host.bridge_port, wire)
+            disable_offloads(host.bridge_port, wire)
             master = ipr.link_lookup(ifname=bridge)[0]
             ipr.link("set", ifname=host.bridge_port, master=master)
             ipr.link("set", ifname=host.bridge_port, state="up")
     except NetlinkError as exc:
-        raise NetworkSetupError(host.bridge_port, "create veth pair", exc) from exc
-    in_netns(host.netns, lambda: _configure_inside(host))
+        raise NetworkSetupError(f"{host.bridge_port} in {wire}", "create veth pair", exc) from exc
 
 
 def _configure_inside(host: Host) -> None:

@@ -12,9 +12,10 @@ import ctypes.util
 import os
 import threading
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, TypeVar, Union
 
 from capture.errors import NetworkSetupError
+from capture.names import check_kernel_name
 
 NETNS_DIR = Path("/run/netns")
 CLONE_NEWNET = 0x40000000
@@ -39,23 +40,49 @@ OFFLOAD_FEATURES = (
 )
 
 
+NetnsRef = Union[str, int, os.PathLike]
+
+
 def netns_path(netns: str) -> Path:
     return NETNS_DIR / netns
 
 
-def setns(netns: str) -> None:
-    """Move the *calling thread* into ``netns`` (used by workers and by capture.nsexec)."""
-    fd = os.open(netns_path(netns), os.O_RDONLY | os.O_CLOEXEC)
+def netns_file(netns: NetnsRef) -> Path:
+    """Where a namespace is: a lab name (``lab-client`` -> /run/netns/lab-client), a PID (its
+    /proc/PID/ns/net, e.g. a container's), or an absolute path to a namespace file."""
+    if isinstance(netns, bool):
+        raise NetworkSetupError(repr(netns), "find namespace", "give a lab- name, a PID or a path")
+    if isinstance(netns, int):
+        if netns <= 0:
+            raise NetworkSetupError(f"pid {netns}", "find namespace", "a PID is a positive number")
+        return Path(f"/proc/{netns}/ns/net")
+    text = os.fspath(netns)
+    if os.path.isabs(text):
+        return Path(text)
+    return netns_path(check_kernel_name(text, "namespace"))
+
+
+def setns(netns: NetnsRef) -> None:
+    """Move the *calling thread* into ``netns`` (used by workers and by capture.nsexec).
+
+    The kernel refuses (EINVAL) a file that is not a network namespace, so a wrong path is an error
+    here, not a thread in the wrong place.
+    """
+    path = netns_file(netns)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NetworkSetupError(str(path), "open namespace", exc.strerror) from exc
     try:
         if _libc.setns(fd, CLONE_NEWNET) != 0:
             err = ctypes.get_errno()
-            raise NetworkSetupError(netns, "setns", os.strerror(err))
+            raise NetworkSetupError(str(path), "setns", os.strerror(err))
     finally:
         os.close(fd)
 
 
-def in_netns(netns: str | None, work: Callable[[], T]) -> T:
-    """Run ``work()`` inside ``netns`` (None: the root namespace) in a worker thread; return its value."""
+def in_netns(netns: NetnsRef | None, work: Callable[[], T]) -> T:
+    """Run ``work()`` inside ``netns`` (None: our own namespace) in a worker thread; return its value."""
     if netns is None:
         return work()
     box: dict[str, object] = {}

@@ -1,8 +1,10 @@
 """Start, watch and stop the lab's processes (server, clients, tcpdump) by PID.
 
 Every process is started with an argument list (never a shell), in its own session (so a Ctrl-C in
-the terminal reaches only us, and we stop the lab in order), and is recorded in the run's state
-file. A reader thread timestamps each output line; callers wait for a line that means "ready".
+the terminal reaches only us, and we stop the lab in order), through a ProcessGroup: the fork, the
+record in the run's state file and the record in the group happen with signals held, so a process
+that exists is always one the run (and `clean`) knows about. A reader thread timestamps each output
+line; callers wait for a line that means "ready".
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture.errors import LabProcessError
+from capture.interrupts import shielded
 from capture.state import RunState
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +48,10 @@ def _child_env() -> dict[str, str]:
 
 
 class LabProcess:
-    """One running process of the lab, optionally inside a network namespace."""
+    """One running process of the lab, optionally inside a network namespace.
+
+    Start it with `ProcessGroup.start`, which records it before any signal can be delivered.
+    """
 
     def __init__(self, role: str, argv: list[str], state: RunState, t0: float,
                  netns: str | None = None, merge_stderr: bool = True) -> None:
@@ -130,7 +136,7 @@ class LabProcess:
             except ProcessLookupError:
                 pass
             except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
+                self.popen.kill()  # by PID; no error if it exited in the meantime
                 self.popen.wait()
         self._finish()
         return self.popen.returncode
@@ -143,3 +149,29 @@ class LabProcess:
     @property
     def running(self) -> bool:
         return self.popen.poll() is None
+
+
+class ProcessGroup:
+    """The processes of one run, in the order they were started."""
+
+    def __init__(self, state: RunState, t0: float) -> None:
+        self.state, self.t0 = state, t0
+        self.members: list[LabProcess] = []
+
+    def start(self, role: str, argv: list[str], netns: str | None = None,
+              merge_stderr: bool = True) -> LabProcess:
+        """Fork, record in the run file, record here: one step that a signal cannot split."""
+        with shielded():
+            process = LabProcess(role, argv, self.state, self.t0, netns=netns, merge_stderr=merge_stderr)
+            self.members.append(process)
+        return process
+
+    def stop_all(self, grace: float = 2.0) -> None:
+        """Stop every member still running, the last started first (clients, server, tcpdump)."""
+        for process in reversed(self.members):
+            process.stop(grace=grace)
+
+    def transcript(self, leave_out: tuple[str, ...] = ("tcpdump",)) -> tuple[OutputLine, ...]:
+        """The lab programs' lines in time order (tcpdump's own are its statistics, read apart)."""
+        return tuple(sorted((line for p in self.members if p.role not in leave_out for line in p.lines),
+                            key=lambda line: line.t))

@@ -1,16 +1,22 @@
 """Run a scenario on the netns backend: build the network, capture, run the lab, tear it all down.
 
 Order matters for what the pcap holds:
-1. fresh namespaces (empty ARP caches) on a silent bridge (no IPv6, no address, no STP);
-2. tcpdump on the bridge, confirmed listening;
+1. fresh namespaces (empty ARP caches) on a silent bridge (no IPv6, no address, no STP) in the
+   namespace ``lab-wire``;
+2. tcpdump on the bridge (in ``lab-wire``), confirmed listening;
 3. the server (``python -m lab.server``), confirmed listening; then the clients;
 4. after the clients exit, wait until the server's TCP connections are closed (its last FIN was
    acknowledged), give the teardown a moment, stop the server, then stop tcpdump with SIGINT.
 Whatever happens (error, Ctrl-C, SIGTERM), the `finally` stops every process by PID and removes
-every namespace and link of the run.
+every namespace of the run (and with them every link). Building the network and starting a process
+are shielded (capture.interrupts): a signal takes effect only once what was made is recorded.
+
+tcpdump writes to a temporary file beside ``out``, renamed to ``out`` only when the run succeeded:
+a failed or interrupted run leaves an earlier good capture as it was.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -19,8 +25,8 @@ from capture import netns_backend
 from capture.errors import LabProcessError, NetworkSetupError, NotRootError, ScenarioError
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
-from capture.names import check_output_path, give_to_invoking_user
-from capture.processes import LabProcess, OutputLine, python_module
+from capture.names import check_output_path, give_to_invoking_user, partial_path
+from capture.processes import LabProcess, OutputLine, ProcessGroup, python_module
 from capture.result import CaptureResult, final_tally
 from capture.scenarios import PORT, Scenario, get_scenario
 from capture.state import RunState, lab_lock
@@ -57,16 +63,21 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
         raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
     check_netns_prerequisites()
     path = check_output_path(out)
-    with lab_lock():
-        for attempt in range(1, scenario.max_attempts + 1):
-            result = _run_once(scenario, path, attempt, hold)
-            if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-                break
-    if scenario.require_retransmission and not (result.retransmissions or 0):
-        raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                            "the link loss did not hit this session, run it again")
+    partial = partial_path(path)
+    try:
+        with lab_lock():
+            for attempt in range(1, scenario.max_attempts + 1):
+                result = _run_once(scenario, partial, attempt, hold)
+                if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
+                    break
+        if scenario.require_retransmission and not (result.retransmissions or 0):
+            raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
+                                "the link loss did not hit this session, run it again")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed run's capture; gone already after the rename
     give_to_invoking_user(path)
-    return result
+    return dataclasses.replace(result, pcap=path)
 
 
 def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> CaptureResult:
@@ -75,26 +86,23 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
     netns_backend.check_names_free(topo)
     state = RunState.create()
     t0 = time.monotonic()
-    processes: list[LabProcess] = []
-    capture: BridgeCapture | None = None
+    group = ProcessGroup(state, t0)
     try:
-        netns_backend.build(topo)
+        with shielded():  # a signal now takes effect once the network is whole (then removed below)
+            netns_backend.build(topo)
         if scenario.loss is not None:
             add_receive_loss(topo.clients[0].netns, scenario.loss)
-        capture = BridgeCapture(topo.bridge, out, state, t0)
+        capture = BridgeCapture(group, topo.bridge, out, topo.wire)
         listening_since = time.monotonic()
         server = None
         if scenario.run_server:
-            server = LabProcess("server", python_module("lab.server", "--host", "0.0.0.0", "--port", str(PORT),
-                                                        *scenario.server_args),
-                                state, t0, netns=topo.server.netns)
-            processes.append(server)
+            server = group.start("server", python_module("lab.server", "--host", "0.0.0.0", "--port", str(PORT),
+                                                         *scenario.server_args), netns=topo.server.netns)
             server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
         time.sleep(hold)
-        clients = [LabProcess(program.host, python_module(program.module, *program.args), state, t0,
-                              netns=topo.host(program.host).netns)
+        clients = [group.start(program.host, python_module(program.module, *program.args),
+                               netns=topo.host(program.host).netns)
                    for program in scenario.clients]
-        processes += clients
         for client in clients:
             code = client.wait(CLIENT_TIMEOUT)
             if code != 0:
@@ -113,15 +121,12 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
         duration = time.monotonic() - listening_since
     finally:
         with shielded():  # a Ctrl-C now waits until the lab is gone
-            for process in reversed(processes):
-                process.stop(grace=2.0)
-            if capture is not None and capture.process.running:
-                capture.process.stop()
-            problems = netns_backend.teardown(topo)
+            group.stop_all(grace=2.0)
+            problems = netns_backend.teardown(topo)  # also stops anything else living in the namespaces
             state.close()
         if problems:  # only when the kernel refuses; say how to finish the job
             raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
-    transcript = tuple(sorted((line for p in processes for line in p.lines), key=lambda line: line.t))
+    transcript = group.transcript()
     return CaptureResult(
         scenario=scenario.name, backend="netns", pcap=out, packets=stats.captured, dropped=stats.dropped,
         duration=duration, transcript=transcript, attempts=attempt, retransmissions=retransmissions,

@@ -1,6 +1,9 @@
 """tcpdump on the lab's bridge: started (and confirmed listening) before any host speaks, stopped
 with SIGINT after the last FIN, and its closing statistics read back.
 
+The bridge lives in the namespace ``lab-wire``, so tcpdump runs there (`python -m capture.nsexec`,
+which execs tcpdump: the PID the run records is tcpdump's own).
+
 tcpdump puts the bridge in promiscuous mode, and a promiscuous Linux bridge passes a copy of every
 frame it forwards up to its own device: that is why ``-i lab-br0`` sees host-to-host unicast.
 """
@@ -14,8 +17,7 @@ from pathlib import Path
 
 from capture.errors import CaptureFailedError, MissingToolError
 from capture.names import check_kernel_name
-from capture.processes import LabProcess
-from capture.state import RunState
+from capture.processes import ProcessGroup
 
 _STATS = {
     "captured": re.compile(r"^(\d+) packets? captured"),
@@ -63,12 +65,12 @@ def find_tcpdump() -> str:
 
 
 class BridgeCapture:
-    """One tcpdump process writing ``out`` from ``interface`` (in the root namespace)."""
+    """One tcpdump process writing ``out`` from ``interface`` in namespace ``netns``."""
 
-    def __init__(self, interface: str, out: Path, state: RunState, t0: float, timeout: float = 10.0) -> None:
+    def __init__(self, group: ProcessGroup, interface: str, out: Path, netns: str, timeout: float = 10.0) -> None:
         self.interface, self.out = interface, out
         argv = tcpdump_argv(interface, out, find_tcpdump())
-        self.process = LabProcess("tcpdump", argv, state, t0)
+        self.process = group.start("tcpdump", argv, netns=netns)
         try:
             # "listening on" is printed after the socket is bound to the interface: from then on
             # every frame on the bridge lands in the file.

@@ -6,9 +6,15 @@ Mininet keeps its topology spec apart from the network it starts. The names foll
 
 Default lab (the course's compose network, 172.28.0.0/24)::
 
-    lab-server  172.28.0.2/24  lab-eth0 <-> lab-server-br --+
-    lab-client  172.28.0.3/24  lab-eth0 <-> lab-client-br --+-- lab-br0 (no address)
-    lab-client2 172.28.0.4/24  ...          (multi-client scenario only)
+    namespace     address                        namespace lab-wire
+    lab-server    172.28.0.2/24  lab-eth0 <-> lab-server-br --+
+    lab-client    172.28.0.3/24  lab-eth0 <-> lab-client-br --+-- lab-br0 (no address)
+    lab-client2   172.28.0.4/24  ...          (multi-client scenario only)
+
+The bridge and its ports live in a namespace of their own (``lab-wire``), not in the root one:
+bridged frames then meet only that namespace's netfilter (empty, and br_netfilter's
+bridge-nf-call-* switched off there), never the host's iptables FORWARD chain, whose policy is DROP
+wherever Docker runs. The root namespace gets no lab link at all.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from capture.names import check_kernel_name
 SUBNET = "172.28.0.0/24"
 SERVER_IP = "172.28.0.2"
 BRIDGE = "lab-br0"
+WIRE = "lab-wire"          # the namespace that holds the bridge and the bridge-side veth ends
 HOST_IFNAME = "lab-eth0"  # the interface inside every host namespace (same name in each)
 MAX_CLIENTS = 9
 
@@ -35,7 +42,7 @@ class Host:
     prefixlen: int     # e.g. 24
     mac: str           # fixed, Docker-style 02:42 + the IPv4 address, so captures are reproducible
     ifname: str        # interface inside the namespace
-    bridge_port: str   # the veth peer in the root namespace, enslaved to the bridge
+    bridge_port: str   # the veth peer in the wire namespace, enslaved to the bridge
 
     @property
     def cidr(self) -> str:
@@ -44,16 +51,19 @@ class Host:
 
 @dataclass(frozen=True)
 class Topology:
-    """Hosts on one bridge. The first host is the server; the others are clients."""
+    """Hosts on one bridge, which lives in namespace ``wire``. The first host is the server; the
+    others are clients."""
 
     bridge: str
     subnet: str
     hosts: tuple[Host, ...]
+    wire: str = WIRE
 
     def __post_init__(self) -> None:
         check_kernel_name(self.bridge, "bridge")
+        check_kernel_name(self.wire, "namespace")
         net = ipaddress.ip_network(self.subnet)
-        seen: set[str] = {self.bridge}
+        seen: set[str] = {self.bridge, self.wire}
         ips: set[str] = set()
         for host in self.hosts:
             check_kernel_name(host.netns, "namespace")
@@ -83,9 +93,14 @@ class Topology:
                 return host
         raise KeyError(name)
 
+    def namespaces(self) -> tuple[str, ...]:
+        """The namespaces this topology creates: the hosts', then the wire's (what teardown removes;
+        every link of the lab lives in one of them and goes with it)."""
+        return (*(h.netns for h in self.hosts), self.wire)
+
     def kernel_names(self) -> tuple[str, ...]:
-        """Every namespace and root-namespace link this topology creates (what teardown removes)."""
-        return (self.bridge, *(h.netns for h in self.hosts), *(h.bridge_port for h in self.hosts))
+        """Every name this topology gives the kernel: namespaces, the bridge, the bridge ports."""
+        return (*self.namespaces(), self.bridge, *(h.bridge_port for h in self.hosts))
 
 
 def mac_for(ip: str) -> str:
@@ -116,4 +131,4 @@ def lab_topology(clients: int = 1) -> Topology:
     for i in range(clients):
         name = "client" if i == 0 else f"client{i + 1}"
         hosts.append(make_host(name, str(net.network_address + 3 + i), net.prefixlen))
-    return Topology(bridge=BRIDGE, subnet=SUBNET, hosts=tuple(hosts))
+    return Topology(bridge=BRIDGE, subnet=SUBNET, hosts=tuple(hosts), wire=WIRE)

@@ -40,7 +40,12 @@ def lab_leftovers() -> dict[str, list[str]]:
 
 
 def assert_no_leftovers() -> None:
-    left = lab_leftovers()
+    """Checked under the lab lock: the lab- names are machine-wide, and another worktree's run in
+    progress (which holds the lock) is not a leftover of ours."""
+    from capture.state import lab_lock
+
+    with lab_lock():
+        left = lab_leftovers()
     assert left == {"namespaces": [], "links": [], "processes": []}, f"lab leftovers: {left}"
 
 

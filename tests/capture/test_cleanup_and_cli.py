@@ -76,10 +76,13 @@ def test_sigkill_then_clean_leaves_nothing(tmp_path: Path) -> None:
     proc.kill()
     proc.communicate(timeout=30)
     left = lab_leftovers()
-    assert left["namespaces"] and left["links"] and left["processes"], "SIGKILL should leave the lab behind"
+    assert left["namespaces"] == ["lab-client", "lab-server", "lab-wire"] and left["processes"], \
+        "SIGKILL should leave the lab behind"
+    assert left["links"] == [], "the root namespace gets no lab link: the bridge lives in lab-wire"
     done = run_cli("clean")
     assert done.returncode == 0, done.stderr
-    assert "removed namespaces: lab-client, lab-server" in done.stdout
+    assert "removed namespaces: lab-client, lab-server, lab-wire" in done.stdout
+    assert "(tcpdump in lab-wire)" in done.stdout
     assert "stopped: " in done.stdout
     assert_no_leftovers()
     assert all(not Path(f"/proc/{pid}").exists() for pid in orphans), "tcpdump/server/client still alive"
@@ -129,3 +132,23 @@ def test_not_root_gives_one_clear_line(tmp_path: Path) -> None:
     assert line.startswith("error: the netns backend needs root (running as uid 65534)")
     assert "sudo" in line and "--backend compose" in line
     assert not (tmp_path / "x.pcap").exists()
+
+
+def test_a_failed_run_keeps_the_previous_good_capture(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The capture itself completes, then the run fails (the tally check): the old pcap stays as it was."""
+    import dataclasses
+
+    import capture
+    import capture.runner
+    from capture.errors import ScenarioError
+    from capture.scenarios import get_scenario
+
+    out = tmp_path / "reqresp.pcap"
+    out.write_bytes(b"the previous good capture")
+    wrong = dataclasses.replace(get_scenario("multi"), expected_totals="A=9 B=9 C=9")
+    monkeypatch.setattr(capture.runner, "get_scenario", lambda name: wrong)
+    with pytest.raises(ScenarioError, match="A=9 B=9 C=9"):
+        capture.run_scenario("multi", out)
+    assert out.read_bytes() == b"the previous good capture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reqresp.pcap"], "the partial capture was left"
+    assert_no_leftovers()

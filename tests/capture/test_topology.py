@@ -13,6 +13,8 @@ from capture.topology import MAX_CLIENTS, Topology, lab_topology, mac_for, make_
 def test_default_lab_is_the_course_network() -> None:
     topo = lab_topology()
     assert topo.bridge == "lab-br0"
+    assert topo.wire == "lab-wire"  # the bridge's own namespace: nothing of the lab in the root one
+    assert topo.namespaces() == ("lab-server", "lab-client", "lab-wire")
     assert topo.subnet == "172.28.0.0/24"
     assert (topo.server.netns, topo.server.cidr) == ("lab-server", "172.28.0.2/24")
     (client,) = topo.clients
@@ -62,3 +64,7 @@ def test_bad_specs_are_refused() -> None:
         Topology("br0", "172.28.0.0/24", (server,))
     with pytest.raises(InvalidNameError, match="no hosts"):
         Topology("lab-br0", "172.28.0.0/24", ())
+    with pytest.raises(InvalidNameError, match="used twice"):
+        Topology("lab-br0", "172.28.0.0/24", (server,), wire="lab-server")
+    with pytest.raises(InvalidNameError, match="start with 'lab-'"):
+        Topology("lab-br0", "172.28.0.0/24", (server,), wire="wire")

@@ -99,3 +99,34 @@ def test_a_stop_requested_during_cleanup_waits_for_its_end() -> None:
     assert done == ["cleaned"]
     with pytest.raises(Interrupted, match="SIGINT"):
         request_stop("SIGINT")  # outside a cleanup: at once
+
+
+def test_a_real_signal_inside_a_shielded_block_waits_for_its_end() -> None:
+    """Python's own SIGINT (KeyboardInterrupt, as in a notebook) is held too, then delivered."""
+    import os
+    import signal
+
+    from capture.interrupts import shielded
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with shielded():
+            os.kill(os.getpid(), signal.SIGINT)
+            with shielded():  # nested: still held until the outermost block ends
+                done.append("forked")
+            done.append("recorded")
+    assert done == ["forked", "recorded"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_namespace_is_named_by_lab_name_pid_or_path() -> None:
+    from capture.errors import NetworkSetupError
+    from capture.nsutil import netns_file
+
+    assert str(netns_file("lab-client")) == "/run/netns/lab-client"
+    assert str(netns_file(1234)) == "/proc/1234/ns/net"
+    assert str(netns_file(Path("/proc/77/ns/net"))) == "/proc/77/ns/net"
+    with pytest.raises(InvalidNameError):
+        netns_file("client")  # a bare name must follow the lab- contract
+    with pytest.raises(NetworkSetupError):
+        netns_file(0)
