@@ -37,7 +37,7 @@ from capture.netns_backend import remove_netns
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
 from capture.processes import LabProcess
 from capture.result import CaptureResult
-from capture.runner import (CLIENT_TIMEOUT, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
+from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
                             _wait_connections_closed)
 from capture.scenarios import PORT, Scenario, get_scenario
 from capture.state import RunState, lab_lock
@@ -60,9 +60,16 @@ def check_root() -> None:
                            "run it with sudo (sudo make capture BACKEND=compose)")
 
 
-def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = None) -> CaptureResult:
-    """Run scenario ``name`` in the compose project and write the capture to ``out``."""
+def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = None,
+                hold: float = 0.0) -> CaptureResult:
+    """Run scenario ``name`` in the compose project and write the capture to ``out``.
+
+    ``hold``: seconds to keep the lab up (tcpdump and server listening) before the clients start,
+    to look around (docker compose -f compose/reqresp.yml exec reqresp-client ip addr).
+    """
     scenario = get_scenario(name)
+    if not 0 <= hold <= MAX_HOLD:
+        raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
     check_root()
     path = check_output_path(out)
     tcpdump = find_tcpdump()
@@ -72,7 +79,7 @@ def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = 
     project.ensure_image()
     with lab_lock():  # one run at a time owns the lab- names (and the reqresp project)
         for attempt in range(1, scenario.max_attempts + 1):
-            result = _run_once(project, scenario, path, attempt, tcpdump)
+            result = _run_once(project, scenario, path, attempt, tcpdump, hold)
             if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
                 break
     if scenario.require_retransmission and not (result.retransmissions or 0):
@@ -101,8 +108,16 @@ def _attach(host: str, pid: int) -> str:
 
 
 def _start_tcpdump(tcpdump: str, tmp: Path, state: RunState, t0: float) -> LabProcess:
-    """tcpdump -i br-reqresp with the netns backend's options (see capture.tcpdump.tcpdump_argv)."""
-    argv = [tcpdump, "-i", BRIDGE, "-U", "-s", "0", "-n", "--immediate-mode", "-Z", "root", "-w", str(tmp)]
+    """tcpdump -i br-reqresp with the netns backend's options (see capture.tcpdump.tcpdump_argv).
+
+    One difference: the filter leaves out frames the host itself sends on the bridge. Docker gives
+    br-reqresp an address and multicast snooping, so the host sends IGMP reports there (for about a
+    second after `up`, some of them into a capture that starts at once); the lab's containers never
+    talk to the host (internal network), so every lab frame passes.
+    """
+    mac = Path(f"/sys/class/net/{BRIDGE}/address").read_text().strip()
+    argv = [tcpdump, "-i", BRIDGE, "-U", "-s", "0", "-n", "--immediate-mode", "-Z", "root", "-w", str(tmp),
+            "not", "ether", "src", mac]
     process = LabProcess("tcpdump", argv, state, t0)
     try:
         process.wait_for_line(r"listening on " + re.escape(BRIDGE), 10.0)
@@ -118,7 +133,8 @@ def _exec(project: ComposeProject, role: str, host: str, argv: list[str], state:
     return process
 
 
-def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: int, tcpdump: str) -> CaptureResult:
+def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: int, tcpdump: str,
+              hold: float) -> CaptureResult:
     hosts = _hosts(scenario)
     state = RunState.create()
     t0 = time.monotonic()
@@ -130,8 +146,8 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
     done = False
     try:
         project.up(hosts)
-        # The host side of the bridge is the one IPv6 speaker left (the containers have it off): its
-        # DAD and MLD reports would open the capture. Off for this bridge only, as netns does for lab-br0.
+        # The host side of the bridge is the one IPv6 speaker left (the containers have it off): no
+        # DAD and MLD from it. Off for this bridge only, as netns does for lab-br0.
         disable_ipv6(BRIDGE, "root namespace")
         pids = {host: project.container_pid(host) for host in hosts}
         for host in hosts:
@@ -146,6 +162,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
                                                          *scenario.server_args], state, t0)
             processes.append(server)
             server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
+        time.sleep(hold)
         clients = [_exec(project, program.host, program.host, ["python", "-m", program.module, *program.args],
                          state, t0) for program in scenario.clients]
         processes += clients
