@@ -9,13 +9,16 @@ creates is labelled ``com.docker.compose.project=reqresp`` - which is what `clea
 """
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from capture.errors import ComposeError, MissingToolError
+from capture.interrupts import shielded
 from capture.processes import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "compose" / "reqresp.yml"
@@ -56,6 +59,32 @@ def subprocess_runner(argv: Sequence[str]) -> CommandResult:
     return CommandResult(done.returncode, done.stdout, done.stderr)
 
 
+def run_in_own_group(argv: Sequence[str], timeout: float = 1800.0) -> CommandResult:
+    """Run a long command (the image build) in its own session. When we are interrupted (Ctrl-C,
+    SIGTERM, a timeout), its whole process group gets SIGTERM and we wait for it, so the script's
+    own cleanup (temporary rootfs, intermediate containers) runs before we go on."""
+    try:
+        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, cwd=REPO_ROOT, start_new_session=True)
+    except FileNotFoundError as exc:
+        raise MissingToolError(argv[0], "bash") from exc
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        with shielded():
+            for sig, grace in ((signal.SIGTERM, 60.0), (signal.SIGKILL, 10.0)):
+                try:
+                    os.killpg(proc.pid, sig)
+                    proc.wait(grace)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        raise
+    return CommandResult(proc.returncode, out, err)
+
+
 def find_compose(runner: Runner = subprocess_runner) -> list[str]:
     """``docker compose`` (v2 plugin) if it works, else the standalone ``docker-compose`` (v1)."""
     if shutil.which("docker") and runner(["docker", "compose", "version"]).returncode == 0:
@@ -93,7 +122,11 @@ class ComposeProject:
 
     def ensure_image(self) -> None:
         """Build reqresp-lab:latest unless it already holds the current sources (make image)."""
-        self.check("image", ["bash", str(BUILD_SCRIPT)], "; run make image to see the whole build")
+        argv = ["bash", str(BUILD_SCRIPT)]
+        result = run_in_own_group(argv) if self.runner is subprocess_runner else self.runner(argv)
+        if result.returncode != 0:
+            raise ComposeError("image", tuple(argv), f"exit status {result.returncode}{_last_line(result)}; "
+                               "run make image to see the whole build")
 
     def up(self, hosts: Sequence[str]) -> None:
         """Create the network and the idle containers of ``hosts`` (topology host names)."""

@@ -46,8 +46,11 @@ pick_base() {
     }
     local tmp
     tmp=$(mktemp -d /tmp/reqresp-base.XXXXXX)
-    # The rootfs tarball is a temporary file: removed on success, failure and Ctrl-C alike.
+    # The rootfs tarball is a temporary file: removed on success, failure, Ctrl-C and SIGTERM alike
+    # (bash runs a signal's trap once the running command, which got the signal too, has ended).
     trap 'rm -rf "$tmp"' EXIT
+    trap 'rm -rf "$tmp"; exit 130' INT
+    trap 'rm -rf "$tmp"; exit 143' TERM
     # minbase + the lab's needs; no documentation, manuals or apt lists (smaller image).
     mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -56,7 +59,7 @@ pick_base() {
       "$SUITE" "$tmp/base.tar" >&2
     docker import -c 'CMD ["bash"]' -m "mmdebstrap minbase $SUITE + $PACKAGES" "$tmp/base.tar" "$LOCAL" >/dev/null
     rm -rf "$tmp"
-    trap - EXIT
+    trap - EXIT INT TERM
   fi
   echo "$LOCAL"
 }
