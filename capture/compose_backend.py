@@ -35,11 +35,11 @@ from capture.loss import add_receive_loss
 from capture.names import check_kernel_name, check_output_path, give_to_invoking_user
 from capture.netns_backend import remove_netns
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
-from capture.processes import LabProcess
+from capture.processes import LabProcess, wait_for_clients
 from capture.result import CaptureResult
 from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
                             _wait_connections_closed)
-from capture.scenarios import PORT, Scenario, get_scenario
+from capture.scenarios import PORT, Scenario, get_scenario, run_attempts
 from capture.state import RunState, lab_lock
 from capture.tcpdump import find_tcpdump, parse_stats
 
@@ -78,13 +78,7 @@ def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = 
     project.engine_answers()
     project.ensure_image()
     with lab_lock():  # one run at a time owns the lab- names (and the reqresp project)
-        for attempt in range(1, scenario.max_attempts + 1):
-            result = _run_once(project, scenario, path, attempt, tcpdump, hold)
-            if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-                break
-    if scenario.require_retransmission and not (result.retransmissions or 0):
-        raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                            "the link loss did not hit this session, run it again")
+        result = run_attempts(scenario, lambda attempt: _run_once(project, scenario, path, attempt, tcpdump, hold))
     give_to_invoking_user(path)
     return result
 
@@ -166,10 +160,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
         clients = [_exec(project, program.host, program.host, ["python", "-m", program.module, *program.args],
                          state, t0) for program in scenario.clients]
         processes += clients
-        for client in clients:
-            code = client.wait(CLIENT_TIMEOUT)
-            if code != 0:
-                raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())
+        wait_for_clients(clients, CLIENT_TIMEOUT)
         retransmissions = None
         if server is not None:
             # The container's first process shares its network namespace: its /proc/PID/net is the server's.

@@ -20,9 +20,9 @@ from capture.errors import LabProcessError, NetworkSetupError, NotRootError, Sce
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_output_path, give_to_invoking_user
-from capture.processes import LabProcess, OutputLine, python_module
+from capture.processes import LabProcess, OutputLine, python_module, wait_for_clients
 from capture.result import CaptureResult, final_tally
-from capture.scenarios import PORT, Scenario, get_scenario
+from capture.scenarios import PORT, Scenario, get_scenario, run_attempts
 from capture.state import RunState, lab_lock
 from capture.tcpdump import BridgeCapture, find_tcpdump
 from capture.topology import lab_topology
@@ -58,13 +58,7 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
     check_netns_prerequisites()
     path = check_output_path(out)
     with lab_lock():
-        for attempt in range(1, scenario.max_attempts + 1):
-            result = _run_once(scenario, path, attempt, hold)
-            if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-                break
-    if scenario.require_retransmission and not (result.retransmissions or 0):
-        raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                            "the link loss did not hit this session, run it again")
+        result = run_attempts(scenario, lambda attempt: _run_once(scenario, path, attempt, hold))
     give_to_invoking_user(path)
     return result
 
@@ -95,10 +89,7 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
                               netns=topo.host(program.host).netns)
                    for program in scenario.clients]
         processes += clients
-        for client in clients:
-            code = client.wait(CLIENT_TIMEOUT)
-            if code != 0:
-                raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())
+        wait_for_clients(clients, CLIENT_TIMEOUT)
         retransmissions = None
         if server is not None:
             _wait_connections_closed(server)
