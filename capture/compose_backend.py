@@ -35,11 +35,12 @@ from capture.loss import add_receive_loss
 from capture.names import check_kernel_name, check_output_path, give_to_invoking_user
 from capture.netns_backend import remove_netns
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
-from capture.processes import LabProcess, wait_for_clients
+from capture.processes import LabProcess
 from capture.result import CaptureResult
 from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
                             _wait_connections_closed)
-from capture.scenarios import PORT, Scenario, get_scenario, run_attempts
+from capture.scenarios import PORT, Scenario, get_scenario
+from capture.sessions import run_attempts, wait_for_clients
 from capture.state import RunState, lab_lock
 from capture.tcpdump import find_tcpdump, parse_stats
 

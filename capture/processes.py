@@ -143,11 +143,3 @@ class LabProcess:
     @property
     def running(self) -> bool:
         return self.popen.poll() is None
-
-
-def wait_for_clients(clients: list[LabProcess], timeout: float) -> None:
-    """Wait for every client to finish its session; the first that fails raises LabProcessError."""
-    for client in clients:
-        code = client.wait(timeout)
-        if code != 0:
-            raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())

@@ -20,9 +20,10 @@ from capture.errors import LabProcessError, NetworkSetupError, NotRootError, Sce
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_output_path, give_to_invoking_user
-from capture.processes import LabProcess, OutputLine, python_module, wait_for_clients
+from capture.processes import LabProcess, OutputLine, python_module
 from capture.result import CaptureResult, final_tally
-from capture.scenarios import PORT, Scenario, get_scenario, run_attempts
+from capture.scenarios import PORT, Scenario, get_scenario
+from capture.sessions import run_attempts, wait_for_clients
 from capture.state import RunState, lab_lock
 from capture.tcpdump import BridgeCapture, find_tcpdump
 from capture.topology import lab_topology

@@ -9,13 +9,9 @@ an aborting client, a client that knocks on a closed port): those live in ``capt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
 
-from capture.errors import ScenarioError, UnknownScenarioError
+from capture.errors import UnknownScenarioError
 from capture.loss import RandomLoss
-
-if TYPE_CHECKING:  # pragma: no cover
-    from capture.result import CaptureResult
 
 PORT = 2222
 CLOSED_PORT = 2222  # `refused` runs no server, so the lab's own port is the closed one
@@ -104,14 +100,3 @@ def get_scenario(name: str) -> Scenario:
         return SCENARIOS[name]
     except KeyError:
         raise UnknownScenarioError(name, tuple(SCENARIOS)) from None
-
-
-def run_attempts(scenario: Scenario, once: Callable[[int], "CaptureResult"]) -> "CaptureResult":
-    """Run ``once(attempt)`` until the capture shows what the scenario promises (a retransmission,
-    for `lossy`), at most ``max_attempts`` times; every backend runs its scenarios through this."""
-    for attempt in range(1, scenario.max_attempts + 1):
-        result = once(attempt)
-        if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-            return result
-    raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                        "the link loss did not hit this session, run it again")
