@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCENARIO ?= default
 OUT ?= reqresp.pcap
+BACKEND ?= netns
 
 # `make analyze reqresp.pcap`: the capture is the second goal. Declare it a no-op target so
 # make does not try to build it, and pass it on as FILE.
@@ -20,10 +21,12 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
 endif
 FILE ?= reqresp.pcap
 
-.PHONY: help venv tools tools-test test fuzz capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
+.PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
+	@echo "make capture BACKEND=compose   the same in the containers of compose/reqresp.yml (Docker)"
+	@echo "make image            build the compose backend's image reqresp-lab:latest (if its sources changed)"
 	@echo "make test             run the test suite"
 	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
 	@echo "make analyze FILE     explain a capture (reports/<name>/)"
@@ -48,6 +51,13 @@ tools:
 tools-test:
 	@TEST_TOOLS=1 bash scripts/ensure-system-tools.sh
 
+tools-compose:
+	@COMPOSE_TOOLS=1 bash scripts/ensure-system-tools.sh
+
+# The compose backend's image: python:3.11-slim when it can be pulled, else a local Debian base.
+image: tools-compose
+	@bash scripts/build-image.sh
+
 test: venv tools-test
 	$(PY) -m pytest -q tests
 
@@ -62,8 +72,8 @@ fuzz: venv tools-test
 	$(PY) -m tests.analysis.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
-capture: venv tools
-	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT)
+capture: venv tools $(if $(filter compose,$(BACKEND)),image)
+	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND)
 
 analyze: venv
 	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))

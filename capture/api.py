@@ -21,7 +21,7 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     """Run scenario ``name`` and write its capture to ``out``.
 
     backend "netns" (default): network namespaces on a bridge, needs root.
-    ``hold``: seconds the netns lab stays up, listening, before the clients start.
+    ``hold``: seconds the lab stays up, listening, before the clients start.
     backend "compose": Docker Compose (compose/reqresp.yml); ``compose_runner`` replaces the
     function that runs `docker compose` commands (tests record the commands with it).
     Raises a CaptureError subclass with a one-line message on any failure; whatever the run
@@ -34,7 +34,7 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     if backend == "compose":
         from capture.compose_backend import run_compose
 
-        return run_compose(name, out, runner=compose_runner)
+        return run_compose(name, out, runner=compose_runner, hold=hold)
     raise CaptureError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
 

@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
         if report.nothing_found:
             print("nothing to clean: no lab- namespaces, links or processes", file=stdout)
         for what, items in (("stopped", report.killed), ("removed namespaces", report.namespaces),
-                            ("removed links", report.links)):
+                            ("removed links", report.links), ("removed compose objects", report.compose)):
             if items:
                 print(f"{what}: {', '.join(items)}", file=stdout)
         for problem in report.problems:

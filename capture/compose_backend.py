@@ -1,150 +1,211 @@
-"""Backend `compose`: the same lab on Docker Compose (compose/reqresp.yml), for machines with Docker.
+"""Backend `compose`: the lab in the containers of compose/reqresp.yml, captured on its bridge.
 
-The sequence (every step an argument list to `docker compose`, run by an injectable runner):
-1. ``up -d --build reqresp-server capture``: the server, and tcpdump in the server's network
-   namespace writing ./captures/reqresp.pcap;
-2. wait for tcpdump's "listening on" and the server's "Server listening on" in their logs;
-3. ``run --rm --no-deps reqresp-client python -m lab.client ...``: the scenario's client session;
-4. ``kill -s SIGINT capture``, wait for tcpdump's statistics in its log, read the server's log;
-5. ``down --remove-orphans`` (always, also on error and Ctrl-C); move the pcap to ``--out``.
-No Docker engine runs on the project's machines: this module is tested with a recorded runner, and
-compose/reqresp.yml with `docker-compose config` (README says the backend is checked that far).
+The same file the course sheet uses, driven the way the sheet drives it (README, "The course's way"):
+1. the image is built if its sources changed (scripts/build-image.sh, i.e. `make image`);
+2. ``up -d`` of the idle containers the scenario needs (``--profile multi`` adds client2/3), inside
+   the ``try``: a failed ``up`` is still followed by ``down``;
+3. each container's network namespace is attached as ``lab-dock-*`` (the names contract, so
+   `python -m capture clean` removes it after a SIGKILL); there we turn offloads off (correct
+   checksums, wire-sized segments in the capture, as on netns) and, for `lossy`, add the same
+   nftables receive-loss rule as netns (capture.loss) in the client's namespace;
+4. tcpdump on the host bridge br-reqresp (the sheet's ``tcpdump -i br-reqresp``), confirmed
+   listening before any container speaks, so their fresh ARP caches show up first;
+5. ``exec -T reqresp-server python -m lab.server ...``, then ``exec`` of each client program in its
+   own container; after they exit, the same teardown wait as netns, SIGTERM to the server, SIGINT
+   to tcpdump;
+6. ``down`` always (error, Ctrl-C, SIGTERM), then the pcap, written under a temporary name, is
+   renamed to ``--out`` only if the run succeeded.
+Root is needed (tcpdump on the host's bridge, setns into the containers), as for netns.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
+import re
+import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from types import SimpleNamespace
 
-from capture.errors import ComposeError, MissingToolError, ScenarioError
-from capture.names import check_output_path, give_to_invoking_user
-from capture.processes import REPO_ROOT, OutputLine
+from pyroute2 import netns as pyroute2_netns
+
+from capture.compose_project import BRIDGE, SERVICES, ComposeProject, Runner, find_compose, subprocess_runner
+from capture.errors import ComposeError, LabProcessError, NetworkSetupError, ScenarioError
+from capture.interrupts import shielded
+from capture.loss import add_receive_loss
+from capture.names import check_kernel_name, check_output_path, give_to_invoking_user
+from capture.netns_backend import remove_netns
+from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
+from capture.processes import LabProcess
 from capture.result import CaptureResult
-from capture.scenarios import Scenario, get_scenario
-from capture.tcpdump import parse_stats
+from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
+                            _wait_connections_closed)
+from capture.scenarios import PORT, Scenario, get_scenario
+from capture.sessions import run_attempts, wait_for_clients
+from capture.state import RunState, lab_lock
+from capture.tcpdump import find_tcpdump, parse_stats
 
-COMPOSE_FILE = REPO_ROOT / "compose" / "reqresp.yml"
-CAPTURES_DIR = REPO_ROOT / "captures"
-PROJECT = "reqresp"
-BRIDGE = "br-reqresp"
-SERVER, CLIENT, CAPTURE = "reqresp-server", "reqresp-client", "capture"
-CONTAINER_PCAP = "reqresp.pcap"  # inside /captures, i.e. ./captures/reqresp.pcap on the host
-READY_TIMEOUT = 60.0             # seconds (the first `up` may build the image: that is before this)
-STATS_TIMEOUT = 15.0
-SETTLE = 0.5
-POLL = 0.5
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    stdout: str
-    stderr: str
+# topology host -> the name its container's network namespace is attached under (lab-, <= 15 chars)
+NETNS_NAMES = {"server": "lab-dock-srv", "client": "lab-dock-cli", "client2": "lab-dock-cli2",
+               "client3": "lab-dock-cli3"}
+CONTAINER_IFNAME = "eth0"
+SERVER_STOP_TIMEOUT = 10.0
+_PID_LINE = re.compile(r"^pid (\d+)$")
+# `exec` gives no PID back: the shell prints its own, then becomes the server (exec keeps the PID).
+_ANNOUNCE_PID = 'echo "pid $$"; exec "$@"'
 
 
-Runner = Callable[[Sequence[str]], CommandResult]
-
-
-def subprocess_runner(argv: Sequence[str]) -> CommandResult:
-    """Run one command (argument list, no shell) and collect its output."""
-    try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=1800, check=False)
-    except FileNotFoundError as exc:
-        raise MissingToolError(argv[0], "docker.io docker-compose") from exc
-    return CommandResult(done.returncode, done.stdout, done.stderr)
-
-
-def find_compose(runner: Runner = subprocess_runner) -> list[str]:
-    """``docker compose`` (v2 plugin) if it works, else the standalone ``docker-compose``."""
-    if shutil.which("docker"):
-        try:
-            if runner(["docker", "compose", "version"]).returncode == 0:
-                return ["docker", "compose"]
-        except MissingToolError:
-            pass
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    raise MissingToolError("docker compose", "docker.io docker-compose")
-
-
-def supported(scenario: Scenario) -> bool:
-    """One client container, a server, no link conditions: what compose/reqresp.yml describes."""
-    return scenario.run_server and scenario.client_hosts == 1 and scenario.loss is None
-
-
-class ComposeLab:
-    """The commands of one compose run. ``base`` is ``["docker", "compose"]`` or ``["docker-compose"]``."""
-
-    def __init__(self, runner: Runner, base: Sequence[str], file: Path = COMPOSE_FILE,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
-        self.runner, self.base, self.file = runner, list(base), file
-        self.sleep, self.clock = sleep, clock
-
-    def command(self, *args: str) -> list[str]:
-        return [*self.base, "-f", str(self.file), "-p", PROJECT, *args]
-
-    def step(self, name: str, *args: str) -> CommandResult:
-        argv = self.command(*args)
-        result = self.runner(argv)
-        if result.returncode != 0:
-            last = (result.stderr or result.stdout).strip().splitlines()
-            hint = "; is the Docker engine running (docker info)?" if name == "up" else ""
-            raise ComposeError(name, tuple(argv), f"exit status {result.returncode}"
-                               + (f": {last[-1]}" if last else "") + hint)
-        return result
-
-    def logs(self, service: str) -> str:
-        return self.step(f"logs {service}", "logs", "--no-color", "--no-log-prefix", service).stdout
-
-    def wait_for_log(self, service: str, text: str, timeout: float) -> str:
-        deadline = self.clock() + timeout
-        while True:
-            log = self.logs(service)
-            if text in log:
-                return log
-            if self.clock() > deadline:
-                raise ComposeError(f"wait for {service}", tuple(self.command("logs", service)),
-                                   f"no '{text}' in its log within {timeout:g} s")
-            self.sleep(POLL)
+def check_root() -> None:
+    if os.geteuid() != 0:
+        raise ComposeError("root", ("id", "-u"), f"running as uid {os.getuid()}; the compose backend captures "
+                           f"on the host bridge {BRIDGE} and enters the containers' network namespaces: "
+                           "run it with sudo (sudo make capture BACKEND=compose)")
 
 
 def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = None,
-                base: Sequence[str] | None = None, sleep: Callable[[float], None] = time.sleep,
-                clock: Callable[[], float] = time.monotonic) -> CaptureResult:
+                hold: float = 0.0) -> CaptureResult:
+    """Run scenario ``name`` in the compose project and write the capture to ``out``.
+
+    ``hold``: seconds to keep the lab up (tcpdump and server listening) before the clients start,
+    to look around (docker compose -f compose/reqresp.yml exec reqresp-client ip addr).
+    """
     scenario = get_scenario(name)
-    if not supported(scenario):
-        raise ScenarioError(name, "needs the netns backend (several client hosts, no server, or link loss); "
-                            "run it with --backend netns")
+    if not 0 <= hold <= MAX_HOLD:
+        raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
+    check_root()
     path = check_output_path(out)
+    tcpdump = find_tcpdump()
     run = runner or subprocess_runner
-    lab = ComposeLab(run, base if base is not None else find_compose(run), sleep=sleep, clock=clock)
-    CAPTURES_DIR.mkdir(exist_ok=True)
-    t0 = clock()
-    transcript: list[OutputLine] = []
-    (program,) = scenario.clients
-    lab.step("up", "up", "-d", "--build", SERVER, CAPTURE)
-    try:
-        lab.wait_for_log(CAPTURE, "listening on", READY_TIMEOUT)
-        listening_since = clock()
-        lab.wait_for_log(SERVER, "Server listening on", READY_TIMEOUT)
-        client = lab.step("client", "run", "--rm", "--no-deps", CLIENT, "python", "-m", program.module, *program.args)
-        transcript += [OutputLine(clock() - t0, "client", text) for text in client.stdout.splitlines()]
-        sleep(SETTLE)
-        lab.step("stop capture", "kill", "-s", "SIGINT", CAPTURE)
-        capture_log = lab.wait_for_log(CAPTURE, "dropped by kernel", STATS_TIMEOUT)
-        duration = clock() - listening_since
-        server_log = lab.logs(SERVER)
-    finally:
-        lab.runner(lab.command("down", "--remove-orphans"))
-    stats = parse_stats(capture_log, BRIDGE, str(path))
-    transcript = [OutputLine(0.0, "server", text) for text in server_log.splitlines()] + transcript
-    produced = CAPTURES_DIR / CONTAINER_PCAP
-    if produced.resolve() != path.resolve():
-        shutil.move(str(produced), str(path))
+    project = ComposeProject(find_compose(run), run)
+    project.engine_answers()
+    project.ensure_image()
+    with lab_lock():  # one run at a time owns the lab- names (and the reqresp project)
+        result = run_attempts(scenario, lambda attempt: _run_once(project, scenario, path, attempt, tcpdump, hold))
     give_to_invoking_user(path)
-    return CaptureResult(scenario=scenario.name, backend="compose", pcap=path, packets=stats.captured,
-                         dropped=stats.dropped, duration=duration, transcript=tuple(transcript))
+    return result
+
+
+def _hosts(scenario: Scenario) -> list[str]:
+    """The containers a scenario needs: always the server's (for `refused`, its kernel sends the RST)."""
+    return ["server", *dict.fromkeys(program.host for program in scenario.clients)]
+
+
+def _attach(host: str, pid: int) -> str:
+    """Name the container's network namespace ``lab-dock-*``; inside it, turn offloads off."""
+    name = check_kernel_name(NETNS_NAMES[host], "namespace")
+    if netns_path(name).exists():
+        raise NetworkSetupError(name, "attach", "already exists (left by an earlier run?)")
+    try:
+        pyroute2_netns.attach(name, pid)
+    except OSError as exc:
+        raise NetworkSetupError(name, f"attach the namespace of pid {pid}", exc) from exc
+    in_netns(name, lambda: disable_offloads(CONTAINER_IFNAME, f"{SERVICES[host]} ({name})"))
+    return name
+
+
+def _start_tcpdump(tcpdump: str, tmp: Path, state: RunState, t0: float) -> LabProcess:
+    """tcpdump -i br-reqresp with the netns backend's options (see capture.tcpdump.tcpdump_argv).
+
+    One difference: the filter leaves out frames the host itself sends on the bridge. Docker gives
+    br-reqresp an address and multicast snooping, so the host sends IGMP reports there (for about a
+    second after `up`, some of them into a capture that starts at once); the lab's containers never
+    talk to the host (internal network), so every lab frame passes.
+    """
+    mac = Path(f"/sys/class/net/{BRIDGE}/address").read_text().strip()
+    argv = [tcpdump, "-i", BRIDGE, "-U", "-s", "0", "-n", "--immediate-mode", "-Z", "root", "-w", str(tmp),
+            "not", "ether", "src", mac]
+    process = LabProcess("tcpdump", argv, state, t0)
+    try:
+        process.wait_for_line(r"listening on " + re.escape(BRIDGE), 10.0)
+    except BaseException:
+        process.stop(signal.SIGKILL)
+        raise
+    return process
+
+
+def _exec(project: ComposeProject, role: str, host: str, argv: list[str], state: RunState, t0: float) -> LabProcess:
+    process = LabProcess(role, project.exec_argv(host, *argv), state, t0)
+    process.where = f"container {SERVICES[host]}"
+    return process
+
+
+def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: int, tcpdump: str,
+              hold: float) -> CaptureResult:
+    hosts = _hosts(scenario)
+    state = RunState.create()
+    t0 = time.monotonic()
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    processes: list[LabProcess] = []
+    attached: list[str] = []
+    capture: LabProcess | None = None
+    server: LabProcess | None = None
+    done = False
+    try:
+        project.up(hosts)
+        # The host side of the bridge is the one IPv6 speaker left (the containers have it off): no
+        # DAD and MLD from it. Off for this bridge only, as netns does for lab-br0.
+        disable_ipv6(BRIDGE, "root namespace")
+        pids = {host: project.container_pid(host) for host in hosts}
+        for host in hosts:
+            attached.append(_attach(host, pids[host]))
+        if scenario.loss is not None:
+            add_receive_loss(NETNS_NAMES["client"], scenario.loss)
+        capture = _start_tcpdump(tcpdump, tmp, state, t0)
+        listening_since = time.monotonic()
+        if scenario.run_server:
+            server = _exec(project, "server", "server", ["sh", "-c", _ANNOUNCE_PID, "sh", "python", "-m", "lab.server",
+                                                         "--host", "0.0.0.0", "--port", str(PORT),
+                                                         *scenario.server_args], state, t0)
+            processes.append(server)
+            server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
+        time.sleep(hold)
+        clients = [_exec(project, program.host, program.host, ["python", "-m", program.module, *program.args],
+                         state, t0) for program in scenario.clients]
+        processes += clients
+        wait_for_clients(clients, CLIENT_TIMEOUT)
+        retransmissions = None
+        if server is not None:
+            # The container's first process shares its network namespace: its /proc/PID/net is the server's.
+            _wait_connections_closed(SimpleNamespace(pid=pids["server"], where=server.where))
+            retransmissions = _retransmitted_segments(pids["server"])
+        time.sleep(SETTLE)
+        if server is not None:
+            _stop_server(project, server)
+        capture.stop(signal.SIGINT, grace=5.0)
+        stats = parse_stats(capture.output(), BRIDGE, str(out))
+        duration = time.monotonic() - listening_since
+        done = True
+    finally:
+        with shielded():  # a Ctrl-C now waits until the project is down
+            for process in reversed(processes):
+                process.stop(grace=2.0)
+            if capture is not None and capture.running:
+                capture.stop(signal.SIGKILL)
+            problems = [problem for name in attached for problem in remove_netns(name)]
+            down = project.down()
+            state.close()
+            if not done:
+                tmp.unlink(missing_ok=True)
+        if down.returncode != 0:
+            problems.append(f"compose project reqresp ({(down.stderr or down.stdout).strip()[-200:]})")
+        if problems:
+            tmp.unlink(missing_ok=True)
+            raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+    tmp.replace(out)
+    transcript = tuple(sorted((line for p in processes for line in p.lines
+                               if not (p is server and _PID_LINE.match(line.text))), key=lambda line: line.t))
+    return CaptureResult(
+        scenario=scenario.name, backend="compose", pcap=out, packets=stats.captured, dropped=stats.dropped,
+        duration=duration, transcript=transcript, attempts=attempt, retransmissions=retransmissions,
+        totals=_check_totals(scenario, transcript),
+    )
+
+
+def _stop_server(project: ComposeProject, server: LabProcess) -> None:
+    """SIGTERM to the server inside its container (by the PID it announced); it must exit with 0."""
+    announced = next((m for line in server.lines if (m := _PID_LINE.match(line.text))), None)
+    if announced is None:
+        raise LabProcessError("server", server.where, "did not announce its PID", server.output())
+    project.signal_in("server", int(announced.group(1)))
+    code = server.wait(SERVER_STOP_TIMEOUT)
+    if code != 0:
+        raise LabProcessError("server", server.where, f"exited with status {code} on SIGTERM", server.output())

@@ -29,6 +29,7 @@ from capture.names import check_output_path, give_to_invoking_user, partial_path
 from capture.processes import LabProcess, OutputLine, ProcessGroup, python_module
 from capture.result import CaptureResult, final_tally
 from capture.scenarios import PORT, Scenario, get_scenario
+from capture.sessions import run_attempts, wait_for_clients
 from capture.state import RunState, lab_lock
 from capture.tcpdump import BridgeCapture, find_tcpdump
 from capture.topology import lab_topology
@@ -66,13 +67,7 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
     partial = partial_path(path)
     try:
         with lab_lock():
-            for attempt in range(1, scenario.max_attempts + 1):
-                result = _run_once(scenario, partial, attempt, hold)
-                if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
-                    break
-        if scenario.require_retransmission and not (result.retransmissions or 0):
-            raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                                "the link loss did not hit this session, run it again")
+            result = run_attempts(scenario, lambda attempt: _run_once(scenario, partial, attempt, hold))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)  # a failed run's capture; gone already after the rename
@@ -103,10 +98,7 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
         clients = [group.start(program.host, python_module(program.module, *program.args),
                                netns=topo.host(program.host).netns)
                    for program in scenario.clients]
-        for client in clients:
-            code = client.wait(CLIENT_TIMEOUT)
-            if code != 0:
-                raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())
+        wait_for_clients(clients, CLIENT_TIMEOUT)
         retransmissions = None
         if server is not None:
             _wait_connections_closed(server)

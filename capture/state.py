@@ -4,7 +4,8 @@ Each run records the processes it starts (PID + kernel start time, so a recycled
 killed) in ``/run/reqresp-lab/run-<pid>.json``. A run that ends normally removes its file; one
 killed with SIGKILL leaves it behind, and `clean` uses it to stop exactly those processes.
 `clean` also stops processes still living in a ``lab-`` namespace (ours by the names contract),
-then removes every ``lab-`` namespace and root-namespace link. Nothing else is touched.
+then removes every ``lab-`` namespace and root-namespace link, and the containers and networks
+labelled com.docker.compose.project=reqresp (the compose backend's). Nothing else is touched.
 """
 from __future__ import annotations
 
@@ -109,10 +110,11 @@ class CleanReport:
     namespaces: tuple[str, ...]
     links: tuple[str, ...]
     problems: tuple[str, ...]     # anything that could not be removed
+    compose: tuple[str, ...] = ()  # containers and networks of the compose project reqresp
 
     @property
     def nothing_found(self) -> bool:
-        return not (self.killed or self.namespaces or self.links or self.problems)
+        return not (self.killed or self.namespaces or self.links or self.problems or self.compose)
 
 
 def recorded_processes(state_dir: Path = STATE_DIR) -> list[tuple[int, str]]:
@@ -212,4 +214,9 @@ def _clean(state_dir: Path) -> CleanReport:
                 alive = False
             if not alive:
                 path.unlink(missing_ok=True)
-    return CleanReport(tuple(killed), tuple(spaces), tuple(links), tuple(problems))
+    from capture.compose_project import remove_project  # the compose backend's containers and network
+
+    found, compose_problems = remove_project()
+    problems += compose_problems
+    return CleanReport(tuple(killed), tuple(spaces), tuple(links), tuple(problems),
+                       found.containers + found.networks)

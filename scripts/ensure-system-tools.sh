@@ -7,12 +7,17 @@ command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tc >/dev/null 2>&1 || need+=(iproute2)
-# Only the test suite needs these (TEST_TOOLS=1): Chromium for the report's browser test,
-# Debian's docker-compose to validate compose/reqresp.yml (no Docker engine is needed for that).
+# Only the test suite needs these (TEST_TOOLS=1): Chromium for the report's browser test.
 if [ "${TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fi
+# The compose backend (COMPOSE_TOOLS=1, and the test suite): Debian's Docker engine and
+# docker-compose, and mmdebstrap for the local base image when python:3.11-slim cannot be pulled.
+if [ "${TEST_TOOLS:-0}" = 1 ] || [ "${COMPOSE_TOOLS:-0}" = 1 ]; then
+  command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+  command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 # de-duplicate
@@ -30,4 +35,4 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer no, without a prompt.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
 apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${need[@]}" >/dev/null
