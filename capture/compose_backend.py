@@ -35,7 +35,7 @@ from capture.loss import add_receive_loss
 from capture.names import check_kernel_name, check_output_path, give_to_invoking_user
 from capture.netns_backend import remove_netns
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
-from capture.processes import LabProcess
+from capture.processes import LabProcess, ProcessGroup
 from capture.result import CaptureResult
 from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
                             _wait_connections_closed)
@@ -102,7 +102,7 @@ def _attach(host: str, pid: int) -> str:
     return name
 
 
-def _start_tcpdump(tcpdump: str, tmp: Path, state: RunState, t0: float) -> LabProcess:
+def _start_tcpdump(tcpdump: str, tmp: Path, group: ProcessGroup) -> LabProcess:
     """tcpdump -i br-reqresp with the netns backend's options (see capture.tcpdump.tcpdump_argv).
 
     One difference: the filter leaves out frames the host itself sends on the bridge. Docker gives
@@ -113,7 +113,7 @@ def _start_tcpdump(tcpdump: str, tmp: Path, state: RunState, t0: float) -> LabPr
     mac = Path(f"/sys/class/net/{BRIDGE}/address").read_text().strip()
     argv = [tcpdump, "-i", BRIDGE, "-U", "-s", "0", "-n", "--immediate-mode", "-Z", "root", "-w", str(tmp),
             "not", "ether", "src", mac]
-    process = LabProcess("tcpdump", argv, state, t0)
+    process = group.start("tcpdump", argv)   # fork and record: one step no signal splits
     try:
         process.wait_for_line(r"listening on " + re.escape(BRIDGE), 10.0)
     except BaseException:
@@ -122,8 +122,8 @@ def _start_tcpdump(tcpdump: str, tmp: Path, state: RunState, t0: float) -> LabPr
     return process
 
 
-def _exec(project: ComposeProject, role: str, host: str, argv: list[str], state: RunState, t0: float) -> LabProcess:
-    process = LabProcess(role, project.exec_argv(host, *argv), state, t0)
+def _exec(project: ComposeProject, group: ProcessGroup, role: str, host: str, argv: list[str]) -> LabProcess:
+    process = group.start(role, project.exec_argv(host, *argv))
     process.where = f"container {SERVICES[host]}"
     return process
 
@@ -134,7 +134,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
     state = RunState.create()
     t0 = time.monotonic()
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    processes: list[LabProcess] = []
+    group = ProcessGroup(state, t0)
     attached: list[str] = []
     capture: LabProcess | None = None
     server: LabProcess | None = None
@@ -149,18 +149,16 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
             attached.append(_attach(host, pids[host]))
         if scenario.loss is not None:
             add_receive_loss(NETNS_NAMES["client"], scenario.loss)
-        capture = _start_tcpdump(tcpdump, tmp, state, t0)
+        capture = _start_tcpdump(tcpdump, tmp, group)
         listening_since = time.monotonic()
         if scenario.run_server:
-            server = _exec(project, "server", "server", ["sh", "-c", _ANNOUNCE_PID, "sh", "python", "-m", "lab.server",
-                                                         "--host", "0.0.0.0", "--port", str(PORT),
-                                                         *scenario.server_args], state, t0)
-            processes.append(server)
+            server = _exec(project, group, "server", "server",
+                           ["sh", "-c", _ANNOUNCE_PID, "sh", "python", "-m", "lab.server",
+                            "--host", "0.0.0.0", "--port", str(PORT), *scenario.server_args])
             server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
         time.sleep(hold)
-        clients = [_exec(project, program.host, program.host, ["python", "-m", program.module, *program.args],
-                         state, t0) for program in scenario.clients]
-        processes += clients
+        clients = [_exec(project, group, program.host, program.host, ["python", "-m", program.module, *program.args])
+                   for program in scenario.clients]
         wait_for_clients(clients, CLIENT_TIMEOUT)
         retransmissions = None
         if server is not None:
@@ -176,8 +174,9 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
         done = True
     finally:
         with shielded():  # a Ctrl-C now waits until the project is down
-            for process in reversed(processes):
-                process.stop(grace=2.0)
+            for process in reversed(group.members):
+                if process is not capture:
+                    process.stop(grace=2.0)
             if capture is not None and capture.running:
                 capture.stop(signal.SIGKILL)
             problems = [problem for name in attached for problem in remove_netns(name)]
@@ -191,7 +190,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
             tmp.unlink(missing_ok=True)
             raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
     tmp.replace(out)
-    transcript = tuple(sorted((line for p in processes for line in p.lines
+    transcript = tuple(sorted((line for p in group.members if p is not capture for line in p.lines
                                if not (p is server and _PID_LINE.match(line.text))), key=lambda line: line.t))
     return CaptureResult(
         scenario=scenario.name, backend="compose", pcap=out, packets=stats.captured, dropped=stats.dropped,
