@@ -17,7 +17,8 @@ class NotRootError(CaptureError):
         self.uid = uid
         super().__init__(
             f"the netns backend needs root (running as uid {uid}): run it with sudo "
-            "(sudo make capture), or use Docker: python -m capture --backend compose"
+            "(sudo make capture); without root, the course's Docker commands work for any member "
+            "of the docker group (README, The course's way)"
         )
 
 

@@ -130,7 +130,7 @@ def test_not_root_gives_one_clear_line(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: the netns backend needs root (running as uid 65534)")
-    assert "sudo" in line and "--backend compose" in line
+    assert "sudo" in line and "The course's way" in line and "--backend compose" not in line
     assert not (tmp_path / "x.pcap").exists()
 
 
