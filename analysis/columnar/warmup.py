@@ -25,7 +25,8 @@ _CLIENT_MAC, _SERVER_MAC = bytes.fromhex("02420a000001"), bytes.fromhex("02420a0
 _CLIENT_IP, _SERVER_IP = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
 
 
-def _checksum(data: bytes) -> int:
+def internet_checksum(data: bytes) -> int:
+    """RFC 1071: the ones'-complement sum of 16-bit words (IPv4 header, TCP with its pseudo-header)."""
     if len(data) % 2:
         data += b"\0"
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -40,7 +41,7 @@ def _eth(src: bytes, dst: bytes, ethertype: int, payload: bytes) -> bytes:
 
 def _ipv4(src: bytes, dst: bytes, proto: int, payload: bytes) -> bytes:
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0, src, dst)
-    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + payload
+    return header[:10] + struct.pack("!H", internet_checksum(header)) + header[12:] + payload
 
 
 def _tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
@@ -48,7 +49,7 @@ def _tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, fla
     offset = (20 + len(options)) // 4
     header = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags, 64240, 0, 0) + options
     pseudo = src + dst + struct.pack("!BBH", 0, 6, len(header) + len(data))
-    csum = _checksum(pseudo + header + data)
+    csum = internet_checksum(pseudo + header + data)
     return header[:16] + struct.pack("!H", csum) + header[18:] + data
 
 

@@ -15,6 +15,7 @@ import random
 import struct
 from pathlib import Path
 
+from analysis.columnar.warmup import internet_checksum
 from tests.analysis.conftest import CONFORMANCE_DIR, pcap_bytes
 from tests.analysis.encap_captures import ENCAPSULATIONS
 
@@ -22,13 +23,7 @@ REPO = Path(__file__).resolve().parents[3]
 NOTEBOOK_PCAPS = sorted((REPO / "notebooks" / "data").glob("*.pcap"))
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+_checksum = internet_checksum   # the warm-up capture's builder, one copy of RFC 1071
 
 
 def _tcp_options(rng: random.Random, syn: bool) -> bytes:
