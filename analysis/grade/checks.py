@@ -308,7 +308,7 @@ def check_retransmissions(view: LabView, params) -> Outcome:
     frames = [f.number for f in view.analysis.frames
               if any(flag in RETRANSMISSION_FLAGS for flag in f.analysis)]
     passed = limit is None or len(frames) <= limit
-    text = N_("no limit") if limit is None else str(limit)
+    text = [N_("no limit")] if limit is None else [str(limit)]   # a list: translated in feedback
     if passed:
         return _outcome(True, N_("{count} retransmissions (allowed: {allowed})"), frames,
                         fallback="tcp.analysis.retransmission", count=len(frames), allowed=text)
