@@ -103,7 +103,7 @@ def _grade(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import batch
+    from .batch_table import batch
 
     with _progress("analysing") as (found, done):
         result = batch(args.paths, args.out, workers=args.workers, scheduler=args.scheduler,

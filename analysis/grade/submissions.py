@@ -9,8 +9,9 @@ The rule (README, "Grading a class"):
     submission by the rules above (one level: `class/alice/`, `class/bob.pcap`);
   * when two files get the same id (`a/reqresp.pcap` and `b/reqresp.pcap` named one by one),
     each takes its folder's name instead (`a`, `b`), and the folder above that if still equal;
-  * ids keep letters, digits, `.`, `_` and `-` (anything else becomes `_`) because they name
-    the report folders. Ids still equal after all that are an error naming both paths.
+  * ids keep letters, digits, `.`, `_` and `-` (anything else becomes `_`; no leading `.`;
+    `_` before the names of the run's own files, e.g. `grades.html`) because they name the
+    report folders. Ids still equal after all that are an error naming both paths.
 
 A student folder with no capture, or with several, is still a submission: it is graded as
 failed with a one-line reason, and the others go on.
@@ -41,9 +42,13 @@ def _captures(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if is_capture(p))
 
 
+# the files a grade run writes beside the student folders
+RESERVED = frozenset({"gradebook.csv", "grades.html", "integrity.csv"})
+
+
 def _safe(name: str) -> str:
     name = _UNSAFE.sub("_", name).lstrip(".")
-    return name or "_"
+    return "_" + name if name in RESERVED else name or "_"
 
 
 def find_submissions(args: Sequence[str | Path]) -> list[Submission]:

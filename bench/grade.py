@@ -1,0 +1,115 @@
+"""`make bench-grade` (part of `make bench`): grading and batch-analysing a class, serial against
+a local Dask cluster of 2 worker processes, reported as a ratio in bench/grade-results.md.
+
+    python -m bench.grade                      # 200 course-sized captures + 10 large ones
+    python -m bench.grade --quick --data /tmp/d --out /tmp/o    # tiny end-to-end check (tests)
+
+Inputs (bench/data/grade/, made once): the course-sized captures are copies of the real lab
+captures shipped in notebooks/data (reqresp, lossy, refused) under 200 student names; the large
+ones are the lab's session replicated (bench/inputs.replicate: every connection a new 4-tuple) to
+LARGE_PACKETS frames each. Each measurement is the median of RUNS runs of
+`grade(..., workers=1 | 2, reports=False)` (the gradebook, feedback and cohort page; the
+analyzer's own report pages are left out, they are the analyzer's benchmark) and of
+`batch(..., workers=1 | 2)` on the large files. The gradebooks of both runs must be identical.
+The cluster's start-up is inside the time: it is what a user waits for.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import inputs
+
+HERE = Path(__file__).resolve().parent
+LAB = HERE.parent / "notebooks" / "data"
+SOURCES = ("reqresp.pcap", "lossy.pcap", "refused.pcap")
+
+
+def make_inputs(data: Path, students: int, large: int, packets: int) -> tuple[Path, Path]:
+    course, big = data / f"course-{students}", data / f"large-{large}x{packets}"
+    if not course.exists():
+        partial = course.with_name(course.name + ".tmp")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for i in range(students):
+            shutil.copyfile(LAB / SOURCES[i % len(SOURCES)], partial / f"student{i:03d}.pcap")
+        os.replace(partial, course)
+    if not big.exists():
+        partial = big.with_name(big.name + ".tmp")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for i in range(large):
+            inputs.replicate(LAB / "reqresp.pcap", partial / f"large{i:02d}.pcap", packets)
+        os.replace(partial, big)
+    return course, big
+
+
+def _median_time(run, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure(course: Path, big: Path, out: Path, runs: int) -> dict:
+    from analysis.grade import batch, grade
+
+    results = {}
+    books = {}
+    for workers in (1, 2):
+        target = out / f"grades-{workers}"
+        results[("grade", workers)] = _median_time(
+            lambda: grade([course], out=target, workers=workers, reports=False), runs)
+        books[workers] = (target / "gradebook.csv").read_bytes()
+        results[("batch", workers)] = _median_time(
+            lambda: batch([big], out / f"batch-{workers}", workers=workers), runs)
+    if books[1] != books[2]:
+        raise RuntimeError("the 2-worker gradebook differs from the serial one")
+    return results
+
+
+def write_report(path: Path, results: dict, students: int, large: int, packets: int,
+                 runs: int) -> str:
+    rows = []
+    for job, what in (("grade", f"grade {students} course-sized captures (--no-reports)"),
+                      ("batch", f"batch {large} large captures ({packets:,} frames each)")):
+        serial, two = results[(job, 1)], results[(job, 2)]
+        rows.append(f"| {what} | {serial:.2f} s | {two:.2f} s | {serial / two:.2f}x |")
+    text = "\n".join([
+        "# Grading a class: serial against 2 Dask workers", "",
+        f"`python -m bench.grade` on {os.cpu_count()} cores (shared with other work: ratios, not "
+        f"absolute times, are the result); median of {runs} run(s); the cluster's start-up is "
+        "included. The gradebooks of the two runs are identical (checked).", "",
+        "| job | serial (--workers 1) | 2 workers | speed-up |", "|---|---|---|---|", *rows, ""])
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.grade", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny run (tests)")
+    parser.add_argument("--data", type=Path, default=inputs.DATA / "grade")
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "grade")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="where to write the results (default bench/grade-results.md; "
+                             "--quick: OUT/grade-results.md)")
+    args = parser.parse_args(argv)
+    students, large, packets, runs = (12, 2, 2_000, 1) if args.quick else (200, 10, 50_000, 3)
+    report = args.report or (args.out / "grade-results.md" if args.quick
+                             else HERE / "grade-results.md")
+    course, big = make_inputs(args.data, students, large, packets)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = measure(course, big, args.out, runs)
+    sys.stdout.write(write_report(report, results, students, large, packets, runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
