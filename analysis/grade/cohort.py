@@ -32,7 +32,7 @@ from .checks import N_, Reason
 from .fanout import TaskError, fan_out
 from .feedback import render, translator
 from .gradebook import gradebook_csv
-from .grader import Measures, StudentResult, Verdict, grade_submission
+from .grader import Measures, StudentResult, Verdict, grade_submission, write_student_folder
 from .integrity import Signal, duplicates
 from .rubric import Rubric, load_rubric
 from .submissions import Submission, find_submissions
@@ -73,6 +73,10 @@ def grade(submissions: Sequence[str | os.PathLike], *, rubric: str | os.PathLike
         raw = fan_out(_task, subs, args=(the_rubric, str(staging), lang, reports),
                       workers=workers, scheduler=scheduler, on_done=on_done)
         results = _collect(subs, raw, the_rubric)
+        for result in results:            # a task that crashed wrote no folder: its feedback
+            if not (staging / result.student).exists():
+                write_student_folder(result, None, the_rubric, staging / result.student, lang,
+                                     reports)
         signals = _signals(results)
         _write_top(staging, results, signals, the_rubric, lang, _)
         _swap_in(staging, out, [r.student for r in results])

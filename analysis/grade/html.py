@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections import Counter
 from typing import Sequence
 
@@ -18,6 +19,7 @@ from .integrity import Signal
 from .rubric import Rubric
 
 e = html.escape
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 
 
 def grades_html(results: Sequence[StudentResult], signals: Sequence[Signal], rubric: Rubric,
@@ -72,7 +74,7 @@ def _figures(results, _) -> str:
             svg = io.StringIO()
             fig.savefig(svg, format="svg", metadata={"Date": None})
             plt.close(fig)
-            text = svg.getvalue()
+            text = _METADATA.sub("", svg.getvalue())      # RDF about matplotlib: not needed
             figures.append(f"<figure style='display:inline-block;margin:0 1em 1em 0'>"
                            f"{text[text.index('<svg'):]}<figcaption>{e(label)}: "
                            f"{_summary(values, _)}</figcaption></figure>")

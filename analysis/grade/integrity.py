@@ -124,8 +124,8 @@ def inspect(student: str, path: str | Path, port: int, network: str
     return fingerprint, signals
 
 
-def _signal(kind: str, students, message: str, frames: list[int], **args) -> Signal:
-    return Signal(kind, tuple(students), message, args, tuple(frames), frame_filter(frames))
+def _signal(kind: str, students, message: str, evidence: list[int], **args) -> Signal:
+    return Signal(kind, tuple(students), message, args, tuple(evidence), frame_filter(evidence))
 
 
 def _short(frames: list[int], limit: int = 12) -> str:
