@@ -244,13 +244,17 @@ def check_results(view: LabView, params) -> Outcome:
                     totals=counts_text(counts(asked[-1].response)))
 
 
+def _no_fin(conn) -> Outcome:
+    return _outcome(False, N_("connection {conn} has no FIN: it was not closed normally"),
+                    conn.conn.frames[-1:], fallback="tcp.flags.fin == 1", conn=conn.conn.id)
+
+
 def check_client_closes(view: LabView, params) -> Outcome:
     evidence: list[int] = []
     for conn in view.conns:
         fins = conn.fins()
         if not fins:
-            return _outcome(False, N_("connection {conn} has no FIN: it was not closed normally"),
-                            conn.conn.frames[-1:], fallback="tcp.flags.fin == 1", conn=conn.conn.id)
+            return _no_fin(conn)
         if not conn.from_client(fins[0]):
             return _outcome(False, N_("the server sent the first FIN (frame {frame}), not the "
                                       "client"), [fins[0].number], frame=fins[0].number)
@@ -278,8 +282,7 @@ def check_fins(view: LabView, params) -> Outcome:
     for conn in view.conns:
         fins = conn.fins()
         if not fins:
-            return _outcome(False, N_("connection {conn} has no FIN: it was not closed normally"),
-                            conn.conn.frames[-1:], fallback="tcp.flags.fin == 1", conn=conn.conn.id)
+            return _no_fin(conn)
         if len(fins) == 1:
             return _outcome(False, N_("only one side sent a FIN (frame {frame})"), [fins[0].number],
                             frame=fins[0].number)

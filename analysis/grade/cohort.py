@@ -78,7 +78,7 @@ def grade(submissions: Sequence[str | os.PathLike], *, rubric: str | os.PathLike
                 write_student_folder(result, None, the_rubric, staging / result.student, lang,
                                      reports)
         signals = _signals(results)
-        _write_top(staging, results, signals, the_rubric, lang, _)
+        _write_top(staging, results, signals, the_rubric, lang, _, reports)
         _swap_in(staging, out, [r.student for r in results])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -111,11 +111,12 @@ def _signals(results: Sequence[StudentResult]) -> tuple[Signal, ...]:
     return tuple(own + duplicates([(r.student, r.fingerprint) for r in results]))
 
 
-def _write_top(staging: Path, results, signals, rubric: Rubric, lang: str, _) -> None:
+def _write_top(staging: Path, results, signals, rubric: Rubric, lang: str, _, reports: bool
+               ) -> None:
     from .html import grades_html  # matplotlib: imported only when pages are written
 
     (staging / "gradebook.csv").write_text(gradebook_csv(results, rubric, signals), encoding="utf-8")
-    (staging / "grades.html").write_text(grades_html(results, signals, rubric, lang, _),
+    (staging / "grades.html").write_text(grades_html(results, signals, rubric, lang, _, reports),
                                          encoding="utf-8")
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")

@@ -23,7 +23,8 @@ _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 
 
 def grades_html(results: Sequence[StudentResult], signals: Sequence[Signal], rubric: Rubric,
-                lang: str, _: Translate) -> str:
+                lang: str, _: Translate, reports: bool = True) -> str:
+    """The page; `reports`: whether the students' folders hold the analyzer's report.html."""
     n = len(results)
     parts = [f"<h1>{e(_('Grades'))}</h1>",
              f"<p>{e(_('{count} submissions, rubric {rubric}').format(count=n, rubric=rubric.path))}</p>",
@@ -31,7 +32,7 @@ def grades_html(results: Sequence[StudentResult], signals: Sequence[Signal], rub
              f"<h2>{e(_('Distributions'))}</h2>", _figures(results, _),
              f"<h2>{e(_('Most common failures'))}</h2>", _failures(results, _),
              f"<h2>{e(_('Integrity signals (not graded)'))}</h2>", _signals(signals, _),
-             f"<h2>{e(_('Students'))}</h2>", _students(results, signals, rubric, _)]
+             f"<h2>{e(_('Students'))}</h2>", _students(results, signals, rubric, _, reports)]
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             f"<title>{e(_('Grades'))}</title><style>{PAGE_STYLE}"
             ".bar{background:#4c78a8;height:.9em;display:inline-block}</style></head><body>"
@@ -120,7 +121,7 @@ def _signals(signals: Sequence[Signal], _) -> str:
             f"{''.join(rows)}</table>")
 
 
-def _students(results, signals, rubric: Rubric, _) -> str:
+def _students(results, signals, rubric: Rubric, _, reports: bool) -> str:
     flagged: dict[str, set[str]] = {}
     for s in signals:
         for student in s.students:
@@ -131,7 +132,7 @@ def _students(results, signals, rubric: Rubric, _) -> str:
         cells = "".join(f"<td class='{'pass' if v.passed else 'fail'}'>{v.earned:g}</td>"
                         for v in r.verdicts)
         report = (f"<a href='{e(r.student)}/report.html'>{e(_('report'))}</a> · "
-                  if r.error is None else "")
+                  if r.error is None and reports else "")
         rows.append(f"<tr><td>{e(r.student)}</td>{cells}<td><b>{r.earned:g}</b>/"
                     f"{rubric.max_points:g}</td><td>{report}<a href='{e(r.student)}/feedback.html'>"
                     f"{e(_('feedback'))}</a></td><td>{e(', '.join(sorted(flagged.get(r.student, ()))))}"

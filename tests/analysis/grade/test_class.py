@@ -298,6 +298,7 @@ def test_a_rerun_replaces_each_folder_whole(klass, tmp_path: Path) -> None:
     assert not (out / "s01" / "tseq-conn1.png").exists()
     assert not (out / "s14").exists()                      # no longer in the class
     assert (out / "notes.txt").read_text() == "the instructor's own"
+    assert "report.html" not in (out / "grades.html").read_text()     # --no-reports: no dead link
     assert sorted(p.name for p in out.iterdir()) == [
         ".students", "gradebook.csv", "grades.html", "integrity.csv", "notes.txt", "s01", "s06"]
 

@@ -2,12 +2,13 @@
 processes on 127.0.0.1, both giving the serial result byte for byte."""
 from __future__ import annotations
 
-import signal
+import contextlib
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -59,41 +60,47 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> No
     raise AssertionError(f"no dask scheduler on 127.0.0.1:{port} after {timeout}s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+@contextlib.contextmanager
+def _started(args: list[str]) -> Iterator[subprocess.Popen]:
+    """A process of ours, stopped by its PID at the end (SIGTERM, then SIGKILL), and with it any
+    process it started (a `dask worker` runs nannies and workers below it)."""
+    import psutil
+
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
         try:
-            proc.wait(timeout=20)
+            below = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            below = []
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        for child in below:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        assert not [c for c in below if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_an_existing_cluster_started_as_processes(klass, serial, tmp_path) -> None:
     port = _free_port()
     dask = str(Path(sys.executable).with_name("dask"))     # the `dask` command of this venv
-    procs = []
-    try:
-        scheduler = subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port",
-             str(port), "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        procs.append(scheduler)
+    with _started([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                   "--no-dashboard"]) as scheduler:
         _wait_for_port(port, scheduler)
-        worker = subprocess.Popen(
-            [dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2",
-             "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"], cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(worker)
-        from dask.distributed import Client
-        with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as client:
-            client.wait_for_workers(2, timeout=120)
-        cohort = grade([klass[0]], out=tmp_path / "grades", scheduler=f"tcp://127.0.0.1:{port}")
-        _same_as_serial(cohort.out, serial.out)
-        assert cohort.results == serial.results
-    finally:
-        for proc in reversed(procs):
-            _stop(proc)
+        with _started([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2",
+                       "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]):
+            from dask.distributed import Client
+            with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as client:
+                client.wait_for_workers(2, timeout=120)
+            cohort = grade([klass[0]], out=tmp_path / "grades",
+                           scheduler=f"tcp://127.0.0.1:{port}")
+    _same_as_serial(cohort.out, serial.out)
+    assert cohort.results == serial.results
 
 
 def _boom(item):
