@@ -61,7 +61,7 @@ def _median_time(run, runs: int) -> float:
 def measure(course: Path, big: Path, out: Path, runs: int, with_reports: int) -> dict:
     from analysis.grade import batch, grade
 
-    results = {}
+    results: dict = {"load": [os.getloadavg()[0], 0.0]}
     books: dict[tuple[str, int], bytes] = {}
     some = sorted(course.iterdir())[:with_reports]
     for workers in (1, 2):
@@ -72,6 +72,7 @@ def measure(course: Path, big: Path, out: Path, runs: int, with_reports: int) ->
             books[(job, workers)] = (target / "gradebook.csv").read_bytes()
         results[("batch", workers)] = _median_time(
             lambda: batch([big], out / f"batch-{workers}", workers=workers), runs)
+    results["load"][1] = os.getloadavg()[0]
     for job in ("grade", "reports"):
         if books[(job, 1)] != books[(job, 2)]:
             raise RuntimeError(f"{job}: the 2-worker gradebook differs from the serial one")
@@ -93,10 +94,12 @@ def write_report(path: Path, results: dict, students: int, large: int, packets: 
         f"absolute times, are the result); median of {runs} run(s); the cluster's start-up is "
         "included. The gradebooks of the two runs are identical (checked).", "",
         "| job | serial (--workers 1) | 2 workers | speed-up |", "|---|---|---|---|", *rows, "",
-        "Grading without reports takes milliseconds a capture, less than starting the cluster (a "
-        "scheduler and 2 worker processes, about 2-3 s here): serial wins, which is why "
-        "`--workers 1` exists. The analyzer's report pages (matplotlib figures) and large "
-        "captures are where the workers pay off, up to the number of cores.", ""])
+        f"Load average (1 min) of the machine: {results['load'][0]:.1f} before, "
+        f"{results['load'][1]:.1f} after, on {os.cpu_count()} cores: other work shares them, and "
+        "2 workers can only beat one process by what the cores left them. Grading without "
+        "reports takes milliseconds a capture, less than starting the cluster (a scheduler and "
+        "2 worker processes, each importing the analyzer): for a class of that kind "
+        "`--workers 1` is the fast choice.", ""])
     path.write_text(text, encoding="utf-8")
     return text
 

@@ -18,6 +18,7 @@ caller decides (grade and batch list it as that file's error).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Any, Callable, Iterator, Sequence
 
@@ -108,8 +109,11 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             yield client
         return
     n = workers or cores()
-    # silence_logs: the cluster's INFO lines would bury the run's own output
+    # silence_logs: the cluster's own log lines would bury the run's output (a task's failure
+    # comes back through its future and is reported as that file's error; a worker racing the
+    # scheduler's shutdown with one last heartbeat logs a harmless traceback at ERROR)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      scheduler_port=0, dashboard_address=None, silence_logs=40) as cluster, \
+                      scheduler_port=0, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as client:
         yield client

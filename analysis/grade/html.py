@@ -35,7 +35,8 @@ def grades_html(results: Sequence[StudentResult], signals: Sequence[Signal], rub
              f"<h2>{e(_('Students'))}</h2>", _students(results, signals, rubric, _, reports)]
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             f"<title>{e(_('Grades'))}</title><style>{PAGE_STYLE}"
-            ".bar{background:#4c78a8;height:.9em;display:inline-block}</style></head><body>"
+            ".bar{background:#4c78a8;height:.9em;display:inline-block}"
+            "td.pass{background:#e6f4ea}td.fail{background:#fdecea}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
 
 

@@ -16,6 +16,9 @@ from analysis.grade import grade
 from analysis.grade.fanout import TaskError, fan_out
 from analysis.errors import UsageError
 
+# the first test to use the class waits for it to be made: ~25 lab runs, which queue behind any
+# other capture run on the machine (the lab network is machine-global)
+pytestmark = pytest.mark.timeout(1800)
 REPO = Path(__file__).resolve().parents[3]
 
 
