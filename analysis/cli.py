@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Explain a pcap/pcapng capture frame by frame: phases, labels, Wireshark's TCP "
-                    "analysis flags, Zeek connection states, request/response exchanges.")
+                    "analysis flags, Zeek connection states, request/response exchanges.",
+        epilog="Also: python -m analysis grade ... (grade a class) and python -m analysis batch "
+               "... (a row per capture); each has --help.")
     parser.add_argument("file", nargs="+",
                         help="capture file (pcap or pcapng, detected by content); several files "
                              "or a folder: each is reported in turn, with --out into DIR/<name>/")
