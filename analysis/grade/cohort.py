@@ -58,7 +58,7 @@ def grade(submissions: Sequence[str | os.PathLike], *, rubric: str | os.PathLike
     known, `on_done()` as each is graded (a progress bar). Raises RubricError / SubmissionError."""
     the_rubric = load_rubric(rubric)
     _ = translator(lang)        # fails now, not after grading, if the catalog is missing
-    subs = find_submissions(submissions)
+    subs = find_submissions(submissions, exclude=Path(out) if out is not None else None)
     if on_found is not None:
         on_found(len(subs))
     if out is None:

@@ -51,8 +51,9 @@ def _safe(name: str) -> str:
     return "_" + name if name in RESERVED else name or "_"
 
 
-def find_submissions(args: Sequence[str | Path]) -> list[Submission]:
-    """The submissions named by files and folders, sorted by student id."""
+def find_submissions(args: Sequence[str | Path], exclude: Path | None = None) -> list[Submission]:
+    """The submissions named by files and folders, sorted by student id. `exclude`: a folder
+    that is never a submission (the run's own output folder, when it sits in the class's)."""
     found: list[tuple[Path, str | None, str | None]] = []   # (path, folder id or None, problem)
     for arg in args:
         path = Path(arg)
@@ -64,7 +65,10 @@ def find_submissions(args: Sequence[str | Path]) -> list[Submission]:
             raise SubmissionError("no such capture file or folder", path=str(arg),
                                   hint="give capture files or the folder of a class")
     unique: dict[Path, tuple[Path, str | None, str | None]] = {}
+    skip = exclude.resolve() if exclude is not None else None
     for item in found:
+        if skip is not None and (item[0].resolve() == skip or skip in item[0].resolve().parents):
+            continue
         unique.setdefault(item[0].resolve(), item)
     return _name(list(unique.values()))
 

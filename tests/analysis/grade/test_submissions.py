@@ -66,3 +66,12 @@ def test_a_missing_path_is_one_line(tmp_path: Path) -> None:
 def test_an_empty_class_folder(tmp_path: Path) -> None:
     with pytest.raises(SubmissionError, match="holds no capture and no student folder"):
         find_submissions([tmp_path])
+
+
+def test_the_output_folder_inside_the_class_is_not_a_student(tmp_path: Path) -> None:
+    _touch(tmp_path / "alice.pcap")
+    _touch(tmp_path / "bob.pcap")
+    (tmp_path / "grades").mkdir()                   # made by the instructor, still empty
+    assert [s.student for s in find_submissions([tmp_path])] == ["alice", "bob", "grades"]
+    assert [s.student for s in find_submissions([tmp_path], exclude=tmp_path / "grades")] == [
+        "alice", "bob"]
