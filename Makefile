@@ -68,7 +68,7 @@ tools-compose:
 image: tools-compose
 	@bash scripts/build-image.sh
 
-test: venv tools-test
+test: venv tools-test locale
 	$(PY) -m pytest -q tests
 
 # The CI suite runs the same fuzz tests with 200 drawn and 300 mutated captures and a fixed seed;
