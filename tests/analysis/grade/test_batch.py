@@ -108,3 +108,25 @@ def test_several_files_one_missing(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("nope.pcap: no such capture file or folder (give capture "
                                         "files or the folder of a class)")
+
+
+def test_make_analyze_with_several_captures_writes_each_into_reports(tmp_path: Path) -> None:
+    import shutil
+
+    names = ("lab-grade-test-a", "lab-grade-test-b")
+    local = [REPO / "reports" / name for name in names]
+    for folder in local:
+        shutil.rmtree(folder, ignore_errors=True)
+    targets = [tmp_path / f"{name}.pcap" for name in names]
+    for target, source in zip(targets, ("reqresp.pcap", "refused.pcap")):
+        target.write_bytes((DATA / source).read_bytes())
+    try:
+        done = subprocess.run(["make", "--no-print-directory", "analyze", *map(str, targets)],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        for folder in local:
+            assert (folder / "analysis.json").is_file() and (folder / "report.txt").is_file()
+        assert "REJ" in (local[1] / "report.txt").read_text()
+    finally:
+        for folder in local:
+            shutil.rmtree(folder, ignore_errors=True)
