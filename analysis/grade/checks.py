@@ -162,7 +162,7 @@ def _vote_chain(view: LabView, options: list[str]):
 
     Replies carry the totals after each vote; several clients may vote at once, so the order is
     that of the totals (their sum), not of the frames. A retried vote (same id) gets the very
-    same reply and counts once."""
+    same reply and counts once; two different votes with the same totals mean one was lost."""
     chain: dict[int, tuple[dict[str, int], str, object]] = {}
     for ex in view.exchanges():
         option = vote_option(ex.request)
@@ -180,7 +180,16 @@ def _vote_chain(view: LabView, options: list[str]):
             return _outcome(False, N_("the vote in frame {frame} was answered {reply!r}"),
                             [ex.request_frame, ex.response_frame], frame=ex.request_frame,
                             reply=ex.response)
-        chain.setdefault(sum(totals.values()), (totals, option, ex))
+        seen = chain.get(sum(totals.values()))
+        if seen is None:
+            chain[sum(totals.values())] = (totals, option, ex)
+        elif (seen[2].request, seen[2].response) != (ex.request, ex.response):
+            # two different votes answered with the same running totals: one was not counted
+            return _outcome(False, N_("the vote in frame {frame} got the totals {got}, as the vote "
+                                      "in frame {other} did: one of them was not counted"),
+                            [seen[2].request_frame, ex.request_frame, ex.response_frame],
+                            frame=ex.request_frame, got=counts_text(totals),
+                            other=seen[2].request_frame)
     return [chain[k] for k in sorted(chain)]
 
 
