@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import UsageError
@@ -72,8 +73,10 @@ def _serial(func, item, args, advance) -> Any:
 def _distributed(client, func, items, args, advance) -> list[Any]:
     from dask.distributed import as_completed
 
-    # pure=False: two submissions may be equal (a copied capture) and must still be two tasks
-    futures = [client.submit(func, item, *args, pure=False, key=f"task-{i}")
+    # Keys are global to a scheduler that other runs may share: one token per run keeps two runs'
+    # tasks apart, and two equal submissions (a copied capture) are still two tasks.
+    token = uuid.uuid4().hex
+    futures = [client.submit(func, item, *args, pure=False, key=f"{func.__name__}-{token}-{i}")
                for i, item in enumerate(items)]
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(items)
