@@ -83,10 +83,11 @@ def _started(args: list[str]) -> Iterator[subprocess.Popen]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        for child in below:
+        for child in below:                 # what is left of them after their parent stopped
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
-        assert not [c for c in below if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        _, alive = psutil.wait_procs(below, timeout=20)
+        assert not alive, f"still running: {alive}"
 
 
 def test_an_existing_cluster_started_as_processes(klass, serial, tmp_path) -> None:
