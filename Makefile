@@ -11,6 +11,7 @@ BACKEND ?= netns
 
 # `make analyze reqresp.pcap`: the capture is the second goal. Declare it a no-op target so
 # make does not try to build it, and pass it on as FILE.
+# `make analyze a.pcap b.pcap` (or a folder): all of them, each into reports/<name>/.
 ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   ANALYZE_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
   ifneq ($(ANALYZE_ARGS),)
@@ -20,8 +21,13 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 FILE ?= reqresp.pcap
+# `make grade DIR=submissions` (FEEDBACK_LANG=id for Indonesian feedback, RUBRIC=my.toml, GRADES=out)
+DIR ?= submissions
+GRADES ?= grades
+FEEDBACK_LANG ?= en
+RUBRIC ?=
 
-.PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze bench bench-analyzer bench-lab notebook clean-lab clean
+.PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
@@ -29,17 +35,21 @@ help:
 	@echo "make image            build the compose backend's image reqresp-lab:latest (if its sources changed)"
 	@echo "make test             run the test suite"
 	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
-	@echo "make analyze FILE     explain a capture (reports/<name>/)"
+	@echo "make analyze FILE     explain a capture (reports/<name>/); several files or a folder: each"
+	@echo "make grade DIR=...    grade a class's captures (grades/: gradebook.csv, grades.html, feedback)"
+	@echo "make batch DIR=...    one row per capture (batch/batch.parquet, batch/batch.csv)"
 	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
 	@echo "make bench-analyzer   the analyzer benchmark only"
 	@echo "make bench-lab        the lab server load benchmark only"
+	@echo "make bench-grade      grading/batch of a class: serial against 2 Dask workers"
 	@echo "make notebook         open the Jupyter walkthrough"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,grade]'
+	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
 	$(PY) -m analysis.columnar.warmup
 	@touch $(STAMP)
 
@@ -58,7 +68,7 @@ tools-compose:
 image: tools-compose
 	@bash scripts/build-image.sh
 
-test: venv tools-test
+test: venv tools-test locale
 	$(PY) -m pytest -q tests
 
 # The CI suite runs the same fuzz tests with 200 drawn and 300 mutated captures and a fixed seed;
@@ -76,15 +86,32 @@ capture: venv tools $(if $(filter compose,$(BACKEND)),image)
 	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND)
 
 analyze: venv
+ifeq ($(words $(ANALYZE_ARGS)),$(filter 0 1,$(words $(ANALYZE_ARGS))))
 	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))
+else
+	$(PY) -m analysis $(ANALYZE_ARGS) --out reports
+endif
 
-bench: bench-analyzer bench-lab
+# the message catalogs (analysis/locale/*/LC_MESSAGES/reqresp.po -> .mo); make venv runs it too
+locale: venv
+	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
+
+grade: venv locale
+	$(PY) -m analysis grade $(DIR) --out $(GRADES) --lang $(FEEDBACK_LANG) $(if $(RUBRIC),--rubric $(RUBRIC))
+
+batch: venv
+	$(PY) -m analysis batch $(DIR) --out batch
+
+bench: bench-analyzer bench-lab bench-grade
 
 bench-analyzer: venv tools
 	$(PY) -m bench.analyzer
 
 bench-lab: venv
 	$(PY) -m bench.lab
+
+bench-grade: venv
+	$(PY) -m bench.grade
 
 notebook: venv
 	$(PY) -m pip install -q -e '.[notebook]'

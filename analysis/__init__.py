@@ -3,14 +3,16 @@
     from analysis import analyze
     result = analyze("reqresp.pcap")
 
-The public API is `analyze`, `summarize`, `iter_labeled`, the `Analysis` result and the records
+The public API is `analyze`, `summarize`, `iter_labeled`, `iter_frames` (decoded frames, for
+checks on the bytes), the `Analysis` result and the records
 in `analysis.model`, and for large captures the columnar engine's `scan(path) -> Scan`
 (analysis/columnar/engine.py: batches of numpy columns, memory flat in the file size); the vocabulary of names is `analysis.vocabulary`; errors are in
-`analysis.errors`. The command line is `python -m analysis FILE`.
+`analysis.errors`. The command line is `python -m analysis FILE`; grading a class's captures is
+`analysis.grade` (`python -m analysis grade ...`).
 """
 from __future__ import annotations
 
-__all__ = ["analyze", "summarize", "iter_labeled", "Analysis", "AnalysisError", "scan"]
+__all__ = ["analyze", "summarize", "iter_labeled", "iter_frames", "Analysis", "AnalysisError", "scan"]
 
 
 def __getattr__(name: str):

@@ -224,6 +224,15 @@ def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | No
         on_finish(pipeline.result([]))
 
 
+def iter_frames(path: str | Path, *, verify_checksums: bool = True) -> Iterator[Frame]:
+    """The decoded `Frame` records of a capture (analysis.model: every header, the payload bytes,
+    `checksum_ok`), streaming, before any TCP analysis: for checks on the bytes themselves, such
+    as the grader's integrity signals (analysis/grade/integrity.py)."""
+    path = str(path)
+    for record in CaptureReader(path).records():
+        yield decode_frame(record, path=path, verify_checksums=verify_checksums)
+
+
 def analyze(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
     """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input.
 
@@ -242,4 +251,5 @@ def summarize(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
     return pipeline.result([])
 
 
-__all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "summarize", "frame_info"]
+__all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "iter_frames", "summarize",
+           "frame_info"]

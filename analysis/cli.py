@@ -1,5 +1,5 @@
-"""The thin command line over the library: `python -m analysis FILE [--json | --csv] [--out DIR]
-[--phase PHASE] [--conn ID]`.
+"""The thin command line over the library: `python -m analysis FILE... [--json | --csv] [--out DIR]
+[--phase PHASE] [--conn ID]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
 
 Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
 (one line on stderr, no traceback).
@@ -22,8 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Explain a pcap/pcapng capture frame by frame: phases, labels, Wireshark's TCP "
-                    "analysis flags, Zeek connection states, request/response exchanges.")
-    parser.add_argument("file", help="capture file (pcap or pcapng, detected by content)")
+                    "analysis flags, Zeek connection states, request/response exchanges.",
+        epilog="Also: python -m analysis grade ... (grade a class) and python -m analysis batch "
+               "... (a row per capture); each has --help.")
+    parser.add_argument("file", nargs="+",
+                        help="capture file (pcap or pcapng, detected by content); several files "
+                             "or a folder: each is reported in turn, with --out into DIR/<name>/")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the JSON document (schema in export.py)")
     fmt.add_argument("--csv", action="store_true", help="print the frames as CSV")
@@ -41,7 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("grade", "batch"):     # subcommands: analysis/grade/cli.py
+        from .grade.cli import main as grade_main
+        return grade_main(argv)
     args = build_parser().parse_args(argv)
+    if len(args.file) > 1 or Path(args.file[0]).is_dir():
+        from .grade.many import analyze_many
+        try:
+            return analyze_many(args, main)
+        except AnalysisError as error:
+            print(f"error: {error.one_line()}", file=sys.stderr)
+            return 2
+    args.file = args.file[0]
     try:
         if not Path(args.file).is_file():
             raise AnalysisError("no such capture file",

@@ -1,0 +1,121 @@
+"""Many captures, one row each: `python -m analysis batch FILES-OR-FOLDERS --out DIR`.
+
+A row holds the capture's path, its frame count, the count of every phase and label
+(`phase_<name>`, `label_<name>`, every name of analysis.vocabulary, 0 when absent), its
+connections and their Zeek conn_states (`conn_<STATE>`), exchanges, the vote totals the replies
+reached (`votes`, "A=2 B=1 C=0"), its warnings (count and messages) and `error` (why the file
+could not be read; the other columns are then empty). Written to DIR/batch.parquet (pyarrow)
+and DIR/batch.csv, rows in the order of the paths (sorted within a folder).
+
+Each capture is one task (fan-out: serial, a local Dask cluster or a remote one); the frames are
+streamed (`analysis.iter_labeled`), so a large capture takes memory for its open connections only.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+from ..api import Analysis, iter_labeled
+from ..errors import AnalysisError
+from ..vocabulary import CONN_STATES, LABELS, PHASES
+from .errors import SubmissionError
+from .fanout import TaskError, fan_out
+from .submissions import CAPTURE_SUFFIXES
+
+COLUMNS = (["path", "frames", *(f"phase_{p}" for p in PHASES), *(f"label_{name}" for name in LABELS),
+            "connections", *(f"conn_{s}" for s in CONN_STATES), "exchanges", "votes",
+            "warnings", "warning_messages", "error"])
+
+
+class BatchResult(NamedTuple):
+    rows: list[dict]
+    failed: list[tuple[str, str]]        # (path, one-line error)
+    written: list[Path]
+
+
+def capture_paths(args: Sequence[str | os.PathLike]) -> list[str]:
+    """Files as given; folders expanded to their capture files (recursively, sorted)."""
+    paths: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.is_file() and p.suffix.lower() in CAPTURE_SUFFIXES)
+            if not found:
+                raise SubmissionError("the folder holds no capture (.pcap, .pcapng, .cap)",
+                                      path=str(path))
+            paths += [str(p) for p in found]
+        elif path.is_file():
+            paths.append(str(path))
+        else:
+            raise SubmissionError("no such capture file or folder", path=str(arg),
+                                  hint="give capture files or folders of captures")
+    return list(dict.fromkeys(paths))
+
+
+def capture_row(path: str) -> dict:
+    """One capture's row (never raises for an unreadable capture: `error` says why)."""
+    row: dict = {name: None for name in COLUMNS}
+    row["path"] = path
+    finished: list[Analysis] = []
+    phases: Counter = Counter()
+    labels: Counter = Counter()
+    frames = 0
+    try:
+        for frame in iter_labeled(path, on_finish=finished.append):
+            frames += 1
+            phases[frame.phase] += 1
+            labels[frame.label] += 1
+    except AnalysisError as exc:
+        row["error"] = exc.one_line()
+        return row
+    except OSError as exc:
+        row["error"] = f"{path}: {exc.strerror or exc}"
+        return row
+    result = finished[0]
+    states = Counter(c.conn_state for c in result.connections)
+    row.update(frames=frames, connections=len(result.connections), exchanges=len(result.exchanges),
+               votes=" ".join(f"{k}={v}" for k, v in result.votes.items()),
+               warnings=len(result.warnings),
+               warning_messages=" | ".join(w.message for w in result.warnings), error="")
+    row.update({f"phase_{p}": phases[p] for p in PHASES})
+    row.update({f"label_{name}": labels[name] for name in LABELS})
+    row.update({f"conn_{s}": states[s] for s in CONN_STATES})
+    return row
+
+
+def batch(args: Sequence[str | os.PathLike], out: str | os.PathLike, *, workers: int | None = None,
+          scheduler: str | None = None, on_found: Callable[[int], None] | None = None,
+          on_done: Callable[[], None] | None = None) -> BatchResult:
+    """Analyse every capture into one table; per-file errors are rows with `error`, not a stop."""
+    paths = capture_paths(args)
+    if on_found is not None:
+        on_found(len(paths))
+    raw = fan_out(capture_row, paths, workers=workers, scheduler=scheduler, on_done=on_done)
+    rows = []
+    for path, row in zip(paths, raw):
+        if isinstance(row, TaskError):
+            row = dict({name: None for name in COLUMNS}, path=path, error=row.one_line())
+        rows.append(row)
+    failed = [(r["path"], r["error"]) for r in rows if r["error"]]
+    return BatchResult(rows, failed, write_table(rows, Path(out)))
+
+
+def write_table(rows: list[dict], out: Path) -> list[Path]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, pa.string() if name in ("path", "votes", "warning_messages", "error")
+                         else pa.int64()) for name in COLUMNS])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "batch.parquet", out / "batch.csv"]
+    for target, write in ((written[0], lambda p: pq.write_table(table, p)),
+                          (written[1], lambda p: pacsv.write_csv(table, p))):
+        temporary = target.with_name(f".{target.name}.tmp")
+        write(str(temporary))
+        os.replace(temporary, target)      # a reader never sees half a table
+    return written
