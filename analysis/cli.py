@@ -15,6 +15,7 @@ from . import vocabulary
 from .api import analyze, check_phase
 from .errors import AnalysisError, UsageError
 from .export import write_csv, write_json
+from .report_files import replace_report
 from .text_report import render_plain, render_rich
 
 
@@ -117,10 +118,14 @@ def _summary(args: argparse.Namespace) -> int:
         print(f"warning: {warning.message}", file=sys.stderr)
     if args.out:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.txt").write_text(text, encoding="utf-8")
-        connections_dataframe(summary.connections).to_csv(out / "connections.csv", index=False)
-        print(f"wrote {out / 'summary.txt'}, {out / 'connections.csv'}", file=sys.stderr)
+
+        def write(staging: Path) -> list[Path]:
+            (staging / "summary.txt").write_text(text, encoding="utf-8")
+            connections_dataframe(summary.connections).to_csv(staging / "connections.csv", index=False)
+            return [staging / "summary.txt", staging / "connections.csv"]
+
+        written = replace_report(out, write)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
 
 
@@ -136,8 +141,11 @@ def _compile_first() -> None:
 
 
 def write_outputs(result, out: Path) -> list[Path]:
-    """The files `make analyze` leaves under reports/<name>/."""
-    out.mkdir(parents=True, exist_ok=True)
+    """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole."""
+    return replace_report(out, lambda staging: _write_report_files(result, staging))
+
+
+def _write_report_files(result, out: Path) -> list[Path]:
     paths = []
     with open(out / "analysis.json", "w", encoding="utf-8") as handle:
         write_json(result, handle)
