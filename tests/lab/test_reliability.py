@@ -116,7 +116,7 @@ def test_clients_that_never_read_cost_bounded_memory_and_nobody_else_waits(start
     assert server.errors() == ""                   # no "socket.send() raised exception." spam
 
 
-def test_sigterm_under_load_exits_0_within_a_second(start_server):
+def test_sigterm_under_load_exits_0_within_its_one_second_budget(start_server):
     server = start_server()                        # SQLite store: votes in flight too
     until = time.monotonic() + 20
     readers = [server.connect() for _ in range(8)]
@@ -139,6 +139,8 @@ def test_sigterm_under_load_exits_0_within_a_second(start_server):
         for t in threads:
             t.join(30)
     assert status == 0
+    # The server's budget is 1 s (SHUTDOWN_GRACE 0.5 s, then the store and the log close; measured
+    # 0.62-0.72 s at load 5 on 2 cores); the extra half second is room for a loaded CI machine.
     assert took < 1.5, f"SIGTERM took {took:.2f} s"
     assert "Traceback" not in server.errors()
 
