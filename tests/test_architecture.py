@@ -70,3 +70,16 @@ def test_notebooks_use_public_apis_only() -> None:
         for top in _imported_tops(code) & REPO_TOP:
             assert top in {"analysis", "capture"}, f"{nb.name} imports {top}"
         assert "analysis._" not in code and "capture._" not in code, f"{nb.name} uses a private name"
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared test helpers live in helper modules; a test module is never a library (importing one
+    runs its tests' collection twice and ties unrelated tests together)."""
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names
+                    if n.split(".")[-1].startswith("test_")]
+    assert not bad, "; ".join(bad)

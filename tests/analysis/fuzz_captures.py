@@ -21,6 +21,7 @@ a traceback is what the fuzz tests exist to find.
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from hypothesis import strategies as st
 
@@ -208,3 +209,22 @@ def outcome(path, engine: str):
                 connections_from_table(summary.connections), summary.warnings)
     except AnalysisError as error:
         return ("error", type(error).__name__, error.one_line())
+
+
+def check_engines_agree(path: Path) -> tuple:
+    """Both engines on one file: the same frames, connections and warnings, or the same one-line
+    error, never a traceback; returns the per-frame outcome."""
+    ours, theirs = outcome(path, "columnar"), outcome(path, "per-frame")
+    assert ours[:2] == theirs[:2], (ours[:3], theirs[:3])
+    if theirs[0] == "error":
+        assert ours == theirs
+        assert "\n" not in theirs[2] and theirs[2].startswith(str(path))
+        return theirs
+    count, rows, conns, warnings = theirs[1:]
+    assert ours[1] == count and len(ours[2]) == len(rows) == count
+    for mine, want in zip(ours[2], rows):
+        assert mine == want, f"frame {want.number}"
+    assert ours[3] == conns
+    assert ours[4] == warnings
+    assert all("\n" not in w.message for w in warnings)
+    return theirs

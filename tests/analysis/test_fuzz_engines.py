@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 from tests.analysis.fuzz_captures import capture_files, outcome
+from tests.analysis.fuzz_captures import check_engines_agree as _check
 from tests.analysis.fuzz_run import run_mutations
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
@@ -32,23 +33,6 @@ _fuzz_settings = settings(max_examples=EXAMPLES, derandomize=SEED is None, datab
 
 def _seeded(test):
     return seed(int(SEED))(test) if SEED is not None else test
-
-
-def _check(path: Path) -> tuple:
-    ours, theirs = outcome(path, "columnar"), outcome(path, "per-frame")
-    assert ours[:2] == theirs[:2], (ours[:3], theirs[:3])
-    if theirs[0] == "error":
-        assert ours == theirs
-        assert "\n" not in theirs[2] and theirs[2].startswith(str(path))
-        return theirs
-    count, rows, conns, warnings = theirs[1:]
-    assert ours[1] == count and len(ours[2]) == len(rows) == count
-    for mine, want in zip(ours[2], rows):
-        assert mine == want, f"frame {want.number}"
-    assert ours[3] == conns
-    assert ours[4] == warnings
-    assert all("\n" not in w.message for w in warnings)
-    return theirs
 
 
 @pytest.fixture(scope="module")

@@ -134,9 +134,9 @@ def fuzz_pcap(path: Path, seed: int, n: int = 3000) -> Path:
 
 
 def crafted_tcp_pcap(path: Path) -> Path:
-    """Every crafted TCP-analysis case of test_tcp_analysis in one pcap."""
+    """Every crafted TCP-analysis case (tests/analysis/tcp_cases.py) in one pcap."""
     from tests.analysis.crafted import TcpConversation, write_conversations
-    from tests.analysis.test_tcp_analysis import CRAFTED
+    from tests.analysis.tcp_cases import CRAFTED
 
     convs = []
     for index, case in enumerate(sorted(CRAFTED)):

@@ -18,7 +18,7 @@ from analysis.columnar.label_kernel import LabelStage
 from analysis.exchanges import LINES, TURNS, ExchangeTracker, vote_totals
 from analysis.model import Exchange
 from tests.analysis.columnar.corpus import corpus_paths
-from tests.analysis.columnar.test_label_kernel import Reference, chunk_bounds, reference
+from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference
 
 CHUNK_SIZES = (1_000_000, 1000, 7)
 

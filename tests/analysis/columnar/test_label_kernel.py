@@ -2,52 +2,15 @@
 corpus (tests/analysis/columnar/corpus.py), whatever the chunk size."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pytest
 
-from analysis.columnar.columns import (DIRECTIONS, LABELS, PHASES, FrameColumns, LabelColumns,
-                                       TcpColumns, from_frames, labels_from, slice_frames,
-                                       slice_tcp, tcp_from_infos)
+from analysis.columnar.columns import DIRECTIONS, LABELS, PHASES, LabelColumns, slice_frames, slice_tcp
 from analysis.columnar.label_kernel import LabelStage
-from analysis.decode import decode_frame
-from analysis.labels import FrameLabeler
-from analysis.reader import CaptureReader
-from analysis.tcp_analysis import TcpAnalyzer
 from tests.analysis.columnar.corpus import corpus_paths
+from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference
 
 CHUNK_SIZES = (1_000_000, 1000, 7)
-
-
-class Reference(NamedTuple):
-    """One capture through the per-frame pipeline's stages, and its columns."""
-
-    name: str
-    frames: list
-    cols: FrameColumns
-    data: np.ndarray
-    tcp: TcpColumns
-    labels: LabelColumns
-
-
-def reference(path) -> Reference:
-    frames = [decode_frame(r, path=str(path)) for r in CaptureReader(str(path)).records()]
-    analyzer, labeler = TcpAnalyzer(), FrameLabeler()
-    infos, labels, clients = [], [], []
-    for frame in frames:
-        info = analyzer.process(frame) if frame.tcp is not None else None
-        infos.append(info)
-        labels.append(labeler.label(frame, info))
-        clients.append(labeler.client_of(info.stream) if info is not None else None)
-    cols, data = from_frames(frames)
-    return Reference(path.name, frames, cols, data, tcp_from_infos(infos),
-                     labels_from(frames, infos, labels, clients))
-
-
-def chunk_bounds(n: int, size: int):
-    for start in range(0, n, size):
-        yield start, min(n, start + size)
 
 
 @pytest.fixture(scope="module")
