@@ -84,6 +84,7 @@ def test_refused_and_reset_on_compose(run) -> None:  # type: ignore[no-untyped-d
 def test_netns_and_compose_tell_the_same_story(run, name: str) -> None:  # type: ignore[no-untyped-def]
     """Our analyzer gives both captures the same phases and labels, frame by frame, per client.
 
+    Pure ACKs depend on timing (delayed ACK), so they are left out of the comparison.
     `lossy` drops at random, so which frames are retransmitted differs from run to run: there the
     phases (in order) and the kinds of frame must agree, and both must show retransmissions.
     """
@@ -92,8 +93,12 @@ def test_netns_and_compose_tell_the_same_story(run, name: str) -> None:  # type:
     a, b = sequences(netns.pcap), sequences(compose.pcap)
     assert set(a) == set(b), f"different client hosts: {sorted(a)} vs {sorted(b)}"
     if name != "lossy":
+        # Whether a reply gets a pure ACK of its own before the next request (delayed ACK) depends
+        # on timing, in every scenario. Every other frame must agree, in order.
         for client in a:
-            assert a[client] == b[client], f"{client}: netns {a[client]} != compose {b[client]}"
+            mine, theirs = ([x for x in seq[client] if x != ("data", "ack")] for seq in (a, b))
+            assert mine == theirs, f"{client}: netns {a[client]} != compose {b[client]}"
+            assert phases(a[client]) == phases(b[client])
         return
     for client in a:
         assert phases(a[client]) == phases(b[client]) == ["arp", "handshake", "data", "teardown"]
