@@ -16,11 +16,11 @@ __all__ = ["analyze", "summarize", "iter_labeled", "iter_frames", "Analysis", "A
 
 
 def __getattr__(name: str):
-    # Imported lazily so `import analysis.reader` stays light (the benchmark imports stages alone).
+    # Imported lazily so `import analysis.read.reader` stays light (the benchmark imports stages alone).
     if name == "scan":
-        from .columnar import engine
+        from analysis.columnar import engine
         return engine.scan
     if name in __all__:
-        from . import api
+        from analysis import api
         return getattr(api, name)
     raise AttributeError(name)

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import vocabulary
-from .connections import ConnectionTracker
-from .decode import decode_frame
-from .errors import AnalysisError, UsageError
-from .exchanges import ExchangeTracker, vote_totals
-from .labels import SYN, FrameLabeler, flags_text
-from .decode_link import undecoded_warnings
-from .model import (Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning,
+from analysis import vocabulary
+from analysis.conn.connections import ConnectionTracker
+from analysis.decode.frame import decode_frame
+from analysis.errors import AnalysisError, UsageError
+from analysis.session.exchanges import ExchangeTracker, vote_totals
+from analysis.session.labels import SYN, FrameLabeler, flags_text
+from analysis.decode.link import undecoded_warnings
+from analysis.model import (Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning,
                     bad_checksums_warning)
-from .reader import CaptureReader
-from .tcp_analysis import TcpAnalyzer
+from analysis.read.reader import CaptureReader
+from analysis.tcp.analysis import TcpAnalyzer
 
 
 @dataclass(frozen=True)

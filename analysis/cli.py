@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import vocabulary
-from .api import analyze, check_phase
-from .errors import AnalysisError, UsageError
-from .export import write_csv, write_json
-from .report_files import replace_report
-from .text_report import render_plain, render_rich
+from analysis import vocabulary
+from analysis.api import analyze, check_phase
+from analysis.errors import AnalysisError, UsageError
+from analysis.report.export import write_csv, write_json
+from analysis.report.files import replace_report
+from analysis.report.text import render_plain, render_rich
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("grade", "batch"):     # subcommands: analysis/grade/cli.py
-        from .grade.cli import main as grade_main
+        from analysis.grade.cli import main as grade_main
         return grade_main(argv)
     args = build_parser().parse_args(argv)
     if len(args.file) > 1 or Path(args.file[0]).is_dir():
-        from .grade.many import analyze_many
+        from analysis.grade.many import analyze_many
         try:
             return analyze_many(args, main)
         except AnalysisError as error:
@@ -99,8 +99,8 @@ def _summary(args: argparse.Namespace) -> int:
     """--summary: the columnar engine's counts, streamed (no frame is kept)."""
     import time
 
-    from .columnar.engine import Scan
-    from .columnar.tally import Tally, connections_dataframe, render_summary
+    from analysis.columnar.engine import Scan
+    from analysis.columnar.tally import Tally, connections_dataframe, render_summary
 
     if args.json or args.csv or args.phase or args.conn is not None:
         raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn, or "
@@ -132,7 +132,7 @@ def _summary(args: argparse.Namespace) -> int:
 def _compile_first() -> None:
     """Compile the kernels before the clock starts, saying so in one line (only if not done yet:
     `make venv` does it at set-up), so printed speeds never include the compile."""
-    from .columnar import warmup
+    from analysis.columnar import warmup
 
     if not warmup.compiled():
         print("compiling the analyzer's kernels first (once; about a minute on 2 cores) ...",
@@ -157,6 +157,6 @@ def _write_report_files(result, out: Path) -> list[Path]:
     paths.append(out / "report.txt")
     # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
     # matplotlib is slow to import and only --out needs it.
-    from .report_html import write_reports
+    from analysis.report.html import write_reports
     paths += write_reports(result, out)
     return paths

@@ -83,3 +83,67 @@ def test_no_test_module_imports_another_test_module() -> None:
             bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names
                     if n.split(".")[-1].startswith("test_")]
     assert not bad, "; ".join(bad)
+
+
+# --- inside analysis: the stages, the reports and the engine's internals ---------------------------
+
+def _analysis_imports(path: Path) -> set[str]:
+    """The analysis modules a file imports (absolute names; relative imports resolved)."""
+    return _analysis_imports_of(path.read_text(), ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1]))
+
+
+def _analysis_imports_of(source: str, package: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {n for n in names if n.split(".")[0] == "analysis"}
+
+
+STAGES = ("read", "decode", "tcp", "conn", "session")
+# what may import the columnar engine's internals: the engine itself and the front doors
+ENGINE_DOORS = {"analysis/__init__.py", "analysis/api.py", "analysis/cli.py"}
+
+
+def _modules_under(*parts: str) -> list[Path]:
+    return sorted((ROOT / "analysis").joinpath(*parts).rglob("*.py"))
+
+
+@pytest.mark.parametrize("stage", STAGES + ("figures",))
+def test_stages_and_figures_never_import_the_reports(stage: str) -> None:
+    bad = [f"{p.relative_to(ROOT)} imports {name}" for p in _modules_under(stage)
+           for name in _analysis_imports(p) if name.startswith(("analysis.report", "analysis.figures"))
+           and not name.startswith(f"analysis.{stage}")]
+    assert not bad, "; ".join(bad)
+
+
+def test_a_stage_imports_only_earlier_stages() -> None:
+    bad = []
+    for i, stage in enumerate(STAGES):
+        later = tuple(f"analysis.{s}" for s in STAGES[i + 1:])
+        bad += [f"{p.relative_to(ROOT)} imports {name}" for p in _modules_under(stage)
+                for name in _analysis_imports(p) if later and name.startswith(later)]
+    assert not bad, "; ".join(bad)
+
+
+def test_only_the_front_doors_import_the_engines_internals() -> None:
+    bad = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        if rel.startswith("analysis/columnar/") or rel in ENGINE_DOORS:
+            continue
+        bad += [f"{rel} imports {name}" for name in _analysis_imports(path)
+                if name.startswith("analysis.columnar")]
+    assert not bad, "; ".join(bad)
+
+
+def test_the_direction_check_sees_relative_imports() -> None:
+    found = _analysis_imports_of("from ..report import questions\n", "analysis.figures")
+    assert {"analysis.report", "analysis.report.questions"} <= found

@@ -20,18 +20,18 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from analysis.decode_link import undecoded_warnings
-from analysis.exchanges import exchange_kind, reply_counts
+from analysis.decode.link import undecoded_warnings
+from analysis.session.exchanges import exchange_kind, reply_counts
 from analysis.model import Exchange, Warning, bad_checksums_warning
 
-from .chunks import ChunkReader
-from .columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
+from analysis.columnar.read.chunks import ChunkReader
+from analysis.columnar.columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
                       LabelColumns, TcpColumns)
-from .conn_kernel import ConnStage
-from .exch_kernel import ExchangeStage, exchanges_from_columns
-from .exch_text import KIND_UNKNOWN
-from .label_kernel import LabelStage
-from .tcp_kernel import TcpStage
+from analysis.columnar.conn.kernel import ConnStage
+from analysis.columnar.session.exchanges import ExchangeStage, exchanges_from_columns
+from analysis.columnar.session.text import KIND_UNKNOWN
+from analysis.columnar.session.labels import LabelStage
+from analysis.columnar.tcp.kernel import TcpStage
 
 CHUNK_FRAMES = 16384   # frames per batch: big enough that per-batch Python costs vanish,
                        # small enough that the batch arrays stay a few MB

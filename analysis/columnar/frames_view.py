@@ -14,9 +14,9 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from analysis.labels import flags_text
+from analysis.session.labels import flags_text
 
-from .columns import (ANALYSIS_FLAGS, DIRECTIONS, LABELS, PHASES, PROTOS, FrameColumns,
+from analysis.columnar.columns import (ANALYSIS_FLAGS, DIRECTIONS, LABELS, PHASES, PROTOS, FrameColumns,
                       LabelColumns, TcpColumns, analysis_names, ip_text)
 
 _FLAGS_TEXT = tuple(flags_text(bits) for bits in range(1 << 12))
@@ -156,8 +156,8 @@ def collect(scan) -> FrameTable:
         parts.append(tuple(tuple(np.array(c, copy=True) for c in group)
                            for group in (batch.frames, batch.tcp, batch.labels)))
     if not parts:
-        from .columns import empty_frames
-        from .columns import tcp_from_infos
+        from analysis.columnar.columns import empty_frames
+        from analysis.columnar.columns import tcp_from_infos
 
         empty_labels = LabelColumns(np.zeros(0, np.uint8), np.zeros(0, np.uint8),
                                     np.zeros(0, np.int8), np.zeros(0, np.bool_))

@@ -67,7 +67,7 @@ def _imports(path: Path, tree: ast.Module) -> set[str]:
 
 def kernel_sources() -> list[Path]:
     """Every module a kernel can see: numba users of this package and what they import, sorted."""
-    trees = {p: ast.parse(p.read_bytes()) for p in PACKAGE_DIR.glob("*.py")}
+    trees = {p: ast.parse(p.read_bytes()) for p in _package_files()}
     pending = [p for p, tree in trees.items() if _uses_numba(tree)]
     seen: set[Path] = set()
     while pending:
@@ -81,6 +81,15 @@ def kernel_sources() -> list[Path]:
             if found is not None and found not in seen:
                 pending.append(found)
     return sorted(seen)
+
+
+def _package_files() -> list[Path]:
+    """Every module of the engine, its stage sub-packages included."""
+    return sorted(p for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _package_modules() -> list[str]:
+    return [str(p.relative_to(PACKAGE_DIR)) for p in _package_files()]
 
 
 def _stats(paths: list[Path]) -> dict[str, list[int]]:
@@ -102,7 +111,7 @@ def drop_stale_kernel_caches() -> bool:
     try:
         recorded = json.loads(FINGERPRINT.read_text())
         stats, digest, modules = recorded["stats"], recorded["digest"], recorded["modules"]
-        if modules == sorted(p.name for p in PACKAGE_DIR.glob("*.py")) and \
+        if modules == _package_modules() and \
                 stats == _stats([Path(p) for p in stats]):
             return False
     except (OSError, ValueError, KeyError, TypeError):
@@ -111,14 +120,15 @@ def drop_stale_kernel_caches() -> bool:
     current = sources_digest(sources)
     dropped = False
     if current != digest:
-        for cache in CACHE_DIR.glob("*.nb[ic]"):
+        # numba writes each module's kernels beside it: one __pycache__ per stage sub-package
+        for cache in PACKAGE_DIR.rglob("__pycache__/*.nb[ic]"):
             cache.unlink(missing_ok=True)
             dropped = True
         (CACHE_DIR / "warmup.done").unlink(missing_ok=True)   # analysis.columnar.warmup's marker
     try:
         CACHE_DIR.mkdir(exist_ok=True)
         FINGERPRINT.write_text(json.dumps({"digest": current, "stats": _stats(sources),
-                                           "modules": sorted(p.name for p in PACKAGE_DIR.glob("*.py"))}))
+                                           "modules": _package_modules()}))
     except OSError:  # a read-only install: numba then cannot cache either, nothing to keep in step
         pass
     return dropped

@@ -1,6 +1,6 @@
 """tcp.stream lookup by 4-tuple: an open-addressing hash table in numpy arrays, for tcp_kernel.
 
-Mirrors TcpAnalyzer._by_key of analysis/tcp_analysis.py (a dict from the directed 4-tuple
+Mirrors TcpAnalyzer._by_key of analysis/tcp/analysis.py (a dict from the directed 4-tuple
 (src, sport, dst, dport) to the current conversation), looked up forward then reversed.
 
 Layout:

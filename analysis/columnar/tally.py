@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .columns import ANALYSIS_FLAGS, CONN_STATES, LABELS, PHASES, PROTOS
+from analysis.columnar.columns import ANALYSIS_FLAGS, CONN_STATES, LABELS, PHASES, PROTOS
 
 
 @dataclass
@@ -70,8 +70,8 @@ def connections_dataframe(table):
     """The ConnectionTable as a pandas DataFrame with conn.log-style text columns."""
     import pandas as pd
 
-    from .columns import CONN_ENDS, SIDES
-    from .frames_view import address_texts
+    from analysis.columnar.columns import CONN_ENDS, SIDES
+    from analysis.columnar.frames_view import address_texts
 
     def addresses(family, hi, lo):
         texts, codes = address_texts(family, hi, lo)

@@ -17,12 +17,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from ..api import Analysis, iter_labeled
-from ..errors import AnalysisError
-from ..vocabulary import CONN_STATES, LABELS, PHASES
-from .errors import SubmissionError
-from .fanout import TaskError, fan_out
-from .submissions import CAPTURE_SUFFIXES
+from analysis.api import Analysis, iter_labeled
+from analysis.errors import AnalysisError
+from analysis.vocabulary import CONN_STATES, LABELS, PHASES
+from analysis.grade.errors import SubmissionError
+from analysis.grade.fanout import TaskError, fan_out
+from analysis.grade.submissions import CAPTURE_SUFFIXES
 
 COLUMNS = (["path", "frames", *(f"phase_{p}" for p in PHASES), *(f"label_{name}" for name in LABELS),
             "connections", *(f"conn_{s}" for s in CONN_STATES), "exchanges", "votes",

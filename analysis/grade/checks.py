@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
-from ..vocabulary import RETRANSMISSION_FLAGS, frame_filter
-from .lab_view import LabView, counts, counts_text, is_results, vote_option
+from analysis.vocabulary import RETRANSMISSION_FLAGS, frame_filter
+from analysis.grade.lab_view import LabView, counts, counts_text, is_results, vote_option
 
 
 def N_(message: str) -> str:

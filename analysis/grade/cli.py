@@ -11,8 +11,8 @@ import contextlib
 import sys
 from typing import Callable, Iterator, Sequence
 
-from ..errors import AnalysisError
-from .feedback import LANGUAGES
+from analysis.errors import AnalysisError
+from analysis.grade.feedback import LANGUAGES
 
 
 def _fan_out_options(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +84,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _grade(args) -> int:
-    from .cohort import grade
+    from analysis.grade.cohort import grade
 
     with _progress("grading") as (found, done):
         cohort = grade(args.submissions, rubric=args.rubric, out=args.out, lang=args.lang,
@@ -103,7 +103,7 @@ def _grade(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch_table import batch
+    from analysis.grade.batch_table import batch
 
     with _progress("analysing") as (found, done):
         result = batch(args.paths, args.out, workers=args.workers, scheduler=args.scheduler,

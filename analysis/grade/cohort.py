@@ -28,14 +28,14 @@ import tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from .checks import N_, Reason
-from .fanout import TaskError, fan_out
-from .feedback import render, translator
-from .gradebook import gradebook_csv
-from .grader import Measures, StudentResult, Verdict, grade_submission, write_student_folder
-from .integrity import Signal, duplicates
-from .rubric import Rubric, load_rubric
-from .submissions import Submission, find_submissions
+from analysis.grade.checks import N_, Reason
+from analysis.grade.fanout import TaskError, fan_out
+from analysis.grade.feedback import render, translator
+from analysis.grade.gradebook import gradebook_csv
+from analysis.grade.grader import Measures, StudentResult, Verdict, grade_submission, write_student_folder
+from analysis.grade.integrity import Signal, duplicates
+from analysis.grade.rubric import Rubric, load_rubric
+from analysis.grade.submissions import Submission, find_submissions
 
 _MANIFEST = ".students"
 
@@ -113,7 +113,7 @@ def _signals(results: Sequence[StudentResult]) -> tuple[Signal, ...]:
 
 def _write_top(staging: Path, results, signals, rubric: Rubric, lang: str, _, reports: bool
                ) -> None:
-    from .html import grades_html  # matplotlib: imported only when pages are written
+    from analysis.grade.html import grades_html  # matplotlib: imported only when pages are written
 
     (staging / "gradebook.csv").write_text(gradebook_csv(results, rubric, signals), encoding="utf-8")
     (staging / "grades.html").write_text(grades_html(results, signals, rubric, lang, _, reports),

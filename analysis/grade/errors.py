@@ -11,7 +11,7 @@ A capture that cannot be read is not an error of the run: it is recorded against
 """
 from __future__ import annotations
 
-from ..errors import UsageError
+from analysis.errors import UsageError
 
 
 class RubricError(UsageError):

@@ -23,7 +23,7 @@ import os
 import uuid
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import UsageError
+from analysis.errors import UsageError
 
 
 class TaskError:

@@ -13,8 +13,8 @@ import html
 from pathlib import Path
 from typing import Any, Callable
 
-from .checks import CHECKS, Reason
-from .errors import SubmissionError
+from analysis.grade.checks import CHECKS, Reason
+from analysis.grade.errors import SubmissionError
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "reqresp"

@@ -11,9 +11,9 @@ import csv
 import io
 from typing import Sequence
 
-from .grader import StudentResult
-from .integrity import Signal
-from .rubric import Rubric
+from analysis.grade.grader import StudentResult
+from analysis.grade.integrity import Signal
+from analysis.grade.rubric import Rubric
 
 
 def gradebook_csv(results: Sequence[StudentResult], rubric: Rubric,

@@ -13,14 +13,14 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..api import analyze
-from ..errors import AnalysisError
-from .checks import CHECKS, N_, Reason
-from .feedback import feedback_html, feedback_text, translator
-from .integrity import Fingerprint, Signal, inspect
-from .lab_view import LabView, vote_option
-from .rubric import Rubric
-from .submissions import Submission
+from analysis.api import analyze
+from analysis.errors import AnalysisError
+from analysis.grade.checks import CHECKS, N_, Reason
+from analysis.grade.feedback import feedback_html, feedback_text, translator
+from analysis.grade.integrity import Fingerprint, Signal, inspect
+from analysis.grade.lab_view import LabView, vote_option
+from analysis.grade.rubric import Rubric
+from analysis.grade.submissions import Submission
 
 
 class Verdict(NamedTuple):
@@ -116,7 +116,7 @@ def write_student_folder(result: StudentResult, analysis, rubric: Rubric, folder
     folder.mkdir(parents=True, exist_ok=True)
     report = None
     if analysis is not None and reports:
-        from ..cli import write_outputs  # the analyzer's own report files, as `make analyze`
+        from analysis.cli import write_outputs  # the analyzer's own report files, as `make analyze`
         write_outputs(analysis, folder)
         report = "report.html"
     _ = translator(lang)

@@ -13,10 +13,10 @@ import re
 from collections import Counter
 from typing import Sequence
 
-from .feedback import PAGE_STYLE, Translate, render, title
-from .grader import StudentResult
-from .integrity import Signal
-from .rubric import Rubric
+from analysis.grade.feedback import PAGE_STYLE, Translate, render, title
+from analysis.grade.grader import StudentResult
+from analysis.grade.integrity import Signal
+from analysis.grade.rubric import Rubric
 
 e = html.escape
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)

@@ -22,9 +22,9 @@ import ipaddress
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
-from ..api import iter_frames
-from ..vocabulary import frame_filter
-from .checks import N_
+from analysis.api import iter_frames
+from analysis.vocabulary import frame_filter
+from analysis.grade.checks import N_
 
 _SYN, _ACK = 0x002, 0x010
 _ETHERNET = 1

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..api import Analysis
-from ..model import Connection, Exchange, LabeledFrame
+from analysis.api import Analysis
+from analysis.model import Connection, Exchange, LabeledFrame
 
 _COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")
 _VOTE = re.compile(r"^\s*vote\s+(\S+)", re.IGNORECASE)

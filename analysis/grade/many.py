@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .submissions import find_submissions
+from analysis.grade.submissions import find_submissions
 
 
 def _flags(args) -> list[str]:

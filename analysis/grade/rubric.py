@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checks import CHECKS, Param
-from .errors import RubricError
+from analysis.grade.checks import CHECKS, Param
+from analysis.grade.errors import RubricError
 
 DEFAULT_RUBRIC = Path(__file__).with_name("default_rubric.toml")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from .errors import SubmissionError
+from analysis.grade.errors import SubmissionError
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from analysis.connections import ConnectionTracker
-from analysis.decode import decode_frame
-from analysis.reader import iter_records
-from analysis.tcp_analysis import TcpAnalyzer
+from analysis.conn.connections import ConnectionTracker
+from analysis.decode.frame import decode_frame
+from analysis.read.reader import iter_records
+from analysis.tcp.analysis import TcpAnalyzer
 
 
 def track(path, **options):

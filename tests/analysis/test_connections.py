@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.conn_zeek import (CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT,
+from analysis.conn.zeek import (CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT,
                                 SYN_SENT)
-from analysis.connections import conn_state
+from analysis.conn.connections import conn_state
 from analysis.vocabulary import CONN_STATES
 from tests.analysis.conn_tracking import track
 

@@ -136,7 +136,7 @@ def test_repeat_rule_for_s_and_h():
     # A SYN with a new ISN is a new tshark stream, so this drives the Zeek engine on its own.
     # The relative sequence number is what must differ: a SYN in SYN_SENT re-initialises the
     # endpoint (rel 0 again, no new S); after a RST or FIN Zeek no longer re-initialises it.
-    from analysis.conn_zeek import ZeekTcp
+    from analysis.conn.zeek import ZeekTcp
     zeek = ZeekTcp(*C, *S, flip=False)
     zeek.packet(True, 0x02, ISN_C, 0, 8192, 0, True)              # S
     zeek.packet(True, 0x02, ISN_C, 0, 8192, 0, True)              # retransmitted: nothing

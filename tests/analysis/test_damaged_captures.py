@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.reader import TS_MAX, TS_MIN
+from analysis.read.reader import TS_MAX, TS_MIN
 from tests.analysis.columnar.crafted_frames import TCP4, V4A, V4B, ethernet, ipv4, ipv6, tcp
 from tests.analysis.conftest import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb,
                                      pcapng_shb)
@@ -193,7 +193,7 @@ def test_figures_of_an_empty_capture_draw_without_a_warning(tmp_path):
     import warnings
 
     from analysis import analyze
-    from analysis.figures import figure_png, ladder, phase_timeline, report_figures
+    from analysis.figures.render import figure_png, ladder, phase_timeline, report_figures
 
     path = tmp_path / "empty.pcap"
     path.write_bytes(pcap_bytes([]))

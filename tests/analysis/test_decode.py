@@ -1,4 +1,4 @@
-"""analysis.decode against the conformance truth (tshark) and crafted captures (scapy)."""
+"""analysis.decode.frame against the conformance truth (tshark) and crafted captures (scapy)."""
 from __future__ import annotations
 
 import pytest
@@ -9,10 +9,10 @@ from scapy.layers.ipsec import AH
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
-from analysis.decode import CUT_MARK, decode_frame, iter_frames
+from analysis.decode.frame import CUT_MARK, decode_frame, iter_frames
 from analysis.errors import UnknownLinkTypeError
 from analysis.model import RawRecord
-from analysis.reader import CaptureReader
+from analysis.read.reader import CaptureReader
 from tests.analysis.conftest import pcap_bytes
 
 # Wireshark's frame.encap_type (WTAP_ENCAP_*) -> the LINKTYPE_* the file declares
@@ -295,7 +295,7 @@ def test_unknown_link_type_is_a_one_line_error_naming_file_and_frame(tmp_path):
 def test_fast_path_equals_general_path(conformance_name, conformance_truth, tmp_path):
     """decode_frame's fast path (untagged Ethernet / IPv4 / TCP) must give what the general,
     layer-by-layer path gives: compare both on every conformance frame and on crafted edge cases."""
-    from analysis.decode import _decode_general
+    from analysis.decode.frame import _decode_general
     records = list(CaptureReader(conformance_truth(conformance_name).pcap).records())
     crafted = write(tmp_path, [Ether() / TCP_SEG, Ether() / IP(len=0) / TCP(flags="S"),
                                Ether() / IP(options=[b"\x01\x01\x01\x00"]) / TCP(),

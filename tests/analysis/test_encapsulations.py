@@ -6,11 +6,11 @@ import pytest
 
 from analysis import analyze
 from analysis.columnar.columns import PROTOS
-from analysis.columnar.conn_kernel import connections_from_table
+from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect
-from analysis.decode import iter_frames
-from analysis.reader import CaptureReader
+from analysis.decode.frame import iter_frames
+from analysis.read.reader import CaptureReader
 from analysis.vocabulary import ENCAPSULATIONS as ENCAPSULATION_NAMES
 from tests.analysis.encap_captures import (ENCAPSULATIONS, UNDECODED, encap_pcap, turns_pcap,
                                            undecoded_pcap)
@@ -118,9 +118,9 @@ def test_turns_capture_agrees_between_engines(tmp_path):
 
 
 def test_the_kernels_use_the_same_constants():
-    from analysis import decode_link as D
-    from analysis.columnar import decode_kernel as K
-    from analysis.columnar import link_kernel as L
+    from analysis.decode import link as D
+    from analysis.columnar.decode import frames as K
+    from analysis.columnar.decode import link as L
 
     assert (K.ETH_TEB, K.VXLAN_PORT, K.VXLAN_HEADER, K.MAX_TUNNELS) == (
         D.ETH_TEB, D.VXLAN_PORT, D.VXLAN_HEADER, D.MAX_TUNNELS)

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from analysis import analyze
-from analysis.exchanges import MAX_MESSAGE, ExchangeTracker, turn_text
+from analysis.session.exchanges import MAX_MESSAGE, ExchangeTracker, turn_text
 from tests.analysis.conftest import CONFORMANCE_DIR
 from tests.analysis.encap_captures import turns_pcap
 from tests.analysis.tshark_oracle import TSHARK, tshark_available
@@ -126,8 +126,9 @@ def test_turns_keep_their_bytes_and_a_silent_server_gives_one_unanswered_turn():
 
 
 def test_the_kernels_use_the_same_rules():
-    from analysis import exchanges
-    from analysis.columnar import exch_pairing, exch_reassembly
+    from analysis.session import exchanges
+    from analysis.columnar.session import pairing as exch_pairing
+    from analysis.columnar.session import reassembly as exch_reassembly
 
     assert exch_pairing.MAX_MESSAGE == exch_reassembly.MAX_MESSAGE == exchanges.MAX_MESSAGE
     kernel = tuple(bytes(p) for p in (exch_pairing._LAB_ECHO, exch_pairing._LAB_VOTED,
@@ -136,7 +137,7 @@ def test_the_kernels_use_the_same_rules():
 
 
 def test_the_text_report_shows_a_turn_on_one_line():
-    from analysis.text_report import render_plain
+    from analysis.report.text import render_plain
 
     text = render_plain(analyze(CONFORMANCE_DIR / "pcaps" / "zeek_http_get.pcap"))
     section = text.split("Exchanges (1)", 1)[1]

@@ -7,7 +7,7 @@ import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
 from analysis import analyze
-from analysis.exchanges import ExchangeTracker, exchange_kind, vote_totals
+from analysis.session.exchanges import ExchangeTracker, exchange_kind, vote_totals
 from tests.analysis.lab_capture import capture_lab, lab_client, legacy_client, root
 
 needs_tcpdump = pytest.mark.skipif(not (root() and shutil.which("tcpdump")),

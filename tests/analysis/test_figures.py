@@ -7,9 +7,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from analysis import analyze
-from analysis.figures import (PHASE_COLORS, figure_png, figure_svg, ladder, ladder_rows,
+from analysis.figures.render import (PHASE_COLORS, figure_png, figure_svg, ladder, ladder_rows,
                               phase_timeline, phase_title, save_figure, time_sequence)
-from analysis.figures_common import safe_text
+from analysis.figures.common import safe_text
 from analysis import vocabulary
 from tests.analysis.conftest import conformance_names
 

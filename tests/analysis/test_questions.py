@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from analysis import analyze
-from analysis.questions import (ALPHA, Answer, acked_bytes, answer_all, arp_answers, arp_fields,
+from analysis.report.questions import (ALPHA, Answer, acked_bytes, answer_all, arp_answers, arp_fields,
                                 connection_answers, estimated_rtt, mac_to_ip, rtt_samples, throughput)
 
 RETRANSMISSIONS = {"retransmission", "fast-retransmission", "spurious-retransmission"}

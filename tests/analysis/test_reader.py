@@ -1,4 +1,4 @@
-"""analysis.reader against the conformance truth (capinfos, tshark) and crafted captures."""
+"""analysis.read.reader against the conformance truth (capinfos, tshark) and crafted captures."""
 from __future__ import annotations
 
 import shutil
@@ -10,9 +10,9 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.utils import RawPcapWriter, rdpcap
 
-import analysis.reader as reader_module
+import analysis.read.reader as reader_module
 from analysis.errors import CaptureFormatError
-from analysis.reader import CaptureReader, iter_records
+from analysis.read.reader import CaptureReader, iter_records
 from tests.analysis.conftest import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb)
 
 T0 = 1_700_000_000_123_456_789      # an epoch time in ns with every digit significant

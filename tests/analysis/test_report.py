@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.figures import report_figures
-from analysis.questions import answer_all
-from analysis.report_html import render_html, write_reports
-from analysis.report_md import render_md
+from analysis.figures.render import report_figures
+from analysis.report.questions import answer_all
+from analysis.report.html import render_html, write_reports
+from analysis.report.markdown import render_md
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "notebooks" / "data"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli, report_html
+from analysis import cli
+
+from analysis.report import html as report_html
 from tests.analysis.conftest import CONFORMANCE_DIR
 
 FTP = CONFORMANCE_DIR / "pcaps" / "zeek_ftp_ipv4.pcap"        # 5 connections
@@ -48,6 +50,6 @@ def test_a_failure_half_way_keeps_the_earlier_report(tmp_path: Path, monkeypatch
 
 @pytest.mark.parametrize("name", ["analysis.json", "tseq-conn12.png", "summary.txt", "ladder.svg"])
 def test_report_file_names_are_ours(name: str) -> None:
-    from analysis.report_files import is_report_file
+    from analysis.report.files import is_report_file
     assert is_report_file(name)
     assert not is_report_file("notes.txt") and not is_report_file("reqresp.pcap")

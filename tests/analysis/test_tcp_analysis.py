@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.decode import decode_frame
-from analysis.reader import iter_records
-from analysis.tcp_analysis import TcpAnalyzer
+from analysis.decode.frame import decode_frame
+from analysis.read.reader import iter_records
+from analysis.tcp.analysis import TcpAnalyzer
 from analysis.vocabulary import ANALYSIS_FIELDS, ANALYSIS_FLAGS
 from tests.analysis.conftest import conformance_names
 from tests.analysis.crafted import TcpConversation, write_conversations

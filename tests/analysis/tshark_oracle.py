@@ -1,5 +1,5 @@
 """The real tshark as an oracle for our TCP analysis: run it on a pcap, read its per-frame fields,
-and compare them with what `analysis.tcp_analysis.TcpAnalyzer` says about the same frames.
+and compare them with what `analysis.tcp.analysis.TcpAnalyzer` says about the same frames.
 
     frames = tshark_tcp_fields("trace.pcap")          # {frame number: TsharkTcp} (TCP frames only)
     problems = tcp_disagreements("trace.pcap")        # [] when we agree with tshark on every frame
@@ -122,9 +122,9 @@ def tshark_tcp_fields_many(pcaps, workers: int = 4) -> dict:
 
 def our_tcp_infos(pcap: str | os.PathLike):
     """(frame number -> TcpInfo, the analyzer) from our reader, decoder and TcpAnalyzer."""
-    from analysis.decode import decode_frame
-    from analysis.reader import iter_records
-    from analysis.tcp_analysis import TcpAnalyzer
+    from analysis.decode.frame import decode_frame
+    from analysis.read.reader import iter_records
+    from analysis.tcp.analysis import TcpAnalyzer
 
     analyzer = TcpAnalyzer()
     infos = {}

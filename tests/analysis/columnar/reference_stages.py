@@ -8,10 +8,10 @@ import numpy as np
 
 from analysis.columnar.columns import (FrameColumns, LabelColumns, TcpColumns, from_frames, labels_from,
                                        tcp_from_infos)
-from analysis.decode import decode_frame
-from analysis.labels import FrameLabeler
-from analysis.reader import CaptureReader
-from analysis.tcp_analysis import TcpAnalyzer
+from analysis.decode.frame import decode_frame
+from analysis.session.labels import FrameLabeler
+from analysis.read.reader import CaptureReader
+from analysis.tcp.analysis import TcpAnalyzer
 
 
 class Reference(NamedTuple):

@@ -1,4 +1,4 @@
-"""analysis.columnar.chunks (ChunkReader) against the per-frame reference, frame by frame.
+"""analysis.columnar.read.chunks (ChunkReader) against the per-frame reference, frame by frame.
 
 The reference for a file is `from_frames([decode_frame(r, path=p, verify_checksums=v) for r in
 CaptureReader(p).records()])` with CaptureReader's warnings and linktypes; where the reference
@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from analysis.columnar import columns as C
-from analysis.columnar import decode_kernel as K
-from analysis.columnar.chunks import ChunkReader
+from analysis.columnar.decode import frames as K
+from analysis.columnar.read.chunks import ChunkReader
 from analysis.columnar.columns import FrameColumns, empty_frames, fill_from_frame, from_frames
-from analysis.decode import _decode_general, decode_frame
+from analysis.decode.frame import _decode_general, decode_frame
 from analysis.errors import CaptureFormatError, UnknownLinkTypeError
 from analysis.model import RawRecord
-from analysis.reader import CaptureReader
+from analysis.read.reader import CaptureReader
 from tests.analysis.columnar.crafted_frames import (HOP_BY_HOP, LINKTYPES, NETWORK, T0, TCP4, UDP4, V4A, V4B,
                                                    arp, ethernet, ipv4, link_frames, records_of, tcp)
 from tests.analysis.columnar.corpus import (MADE_NAMES, NOTEBOOK_PCAPS, conformance_pcaps,

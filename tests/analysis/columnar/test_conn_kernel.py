@@ -1,4 +1,4 @@
-"""The columnar connection stage (analysis/columnar/conn_kernel.py) against ConnectionTracker.
+"""The columnar connection stage (analysis/columnar/conn/kernel.py) against ConnectionTracker.
 
 Every corpus capture (tests/analysis/columnar/corpus.py) plus a crafted capture aimed at the
 stage's own corners (long histories past the inline letters and several overflow chunks, many
@@ -23,12 +23,12 @@ from scapy.utils import wrpcap
 
 from analysis.columnar.columns import (ConnectionTable, from_frames, slice_frames, slice_tcp,
                                        tcp_from_infos)
-from analysis.columnar.conn_kernel import ConnStage, connections_from_table
-from analysis.columnar.conn_table import _rstos0
-from analysis.connections import ConnectionTracker
-from analysis.decode import decode_frame
-from analysis.reader import CaptureReader
-from analysis.tcp_analysis import TcpAnalyzer
+from analysis.columnar.conn.kernel import ConnStage, connections_from_table
+from analysis.columnar.conn.table import _rstos0
+from analysis.conn.connections import ConnectionTracker
+from analysis.decode.frame import decode_frame
+from analysis.read.reader import CaptureReader
+from analysis.tcp.analysis import TcpAnalyzer
 from tests.analysis.columnar.corpus import corpus_paths
 from tests.analysis.conn_tracking import seg
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.api import analyze
-from analysis.columnar.conn_kernel import connections_from_table
+from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect
 from analysis.errors import AnalysisError

@@ -1,4 +1,4 @@
-"""ExchangeStage (analysis/columnar/exch_kernel.py) agrees with ExchangeTracker as
+"""ExchangeStage (analysis/columnar/session/exchanges.py) agrees with ExchangeTracker as
 analysis.api drives it: every exchange of every corpus capture, whatever the chunk size, and
 on random streams that push the reassembly into its corners (pending limit, 64 KiB lines,
 \\r runs, wraparound, gaps given up at the end)."""
@@ -13,9 +13,9 @@ import pytest
 from analysis.api import analyze
 from analysis.columnar.columns import (FrameColumns, LabelColumns, TcpColumns, empty_frames,
                                        slice_frames, slice_labels, slice_tcp)
-from analysis.columnar.exch_kernel import ExchangeStage, exchanges_from_columns
-from analysis.columnar.label_kernel import LabelStage
-from analysis.exchanges import LINES, TURNS, ExchangeTracker, vote_totals
+from analysis.columnar.session.exchanges import ExchangeStage, exchanges_from_columns
+from analysis.columnar.session.labels import LabelStage
+from analysis.session.exchanges import LINES, TURNS, ExchangeTracker, vote_totals
 from analysis.model import Exchange
 from tests.analysis.columnar.corpus import corpus_paths
 from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference

@@ -27,8 +27,9 @@ def tree(tmp_path, monkeypatch):
 
 
 def _fake_caches(copy: Path) -> list[Path]:
-    cache = copy / "columnar" / "__pycache__"
-    files = [cache / "tcp_kernel.analyze-10.py311.nbi", cache / "tcp_kernel.analyze-10.py311.1.nbc"]
+    cache = copy / "columnar" / "tcp" / "__pycache__"   # numba caches beside the kernel's module
+    cache.mkdir(exist_ok=True)
+    files = [cache / "kernel.analyze-10.py311.nbi", cache / "kernel.analyze-10.py311.1.nbc"]
     for f in files:
         f.write_bytes(b"x")
     return files
@@ -40,27 +41,27 @@ def _edit(path: Path, text: str = "\n# edited\n") -> None:
 
 def test_what_kernels_see_includes_the_constants_they_freeze() -> None:
     names = {str(p.relative_to(SOURCE)) for p in kernel_cache.kernel_sources()}
-    assert {"columnar/tcp_kernel.py", "columnar/conn_kernel.py", "conn_zeek.py", "vocabulary.py"} <= names
-    assert "columnar/tally.py" not in names and "report_html.py" not in names
+    assert {"columnar/tcp/kernel.py", "columnar/conn/kernel.py", "conn/zeek.py", "vocabulary.py"} <= names
+    assert "columnar/tally.py" not in names and "report/html.py" not in names
 
 
 def test_a_module_no_kernel_sees_keeps_the_caches(tree: Path) -> None:
     caches = _fake_caches(tree)
     _edit(tree / "columnar" / "tally.py")
-    _edit(tree / "report_html.py")
+    _edit(tree / "report" / "html.py")
     assert kernel_cache.drop_stale_kernel_caches() is False
     assert all(c.exists() for c in caches)
 
 
 def test_a_touched_but_unchanged_kernel_keeps_the_caches(tree: Path) -> None:
     caches = _fake_caches(tree)
-    kernel = tree / "columnar" / "tcp_kernel.py"
+    kernel = tree / "columnar" / "tcp" / "kernel.py"
     os.utime(kernel, ns=(kernel.stat().st_atime_ns, kernel.stat().st_mtime_ns + 10**9))
     assert kernel_cache.drop_stale_kernel_caches() is False
     assert all(c.exists() for c in caches)
 
 
-@pytest.mark.parametrize("changed", ["columnar/conn_kernel.py", "conn_zeek.py", "vocabulary.py"])
+@pytest.mark.parametrize("changed", ["columnar/conn/kernel.py", "conn/zeek.py", "vocabulary.py"])
 def test_a_change_to_what_a_kernel_sees_drops_every_cache(tree: Path, changed: str) -> None:
     caches = _fake_caches(tree)
     _edit(tree / changed, "\nSOME_NEW_CONSTANT = 3\n")

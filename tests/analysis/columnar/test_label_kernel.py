@@ -1,4 +1,4 @@
-"""LabelStage (analysis/columnar/label_kernel.py) agrees with FrameLabeler on every frame of the
+"""LabelStage (analysis/columnar/session/labels.py) agrees with FrameLabeler on every frame of the
 corpus (tests/analysis/columnar/corpus.py), whatever the chunk size."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.columnar.columns import DIRECTIONS, LABELS, PHASES, LabelColumns, slice_frames, slice_tcp
-from analysis.columnar.label_kernel import LabelStage
+from analysis.columnar.session.labels import LabelStage
 from tests.analysis.columnar.corpus import corpus_paths
 from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference
 

@@ -1,4 +1,4 @@
-"""TcpStage (analysis/columnar/tcp_kernel.py) against TcpAnalyzer (analysis/tcp_analysis.py):
+"""TcpStage (analysis/columnar/tcp/kernel.py) against TcpAnalyzer (analysis/tcp/analysis.py):
 every TcpColumns field of every frame of every corpus capture, whole or in chunks."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pytest
 
 from analysis.columnar.columns import (
     TcpColumns, empty_frames, from_frames, slice_frames, tcp_from_infos)
-from analysis.columnar.tcp_flows import MAX_UNACKED_SEGMENTS
-from analysis.columnar.tcp_kernel import TcpStage
-from analysis.decode import decode_frame
-from analysis.reader import CaptureReader
-from analysis.tcp_analysis import TcpAnalyzer
+from analysis.columnar.tcp.flows import MAX_UNACKED_SEGMENTS
+from analysis.columnar.tcp.kernel import TcpStage
+from analysis.decode.frame import decode_frame
+from analysis.read.reader import CaptureReader
+from analysis.tcp.analysis import TcpAnalyzer
 from tests.analysis.columnar.corpus import corpus_paths
 
 CHUNK_SIZES = (1_000_000, 1000, 7)

@@ -1,0 +1,1 @@
+"""The columnar engine's connection-state kernels (ports of analysis.conn)."""

@@ -1,0 +1,1 @@
+"""The columnar engine's decoding kernels: a chunk of records into frame columns (ports of analysis.decode)."""

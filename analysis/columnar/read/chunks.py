@@ -1,0 +1,232 @@
+"""Read a capture in chunks of decoded columns: the columnar engine's first stage.
+
+    reader = ChunkReader("trace.pcap", verify_checksums=True, chunk_frames=65536)
+    for cols, data in reader.chunks():    # FrameColumns of up to chunk_frames frames, in file
+        ...                               # order; payload i is data[cols.payload_off[i]:][:cap]
+    reader.warnings, reader.linktypes, reader.count, reader.fallback_frames
+
+Mirrors analysis/read/reader.py (CaptureReader: framing, warnings, errors) followed by
+analysis/decode/frame.py (decode_frame) and columns.from_frames: the columns are exactly what
+`from_frames([decode_frame(r, ...) for r in CaptureReader(path).records()])` gives, except that
+payload_off points into this reader's buffer.
+
+Classic pcap takes the fast path: the file is read with readinto() into one reused buffer of a
+few MB (memory does not grow with the file), pcap_index.py finds the whole records in it (a
+record cut by the end of the buffer is carried over to the next read) and decode_kernel.py
+decodes them in place. pcapng goes through CaptureReader.records(), each record's bytes copied
+into the same buffer, then the same kernel. A record the kernel leaves alone is decoded by
+decode_frame and filled in with columns.fill_from_frame, its payload copied to the spare area
+at the end of the buffer.
+
+A chunk holds fewer than chunk_frames frames at the end of the file, and when its frames' bytes
+fill the buffer (`buffer_bytes`; a single larger record grows it). The columns and the buffer
+are reused: a chunk is valid until the next one is asked for. Errors are the reference's, raised
+once every frame before the failing one has been yielded.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from analysis.columnar.columns import FrameColumns, empty_frames, fill_from_frame, slice_frames
+from analysis.columnar.decode.frames import decode_records
+from analysis.columnar.read.pcap_index import STOP_ABSURD, STOP_FULL, STOP_PARTIAL, index_records
+from analysis.decode.frame import decode_frame
+from analysis.model import RawRecord, Warning
+from analysis.read.reader import MAX_CAPLEN, PCAP_MAGICS, CaptureReader
+
+DEFAULT_CHUNK_FRAMES = 65536
+DEFAULT_BUFFER_BYTES = 8 << 20      # read size; a chunk of lab frames (~90 bytes each) fits
+PCAP_HEADER = 24
+
+
+class ChunkReader:
+    """Read a capture in chunks of decoded columns; memory bounded by the chunk size, not the file."""
+
+    def __init__(self, path, *, verify_checksums: bool = True,
+                 chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+                 buffer_bytes: int = DEFAULT_BUFFER_BYTES) -> None:
+        if chunk_frames < 1 or buffer_bytes < 1:
+            raise ValueError("chunk_frames and buffer_bytes must be positive")
+        self.path = os.fspath(path)
+        self.verify_checksums = verify_checksums
+        self.chunk_frames = chunk_frames
+        self.buffer_bytes = buffer_bytes
+        # the reference reader checks the file header: same errors, raised here as there
+        self._reader = CaptureReader(self.path)
+        self.warnings: list[Warning] = []
+        self.count = 0                 # frames yielded so far
+        self.fallback_frames = 0       # frames decoded by decode_frame instead of the kernel
+        self._cols = empty_frames(chunk_frames)
+        self._rec_off = np.zeros(chunk_frames, np.int64)
+        self._rec_len = np.zeros(chunk_frames, np.int64)
+        self._rec_wire = np.zeros(chunk_frames, np.int64)
+        self._rec_link = np.zeros(chunk_frames, np.int64)
+        self._fallback = np.zeros(chunk_frames, np.uint8)
+        self._limit = buffer_bytes     # bytes of the buffer records are read into; the rest is spare
+        self._buf = np.empty(0, np.uint8)
+        cols = self._cols
+        self._len_max = min(np.iinfo(cols.caplen.dtype).max, np.iinfo(cols.wirelen.dtype).max)
+        self._wscale_max = np.iinfo(cols.wscale.dtype).max
+        self._arp_op_max = np.iinfo(cols.arp_op.dtype).max
+
+    @property
+    def format(self) -> str:
+        return self._reader.format
+
+    @property
+    def linktypes(self) -> tuple[int, ...]:
+        """Link type of each interface, by interface id (grows as pcapng interfaces are read)."""
+        return self._reader.linktypes
+
+    def chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+        """(cols, data) per chunk; each call reads the file again from its start."""
+        if self.count:
+            self._reader = CaptureReader(self.path)
+        self.warnings = []
+        self.count = 0
+        self.fallback_frames = 0
+        self._buf = np.empty(self._limit + self._limit // 8 + 64, np.uint8)
+        if self._reader.format == "pcap":
+            return self._pcap_chunks()
+        return self._record_chunks()
+
+    # -- classic pcap: readinto + index kernel -----------------------------------------------
+
+    def _pcap_chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+        with open(self.path, "rb", buffering=0) as handle:
+            magic = handle.read(4)
+            order, nanosecond, hdr_len = PCAP_MAGICS[magic]
+            big_endian = order == ">"
+            frac_mul = 1 if nanosecond else 1000
+            self._rec_link[:] = self._reader.interfaces[0].linktype
+            handle.seek(PCAP_HEADER)
+            state = np.zeros(4, np.int64)
+            cols = self._cols
+            base = PCAP_HEADER         # file offset of buffer byte 0
+            pos = fill = 0             # next record / end of the bytes read
+            eof = False
+            while True:
+                index_records(self._buf, pos, fill, hdr_len, big_endian, frac_mul, MAX_CAPLEN,
+                              self.count + 1, self.chunk_frames, cols.number, cols.ts_ns,
+                              self._rec_off, self._rec_len, self._rec_wire, state)
+                n, end, status, need = (int(v) for v in state)
+                if status == STOP_PARTIAL and not eof and (pos > 0 or fill < self._limit or n == 0):
+                    # more bytes make a fuller chunk: keep the unread tail, grow for a big record
+                    if pos:
+                        self._buf[:fill - pos] = self._buf[pos:fill]
+                        base, fill, pos = base + pos, fill - pos, 0
+                    if n == 0 and need > self._limit:
+                        self._grow(need, fill)
+                    fill, eof = self._read(handle, fill)
+                    continue
+                if n:
+                    yield from self._emit(n)
+                    pos = end
+                if status == STOP_FULL:
+                    continue
+                # the reader's own error and warning builders: the same messages, word for word
+                if status == STOP_ABSURD:
+                    raise self._reader._absurd(self.count + 1, need - hdr_len)
+                if eof:
+                    if fill > pos:
+                        self._reader._cut(self.count + 1, base + pos, fill - pos, need)
+                    self.warnings = list(self._reader.warnings)
+                    return
+
+    def _read(self, handle, fill: int) -> tuple[int, bool]:
+        """Fill the read area from the file; (new fill, end of file reached)."""
+        view = memoryview(self._buf)
+        while fill < self._limit:
+            got = handle.readinto(view[fill:self._limit])
+            if not got:
+                return fill, True
+            fill += got
+        return fill, False
+
+    def _grow(self, limit: int, keep: int) -> None:
+        """A read area of `limit` bytes, keeping the first `keep` bytes."""
+        old = self._buf
+        self._limit = limit
+        self._buf = np.empty(limit + limit // 8 + 64, np.uint8)
+        self._buf[:keep] = old[:keep]
+
+    # -- pcapng (anything not classic pcap): CaptureReader's records, copied -------------------
+
+    def _record_chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+        cols = self._cols
+        records = self._reader.records()
+        n = fill = 0
+        error: BaseException | None = None
+        while True:
+            try:
+                rec = next(records)
+            except StopIteration:
+                break
+            except Exception as exc:       # the frames before it are yielded first
+                error = exc
+                break
+            size = len(rec.data)
+            if n == self.chunk_frames or fill + size > self._limit:
+                yield from self._emit(n)
+                n = fill = 0
+            if size > self._limit:
+                self._grow(size, 0)
+            cols.number[n] = rec.number
+            cols.ts_ns[n] = rec.ts_ns      # fits: the reader clamps timestamps to int64 ns, and warns
+            memoryview(self._buf)[fill:fill + size] = rec.data
+            self._rec_off[n] = fill
+            self._rec_len[n] = size
+            self._rec_wire[n] = rec.wirelen
+            self._rec_link[n] = rec.linktype
+            n += 1
+            fill += size
+        if n:
+            yield from self._emit(n)
+        if error is not None:
+            raise error
+        self.warnings = list(self._reader.warnings)
+
+    # -- decode a chunk and yield it --------------------------------------------------------
+
+    def _emit(self, n: int) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+        """Decode rows [0, n) and yield them; a row whose fallback decode raises ends the chunk
+        there, and the error is raised once the rows before it are yielded."""
+        cols = self._cols
+        fallbacks = decode_records(
+            self._buf, self._rec_off, self._rec_len, self._rec_wire, self._rec_link, n,
+            self.verify_checksums, self._len_max, self._wscale_max, self._arp_op_max,
+            *cols[2:], self._fallback)
+        done, error = n, None
+        if fallbacks:
+            done, error = self._fill_fallbacks(n)
+        if done:
+            self.count += done
+            yield (cols if done == len(cols) else slice_frames(cols, 0, done)), self._buf
+        if error is not None:
+            raise error
+
+    def _fill_fallbacks(self, n: int) -> tuple[int, BaseException | None]:
+        """Rows the kernel flagged, from decode_frame; (rows done, the error that stopped it)."""
+        cols = self._cols
+        spare = self._limit
+        for i in np.flatnonzero(self._fallback[:n]):
+            i = int(i)
+            off, size = int(self._rec_off[i]), int(self._rec_len[i])
+            rec = RawRecord(int(cols.number[i]), int(cols.ts_ns[i]), size, int(self._rec_wire[i]),
+                            int(self._rec_link[i]), 0, self._buf[off:off + size].tobytes())
+            try:
+                frame = decode_frame(rec, path=self.path, verify_checksums=self.verify_checksums)
+                payload = np.frombuffer(frame.payload, np.uint8)
+                if spare + len(payload) > len(self._buf):
+                    self._buf = np.concatenate([self._buf, np.empty(
+                        max(len(payload), len(self._buf) // 2), np.uint8)])
+                self._buf[spare:spare + len(payload)] = payload
+                fill_from_frame(cols, i, frame, spare)
+            except Exception as exc:
+                return i, exc
+            spare += len(payload)
+            self.fallback_frames += 1
+        return n, None

@@ -1,0 +1,1 @@
+"""The columnar engine's label and exchange kernels (ports of analysis.session)."""

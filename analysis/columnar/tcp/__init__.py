@@ -1,0 +1,1 @@
+"""The columnar engine's TCP analysis kernels (ports of analysis.tcp)."""

@@ -1,0 +1,64 @@
+"""The pictures a student would otherwise take from Wireshark: ladder, time-sequence, timeline.
+
+    from analysis import analyze
+    from analysis.figures.render import ladder, time_sequence, phase_timeline, save_figure
+    result = analyze("reqresp.pcap")
+    fig = ladder(result)                 # Wireshark's Flow Graph: one arrow per frame
+    save_figure(fig, "ladder.png")       # or .svg; figure_png(fig) / figure_svg(fig) give bytes/text
+
+Every function returns a `matplotlib.figure.Figure` built without pyplot: no global figure
+registry, no GUI backend, nothing shown - the caller saves it, embeds it or lets Jupyter show it.
+The drawing lives in figures_ladder.py and figures_time.py, what they share (phase colours
+and titles, rendering to bytes) in figures_common.py; this module is the one to import.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from analysis.figures.common import (PHASE_COLORS, TROUBLE_COLOR, data_uri, figure_png, figure_svg, new_figure,
+                             phase_title, save_figure)
+from analysis.figures.ladder import LadderRow, ladder, ladder_rows
+from analysis.figures.timeseq import phase_timeline, time_sequence
+from analysis.vocabulary import RETRANSMISSION_FLAGS
+
+__all__ = ["PHASE_COLORS", "TROUBLE_COLOR", "RETRANSMISSION_FLAGS", "phase_title", "ladder",
+           "ladder_rows", "LadderRow", "time_sequence", "phase_timeline", "figure_png",
+           "figure_svg", "data_uri", "save_figure", "new_figure", "ReportFigure", "report_figures"]
+
+
+class ReportFigure(NamedTuple):
+    """A figure rendered for a report: file stem, heading, one-paragraph caption, the bytes."""
+
+    name: str           # file stem: "ladder", "timeline", "tseq-conn0"
+    title: str
+    caption: str
+    png: bytes
+    svg: str | None     # kept for the ladder (ladder.svg)
+
+
+def report_figures(analysis, *, max_conns: int = 4, max_rows: int = 60) -> list[ReportFigure]:
+    """The figures a report shows, rendered once (the HTML embeds them, the files hold them).
+    A capture without frames has nothing to draw: no figures (the report says 0 frames)."""
+    figures: list[ReportFigure] = []
+    if not analysis.frames:
+        return figures
+    fig = ladder(analysis, max_rows=max_rows)
+    figures.append(ReportFigure(
+        "ladder", "Ladder diagram",
+        "One arrow per frame, time going down: flags, relative Seq/Ack, payload length and the "
+        "frame's label, coloured by phase; the request and response text under the data arrows; "
+        "each phase bracketed on the right (Wireshark: Statistics > Flow Graph).",
+        figure_png(fig), figure_svg(fig)))
+    fig = phase_timeline(analysis)
+    figures.append(ReportFigure(
+        "timeline", "Phase timeline",
+        "Every frame of the capture on a time axis, one row per TCP connection (and ARP, other "
+        "traffic), coloured by phase.", figure_png(fig), None))
+    for connection in analysis.connections[:max_conns]:
+        fig = time_sequence(analysis, connection.id)
+        figures.append(ReportFigure(
+            f"tseq-conn{connection.id}", f"Time-sequence graph, connection {connection.id}",
+            "Each data segment is a bar from its first to its last relative sequence number at "
+            "the time it was sent; the green steps are the peer's ACKs; retransmissions are red "
+            "(Wireshark: Statistics > TCP Stream Graphs > Stevens).", figure_png(fig), None))
+    return figures

@@ -1,0 +1,275 @@
+"""Figures over real time: the time-sequence (Stevens) graph and the phase timeline.
+
+The time-sequence graph is Wireshark's Statistics > TCP Stream Graphs > Stevens, per direction
+of one connection: each data segment a vertical bar from its first to its last relative sequence
+number at the time it was sent, the peer's ACKs as a step line under it (and the advertised
+window's edge above it), retransmissions marked - a retransmitted segment is a bar that goes back
+down to sequence numbers already sent.
+
+The phase timeline shows the whole capture: one row per TCP connection (and one for ARP, one for
+other traffic), each frame a tick coloured by phase, each phase's span shaded.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title
+from analysis.model import LabeledFrame
+from analysis.tcp.measures import is_retransmission
+
+_MAX_NOTES = 6      # retransmissions named by frame number on a graph; the rest only marked
+
+
+def _time_unit(span: float) -> tuple[float, str]:
+    """Milliseconds for a lab session (a few ms), seconds for anything longer."""
+    return (1000.0, "ms") if span < 2.0 else (1.0, "s")
+
+
+# --- time-sequence ------------------------------------------------------------------------------
+
+class _CompressedTime:
+    """Real time -> x axis, with long idle gaps cut to a narrow band marked as skipped.
+
+    A lab session is a few milliseconds of traffic with, under loss, a one-second retransmission
+    timeout in the middle; on a linear axis every data segment would fall on one vertical line.
+    A gap is cut when it is over a tenth of the span and 30 times the typical gap."""
+
+    def __init__(self, times: list[float]) -> None:
+        points = sorted(set(times)) or [0.0]
+        self.start = points[0]
+        span = points[-1] - points[0]
+        positive = sorted(b - a for a, b in zip(points, points[1:]) if b > a)
+        typical = positive[len(positive) // 2] if positive else 0.0
+        self.cuts = [(a, b) for a, b in zip(points, points[1:])
+                     if span > 0 and b - a > 0.1 * span and b - a > 30 * typical]
+        kept = span - sum(b - a for a, b in self.cuts)
+        self.band = kept * 0.12 if kept > 0 else max(span, 1e-6) * 0.05
+
+    def x(self, t: float) -> float:
+        shift = 0.0
+        for a, b in self.cuts:
+            if t >= b:
+                shift += (b - a) - self.band
+            elif t > a:     # inside a cut: squeeze proportionally into the band
+                return a - self.start - shift + (t - a) / (b - a) * self.band
+        return t - self.start - shift
+
+    def t(self, x: float) -> float | None:
+        """The real time (since start) at x, None inside a skipped band."""
+        for a, b in self.cuts:
+            xa = self.x(a)
+            if x <= xa:
+                break
+            if x < xa + self.band:
+                return None
+        shift = sum((b - a) - self.band for a, b in self.cuts if self.x(b) <= x)
+        return x + shift
+
+    def mark(self, ax, scale: float, unit: str) -> None:
+        from matplotlib.ticker import FuncFormatter
+
+        def label(x, _pos):
+            real = self.t(x / scale)
+            return "" if real is None else f"{real * scale:.4g}"
+        ax.xaxis.set_major_formatter(FuncFormatter(label))
+        for a, b in self.cuts:
+            left = self.x(a) * scale
+            ax.axvspan(left, left + self.band * scale, color="#eeeeee", hatch="//", ec="#cccccc",
+                       lw=0, zorder=0)
+            ax.text(left + self.band * scale / 2, 0.5, f"{(b - a) * scale:.4g} {unit} skipped",
+                    rotation=90, ha="center", va="center", fontsize=7.5, color="#666666",
+                    transform=ax.get_xaxis_transform())
+
+
+def time_sequence(analysis, conn: int, *, title: str | None = None) -> Figure:
+    """Stevens graph of connection `conn`: client -> server on top, server -> client below."""
+    connection = analysis.connection(conn)
+    frames = analysis.frames_of(conn)
+    client = (connection.orig_ip, connection.orig_port)
+    server = (connection.resp_ip, connection.resp_port)
+    axis = _CompressedTime([f.rel_time for f in frames])
+    span = max((f.rel_time for f in frames), default=0.0) - axis.start
+    scale, unit = _time_unit(span)
+
+    fig = new_figure(10, 7.2)
+    axes = fig.subplots(2, 1, sharex=True)
+    drawn: set[str] = set()
+    for ax, sender, receiver, name in (
+            (axes[0], client, server, "requests"), (axes[1], server, client, "responses")):
+        drawn |= _stevens(ax, frames, sender, receiver, axis, scale)
+        ax.set_title(f"{sender[0]}:{sender[1]} → {receiver[0]}:{receiver[1]} ({name})",
+                     fontsize=10, loc="left")
+        ax.set_ylabel("relative sequence number (bytes)")
+        ax.grid(True, color="#e5e5e5", lw=0.6)
+        axis.mark(ax, scale, unit)
+    axes[1].set_xlabel(f"time since the connection's first frame ({unit})")
+    legend = {
+        "data": Line2D([], [], color=PHASE_COLORS["data"], lw=2.5, label="data segment (seq … seq+len)"),
+        "retransmission": Line2D([], [], color=TROUBLE_COLOR, lw=2.5, marker="x", label="retransmission"),
+        "syn": Line2D([], [], color=PHASE_COLORS["handshake"], marker="^", ls="", label="SYN"),
+        "fin": Line2D([], [], color=PHASE_COLORS["teardown"], marker="v", ls="", label="FIN"),
+        "ack": Line2D([], [], color="#2ca02c", drawstyle="steps-post", label="ACK from the peer"),
+        "window": Line2D([], [], color="#aaaaaa", ls=":", drawstyle="steps-post",
+                         label="ACK + window (receiver's limit)"),
+    }
+    handles = [handle for key, handle in legend.items() if key in drawn]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    retrans = sum(1 for f in frames if is_retransmission(f))
+    fig.suptitle(title or f"{Path(analysis.path).name}: time-sequence graph (Stevens), connection {conn}"
+                 f" - {retrans} retransmission{'s' if retrans != 1 else ''}",
+                 fontsize=11, weight="bold")
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.9, bottom=0.17, hspace=0.3)
+    return fig
+
+
+def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _CompressedTime,
+             scale: float) -> set[str]:
+    """Draw one direction; return what was drawn (for the legend)."""
+    sent = [f for f in frames if (f.src, f.sport) == sender]
+    acks = [f for f in frames if (f.src, f.sport) == receiver and "ACK" in f.flags.split(",")]
+    drawn: set[str] = set()
+    notes: list[tuple[float, float]] = []
+    right = axis.x(max((f.rel_time for f in frames), default=0.0)) * scale
+    for frame in sent:
+        t = axis.x(frame.rel_time) * scale
+        seq = frame.seq or 0
+        trouble = is_retransmission(frame)
+        if frame.payload_len > 0:
+            color = TROUBLE_COLOR if trouble else PHASE_COLORS["data"]
+            ax.plot([t, t], [seq, seq + frame.payload_len], color=color, lw=2.5,
+                    marker="_", markersize=7, solid_capstyle="butt", zorder=3)
+            drawn.add("data")
+        flags = frame.flags.split(",")
+        if "SYN" in flags or "FIN" in flags:
+            marker, phase = ("^", "handshake") if "SYN" in flags else ("v", "teardown")
+            ax.plot([t], [seq], marker=marker, ls="", zorder=3, markersize=7,
+                    color=TROUBLE_COLOR if trouble else PHASE_COLORS[phase])
+            drawn.add("syn" if "SYN" in flags else "fin")
+        if trouble:
+            drawn.add("retransmission")
+            top = seq + frame.payload_len
+            ax.plot([t], [top], marker="x", color=TROUBLE_COLOR, markersize=8, mew=2, zorder=4)
+            if len(notes) < _MAX_NOTES:
+                # Stack the notes of retransmissions that land on the same spot.
+                stack = sum(1 for nt, ny in notes if abs(nt - t) < 0.05 * max(right, 1e-9) and ny == top)
+                near_right = right > 0 and t > 0.75 * right
+                ax.annotate(f"frame {frame.number}: {frame.label} retransmitted", (t, top),
+                            xytext=(-6 if near_right else 6, 6 + 11 * stack), textcoords="offset points",
+                            fontsize=7.5, color=TROUBLE_COLOR, ha="right" if near_right else "left")
+                notes.append((t, top))
+    if acks:
+        times = [axis.x(f.rel_time) * scale for f in acks]
+        ax.plot(times, [f.ack for f in acks], drawstyle="steps-post", color="#2ca02c", lw=1.2, zorder=2)
+        drawn.add("ack")
+        top = max(((f.seq or 0) + f.payload_len for f in sent), default=0)
+        # The window's edge is usually far above a lab's few hundred bytes: draw it only where
+        # it fits on the graph, so the segments stay readable.
+        ceiling = max(top * 1.6, top + 40)
+        edge = [(t, f.ack + f.window) for t, f in zip(times, acks)
+                if f.window is not None and f.window >= 0 and f.ack + f.window <= ceiling]
+        if edge:
+            ax.plot([t for t, _ in edge], [w for _, w in edge], drawstyle="steps-post",
+                    color="#aaaaaa", ls=":", lw=1.0, zorder=1)
+            drawn.add("window")
+    if not sent:
+        ax.text(0.5, 0.5, "no segments in this direction", transform=ax.transAxes, ha="center",
+                color="#666666")
+    return drawn
+
+
+# --- phase timeline -----------------------------------------------------------------------------
+
+def _rows(analysis, max_conns: int) -> list[tuple[str, list[LabeledFrame]]]:
+    rows: list[tuple[str, list[LabeledFrame]]] = []
+    arp = [f for f in analysis.frames if f.phase == "arp"]
+    if arp:
+        rows.append(("ARP", arp))
+    by_conn: dict[int, list[LabeledFrame]] = {}
+    for frame in analysis.frames:
+        if frame.conn is not None:
+            by_conn.setdefault(frame.conn, []).append(frame)
+    for connection in analysis.connections[:max_conns]:
+        rows.append((f"conn {connection.id}\n{connection.orig}\n→ {connection.resp}",
+                     by_conn.get(connection.id, [])))
+    rest = [f for c in analysis.connections[max_conns:] for f in by_conn.get(c.id, [])]
+    if rest:
+        rows.append((f"{len(analysis.connections) - max_conns} more\nconnections", rest))
+    other = [f for f in analysis.frames if f.conn is None and f.phase != "arp"]
+    if other:
+        rows.append(("other", other))
+    return rows
+
+
+def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
+    width = max(hi - lo, 1e-9)
+    for index, (_, frames) in enumerate(rows):
+        shown = [f for f in frames if lo <= f.rel_time <= hi]
+        # Shaded spans: consecutive frames of one phase, at least 0.4 % of the axis wide.
+        run: list[LabeledFrame] = []
+        for frame in shown + [None]:
+            if frame is not None and run and frame.phase == run[-1].phase:
+                run.append(frame)
+                continue
+            if run:
+                left = run[0].rel_time
+                span = max(run[-1].rel_time - left, width * 0.004)
+                ax.broken_barh([(left * scale, span * scale)], (index - 0.32, 0.64),
+                               color=PHASE_COLORS[run[0].phase], alpha=0.22, lw=0)
+            run = [frame] if frame is not None else []
+        for phase in PHASE_COLORS:
+            times = [f.rel_time * scale for f in shown if f.phase == phase]
+            if times:
+                ax.plot(times, [index] * len(times), ls="", marker="|", markersize=14, mew=1.4,
+                        color=PHASE_COLORS[phase])
+        bad = [f.rel_time * scale for f in shown if is_retransmission(f)]
+        if bad:
+            ax.plot(bad, [index + 0.42] * len(bad), ls="", marker="v", color=TROUBLE_COLOR, markersize=6)
+    ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
+    ax.set_ylim(max(len(rows), 1) - 0.5, -0.5)    # no rows (an empty capture): one empty row
+    ax.grid(True, axis="x", color="#e5e5e5", lw=0.6)
+
+
+def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None) -> Figure:
+    """The whole capture on a time axis: a row per connection (and ARP, other), ticks by phase.
+
+    When the session itself fills only a sliver of the capture (a stray frame seconds later), a
+    second panel zooms into the session."""
+    rows = _rows(analysis, max_conns)
+    times = [f.rel_time for f in analysis.frames]
+    end = max(times, default=0.0)
+    session = [f.rel_time for f in analysis.frames if f.phase != "other"]
+    zoom = None
+    if session and end > 0:
+        lo, hi = min(session), max(session)
+        if hi - lo < 0.15 * end:
+            pad = max((hi - lo) * 0.04, 1e-6)
+            zoom = (lo - pad, hi + pad)
+    height = 1.0 + 0.55 * len(rows)
+    fig = new_figure(10, (height * 2 + 0.6) if zoom else height + 0.9)
+    panels = fig.subplots(2 if zoom else 1, 1, squeeze=False)[:, 0]
+    scale, unit = _time_unit(end)
+    _draw_rows(panels[0], rows, 0.0, end, scale)
+    panels[0].set_xlabel(f"time since the first frame ({unit})", fontsize=9)
+    if zoom:
+        zscale, zunit = _time_unit(zoom[1])
+        _draw_rows(panels[1], rows, zoom[0], zoom[1], zscale)
+        panels[1].set_xlim(zoom[0] * zscale, zoom[1] * zscale)
+        panels[1].set_xlabel(f"zoom on the session: time since the first frame ({zunit})", fontsize=9)
+        panels[0].axvspan(zoom[0] * scale, zoom[1] * scale, color="#ffe9a8", alpha=0.6, lw=0, zorder=0)
+    present = [p for p in PHASE_COLORS if any(f.phase == p for f in analysis.frames)]
+    handles = [Patch(color=PHASE_COLORS[p], label=phase_title(p)) for p in present]
+    if any(is_retransmission(f) for f in analysis.frames):
+        handles.append(Line2D([], [], marker="v", ls="", color=TROUBLE_COLOR, label="retransmission"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4) or 1, fontsize=8,
+               frameon=False)
+    conns = len(analysis.connections)
+    fig.suptitle(title or f"{Path(analysis.path).name}: phases over time "
+                 f"({analysis.frame_count} frames, {conns} connection{'s' if conns != 1 else ''})",
+                 fontsize=11, weight="bold")
+    fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.45 / fig.get_figheight(),
+                        bottom=0.95 / fig.get_figheight(), hspace=0.55)
+    return fig

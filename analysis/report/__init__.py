@@ -1,0 +1,10 @@
+"""The reports: text, Markdown, HTML, JSON/CSV export, and the lab's questions answered.
+
+The stages never import this package; figures never import it either (tests/test_architecture.py).
+The questions' public names are re-exported here for notebooks:
+
+    from analysis.report import answer_all, arp_fields, estimated_rtt
+"""
+from analysis.report.questions import Answer, answer_all, arp_fields, estimated_rtt, mac_to_ip
+
+__all__ = ["Answer", "answer_all", "arp_fields", "estimated_rtt", "mac_to_ip"]

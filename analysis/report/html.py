@@ -1,0 +1,159 @@
+"""report.html: the whole analysis in one self-contained page that opens offline.
+
+Figures are embedded as `data:` URIs, the style sheet is inline, there is no script and no
+external reference, so the file can be mailed, uploaded to a course site or opened from a USB
+stick. The tables are the text report's sections (text_report.sections), so the page, the
+terminal and report.md always say the same thing; then the lab questions (questions.py).
+"""
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from analysis import vocabulary
+from analysis.report.questions import Answer, answer_all
+from analysis.report.text import sections
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 0;
+       color: #1d1d1d; background: #fafafa; line-height: 1.45; }
+main { max-width: 1250px; margin: 0 auto; padding: 1.2em 2em 3em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid #ddd; }
+nav a { margin-right: 1em; } .muted { color: #666; }
+table { border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 0.86em; background: white; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.55em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code { background: #eef1f5; padding: 0.05em 0.3em; border-radius: 3px; font-size: 0.92em; }
+figure { margin: 1em 0 2em; background: white; border: 1px solid #ddd; padding: 0.8em; }
+figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
+figcaption { color: #444; font-size: 0.9em; margin-top: 0.5em; }
+.phase { border-left: 6px solid var(--c); padding-left: 0.8em; margin-top: 1.2em; }
+.phase h3 { color: var(--c); margin-bottom: 0.2em; }
+.warn { background: #fff4e5; border: 1px solid #f0b35a; padding: 0.6em 1em; }
+.trouble { color: #b00000; font-weight: 600; }
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[str] = (),
+           code: Sequence[str] = ("Wireshark filter",)) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for column, cell in zip(columns, row):
+            cls = ' class="num"' if column in numeric else ""
+            text = f"<code>{_e(cell)}</code>" if column in code and cell not in ("", "-") else _e(cell)
+            cells.append(f"<td{cls}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _figure(fig) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(fig.png).decode("ascii")
+    return (f'<figure id="fig-{_e(fig.name)}"><img src="{uri}" alt="{_e(fig.title)}">'
+            f"<figcaption><b>{_e(fig.title)}.</b> {_e(fig.caption)}</figcaption></figure>")
+
+
+def _questions(answers: list[Answer], analysis) -> str:
+    if not answers:
+        return "<p>No ARP exchange and no TCP connection: no lab question applies.</p>"
+    parts = []
+    groups: dict[int | None, list[Answer]] = {}
+    for answer in answers:
+        groups.setdefault(answer.conn, []).append(answer)
+    for conn, group in groups.items():
+        if conn is None:
+            heading = "ARP"
+        else:
+            c = analysis.connection(conn)
+            heading = f"Connection {conn}: {c.orig} → {c.resp}"
+        rows = [(a.question, a.answer, ", ".join(str(n) for n in a.frames) or "-",
+                 a.wireshark_filter or "-") for a in group]
+        parts.append(f"<h3>{_e(heading)}</h3>" +
+                     _table(("Question", "Answer", "Frames", "Wireshark filter"), rows))
+    return "".join(parts)
+
+
+def _phase_overview(analysis) -> str:
+    rows = []
+    for phase, explanation in vocabulary.PHASES.items():
+        count = sum(1 for f in analysis.frames if f.phase == phase)
+        if count:
+            rows.append((phase, count, explanation, vocabulary.PHASE_FILTERS[phase]))
+    return _table(("Phase", "Frames", "What it is", "Wireshark filter"), rows, numeric=("Frames",))
+
+
+def render_html(analysis, figures: Sequence = (), answers: list[Answer] | None = None) -> str:
+    """The page as a string. `figures` are figures.ReportFigure (report_figures(analysis))."""
+    from analysis.figures.render import PHASE_COLORS
+
+    answers = answer_all(analysis) if answers is None else answers
+    name = Path(analysis.path).name
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{_e(name)}: capture analysis</title><style>{_CSS}</style></head><body><main>",
+           f"<h1>{_e(name)}</h1>",
+           f'<p class="muted">{analysis.frame_count} frames, {len(analysis.connections)} TCP '
+           f"connection(s), {len(analysis.exchanges)} request/response exchange(s). Generated by "
+           f"reqresp-lab's analyzer on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>",
+           '<nav><a href="#figures">Figures</a><a href="#phases">Frames by phase</a>'
+           '<a href="#connections">Connections</a><a href="#exchanges">Exchanges</a>'
+           '<a href="#questions">Questions</a></nav>']
+    if analysis.warnings:
+        items = "".join(f"<li>{_e(w.message)}</li>" for w in analysis.warnings)
+        out.append(f'<div class="warn"><b>Warnings</b><ul>{items}</ul></div>')
+    out.append("<h2>Phases</h2>" + _phase_overview(analysis))
+    if figures:
+        out.append('<h2 id="figures">Figures</h2>' + "".join(_figure(f) for f in figures))
+    out.append('<h2 id="phases">Frames by phase</h2>')
+    for section in sections(analysis):
+        rows = section.rows
+        if section.title.startswith("Phase: "):
+            phase = section.title.split()[1]
+            out.append(f'<section class="phase" style="--c: {PHASE_COLORS.get(phase, "#777")}">'
+                       f"<h3>{_e(section.title)}</h3><p>{_e(section.note)}</p>"
+                       f"{_table(section.columns, rows, numeric=('No.', 'Time', 'Length'))}</section>")
+        else:
+            anchor = "connections" if section.title.startswith("Connections") else "exchanges"
+            out.append(f'<h2 id="{anchor}">{_e(section.title)}</h2><p>{_e(section.note)}</p>'
+                       + _table(section.columns, rows))
+    out.append('<h2 id="questions">Questions</h2><p>The questions of the TCP lab, answered '
+               "from this capture; the frame numbers are Wireshark's, and the filter shows "
+               "exactly those frames.</p>" + _questions(answers, analysis))
+    out.append("</main></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_html(analysis, path: str | Path, figures: Sequence = (),
+               answers: list[Answer] | None = None) -> Path:
+    path = Path(path)
+    path.write_text(render_html(analysis, figures, answers), encoding="utf-8")
+    return path
+
+
+def write_reports(analysis, out: str | Path) -> list[Path]:
+    """Everything visual `make analyze` leaves in reports/<name>/: report.html, report.md and
+    the figures they show (ladder.png, ladder.svg, timeline.png, tseq-conn<N>.png)."""
+    from analysis.figures.render import report_figures
+    from analysis.report.markdown import write_md
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = report_figures(analysis)
+    answers = answer_all(analysis)
+    paths = [write_html(analysis, out / "report.html", figures, answers),
+             write_md(analysis, out / "report.md", figures, answers)]
+    for fig in figures:
+        (out / f"{fig.name}.png").write_bytes(fig.png)
+        paths.append(out / f"{fig.name}.png")
+        if fig.svg is not None:
+            (out / f"{fig.name}.svg").write_text(fig.svg, encoding="utf-8")
+            paths.append(out / f"{fig.name}.svg")
+    return paths

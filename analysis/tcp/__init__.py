@@ -1,0 +1,1 @@
+"""Stage 3, TCP analysis: Wireshark's tcp.analysis flags, relative sequence numbers, and per-connection measures."""
