@@ -8,34 +8,26 @@ Messages carry named fields ({frame}, {count}, ...); a field may itself be a mes
 """
 from __future__ import annotations
 
-import gettext
 import html
 from pathlib import Path
 from typing import Any, Callable
 
+from analysis import i18n
+from analysis.errors import UsageError
 from analysis.grade.checks import CHECKS, Reason
 from analysis.grade.errors import SubmissionError
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAIN = "reqresp"
-LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+LOCALE_DIR, DOMAIN, LANGUAGES = i18n.LOCALE_DIR, i18n.DOMAIN, i18n.LANGUAGES
 
 Translate = Callable[[str], str]
 
 
 def translator(lang: str) -> Translate:
     """The gettext function for `lang` ("en": the messages as written)."""
-    if lang not in LANGUAGES:
-        raise SubmissionError(f"unknown language {lang!r} (languages: {', '.join(LANGUAGES)})")
-    if lang == "en":
-        return gettext.NullTranslations().gettext
     try:
-        return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang]).gettext
-    except OSError:
-        raise SubmissionError(f"the {LANGUAGES[lang]} catalog is not compiled",
-                              path=str(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"),
-                              hint="run make locale (pybabel compile -d analysis/locale -D reqresp)"
-                              ) from None
+        return i18n.translation(lang).gettext
+    except UsageError as error:   # the grader's own error tree, same one-line message
+        raise SubmissionError(error.message, path=error.path, hint=error.hint) from None
 
 
 def render(message: str, args: dict[str, Any], _: Translate) -> str:

@@ -1,8 +1,8 @@
-"""The feedback's languages: a real gettext catalog, complete, compiled, and faithful to its fields."""
+"""The feedback's languages: the grader's texts through the catalog (its completeness, for every
+message of analysis/, is tests/analysis/test_i18n.py)."""
 from __future__ import annotations
 
 import gettext
-import string
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -10,7 +10,6 @@ from babel.messages.pofile import read_po
 from analysis.grade.checks import CHECKS, Reason
 from analysis.grade.feedback import LOCALE_DIR, render, translator
 
-from tests.analysis.grade.support.catalog import messages
 
 PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "reqresp.po"
 MO = PO.with_suffix(".mo")
@@ -21,30 +20,11 @@ def _catalog():
         return read_po(handle, locale="id")
 
 
-def _fields(text: str) -> list[tuple[str, str | None, str | None]]:
-    return sorted((f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text)
-                  if f is not None)
-
-
-def test_every_message_of_the_code_is_translated_and_none_is_stale() -> None:
-    code = messages()
-    catalog = {m.id: m.string for m in _catalog() if m.id}
-    assert sorted(set(code) - set(catalog)) == [], "add these to reqresp.po"
-    assert sorted(set(catalog) - set(code)) == [], "no longer in the code: remove from reqresp.po"
-    assert all(catalog.values()), "every message has a translation"
-
-
-def test_translations_keep_every_field() -> None:
-    for message in _catalog():
-        if message.id:
-            assert _fields(message.string) == _fields(message.id), message.id
-
-
 def test_the_compiled_catalog_is_the_po() -> None:
     assert MO.exists(), "run make locale"
     compiled = gettext.GNUTranslations(open(MO, "rb"))
     for message in _catalog():
-        if message.id:
+        if message.id and isinstance(message.id, str):
             assert compiled.gettext(message.id) == message.string, (
                 f"{MO} is older than {PO}: run make locale")
 

@@ -1,0 +1,110 @@
+"""English and Indonesian: the catalog is complete for every message the code marks (read from
+the code, not a hand-kept list) and for argparse's own texts; placeholders survive translation;
+the language comes from --lang or the locale as gettext reads it."""
+from __future__ import annotations
+
+import os
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from analysis import i18n
+from analysis.errors import UsageError
+
+from tests.analysis.grade.support.catalog import argparse_messages, code_messages, messages
+
+ROOT = Path(__file__).resolve().parents[2]
+PO = i18n.LOCALE_DIR / "id" / "LC_MESSAGES" / "reqresp.po"
+_PERCENT = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[srdifgxXc%]")
+
+
+def _catalog():
+    with open(PO, "rb") as handle:
+        return {m.id: m for m in read_po(handle, locale="id") if m.id}
+
+
+def _placeholders(text: str) -> list[str]:
+    braces = sorted(f"{{{f}}}" for _, f, _, _ in string.Formatter().parse(text) if f is not None)
+    return braces + sorted(m.group(0) for m in _PERCENT.finditer(text) if m.group(0) != "%%")
+
+
+def _strings(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, (tuple, list)) else [message.string]
+
+
+def test_every_marked_message_has_its_indonesian_and_none_is_stale() -> None:
+    code, catalog = messages(), _catalog()
+    missing = {m: code[m] for m in set(code) - set(catalog)}
+    assert missing == {}, "add these to reqresp.po (message: where it is used)"
+    assert sorted(map(str, set(catalog) - set(code))) == [], "no longer in the code: remove from reqresp.po"
+    untranslated = [m for m, entry in catalog.items() if not all(_strings(entry)) or entry.fuzzy]
+    assert untranslated == []
+
+
+def test_translations_keep_every_placeholder() -> None:
+    for msgid, entry in _catalog().items():
+        source = msgid[0] if isinstance(msgid, tuple) else msgid
+        for translated in _strings(entry):
+            assert _placeholders(translated) == _placeholders(source), msgid
+
+
+def test_the_extractor_finds_messages_in_fstrings_plurals_and_methods(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        'x = f"{N_(\'one\')}"\nt.ngettext("{n} frame", "{n} frames", 2)\nt.gettext("two")\n_(name)\n')
+    assert set(code_messages(tmp_path)) == {"one", ("{n} frame", "{n} frames"), "two"}
+
+
+def test_argparse_texts_are_extracted_from_argparse_itself() -> None:
+    found = argparse_messages()
+    assert {"usage: ", "positional arguments", "%(prog)s: error: %(message)s\n"} <= set(found)
+    assert ("expected %s argument", "expected %s arguments") in found
+
+
+@pytest.mark.parametrize("env, lang", [
+    ({}, "en"),
+    ({"LANG": "id_ID.UTF-8"}, "id"),
+    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"}, "id"),
+    ({"LC_ALL": "C", "LANG": "id_ID.UTF-8"}, "en"),           # LC_ALL comes first
+    ({"LANGUAGE": "fr:id", "LANG": "C"}, "id"),               # a priority list, as gettext reads it
+    ({"LANGUAGE": "", "LANG": "id_ID"}, "id"),                # an empty variable does not count
+    ({"LANG": "de_DE.UTF-8"}, "en"),                          # no catalog: English
+])
+def test_the_locale_decides_as_gettext_reads_it(env: dict[str, str], lang: str) -> None:
+    assert i18n.resolve_lang(None, env) == lang
+
+
+def test_lang_overrides_the_locale_and_an_unknown_one_is_one_clear_error() -> None:
+    assert i18n.resolve_lang("en", {"LANG": "id_ID.UTF-8"}) == "en"
+    with pytest.raises(UsageError, match=r"unknown language 'fr' \(languages: en, id\)"):
+        i18n.resolve_lang("fr")
+
+
+def test_plural_forms() -> None:
+    en, id_ = i18n.translation("en"), i18n.translation("id")
+    assert en.ngettext("expected %s argument", "expected %s arguments", 1) == "expected %s argument"
+    assert en.ngettext("expected %s argument", "expected %s arguments", 2) == "expected %s arguments"
+    # Indonesian has one form: no plural suffix
+    assert {id_.ngettext("expected %s argument", "expected %s arguments", n) for n in (1, 2)} == {
+        "diharapkan %s argumen"}
+
+
+def test_argparse_speaks_indonesian_inside_the_block_and_english_after() -> None:
+    import argparse
+
+    def parser() -> argparse.ArgumentParser:   # group titles and -h's help are set when built
+        built = argparse.ArgumentParser(prog="x")
+        built.add_argument("file")
+        return built
+
+    before = os.environ.get("LANGUAGE")
+    with i18n.argparse_language("id"):
+        assert parser().format_usage().startswith("penggunaan: x")
+        text = parser().format_help()
+        assert "argumen posisi:" in text and "tampilkan pesan bantuan ini lalu keluar" in text
+    assert parser().format_usage().startswith("usage: x")
+    assert os.environ.get("LANGUAGE") == before
