@@ -21,10 +21,10 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 FILE ?= reqresp.pcap
-# `make grade DIR=submissions` (FEEDBACK_LANG=id for Indonesian feedback, RUBRIC=my.toml, GRADES=out)
+# `make grade DIR=submissions` (FEEDBACK_LANG=id for Indonesian feedback, default the locale's, RUBRIC=my.toml, GRADES=out)
 DIR ?= submissions
 GRADES ?= grades
-FEEDBACK_LANG ?= en
+FEEDBACK_LANG ?=
 RUBRIC ?=
 
 .PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
@@ -97,7 +97,7 @@ locale: venv
 	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
 
 grade: venv locale
-	$(PY) -m analysis grade $(DIR) --out $(GRADES) --lang $(FEEDBACK_LANG) $(if $(RUBRIC),--rubric $(RUBRIC))
+	$(PY) -m analysis grade $(DIR) --out $(GRADES) $(if $(FEEDBACK_LANG),--lang $(FEEDBACK_LANG)) $(if $(RUBRIC),--rubric $(RUBRIC))
 
 batch: venv
 	$(PY) -m analysis batch $(DIR) --out batch

@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Iterator, Sequence
 
 from analysis.errors import AnalysisError
+from analysis import i18n
 from analysis.grade.feedback import LANGUAGES
 
 
@@ -34,8 +35,9 @@ def grade_parser() -> argparse.ArgumentParser:
                              "or a class folder holding them")
     parser.add_argument("--rubric", metavar="FILE", help="rubric TOML (default: the course's lab)")
     parser.add_argument("--out", metavar="DIR", default="grades", help="output folder (grades)")
-    parser.add_argument("--lang", choices=list(LANGUAGES), default="en",
-                        help="language of the feedback and the cohort page (en)")
+    parser.add_argument("--lang", choices=list(LANGUAGES), default=None,
+                        help="language of the feedback and the cohort page (default: the "
+                             "locale's, as gettext reads LANGUAGE, LC_ALL, LC_MESSAGES, LANG; else en)")
     parser.add_argument("--no-reports", action="store_true",
                         help="skip each student's analyzer report (faster: feedback only)")
     _fan_out_options(parser)
@@ -71,7 +73,10 @@ def _progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable[[], 
 def main(argv: Sequence[str]) -> int:
     """argv starts with the subcommand: ["grade", ...] or ["batch", ...]."""
     command, rest = argv[0], list(argv[1:])
-    args = (grade_parser() if command == "grade" else batch_parser()).parse_args(rest)
+    with i18n.argparse_language(i18n.lang_from_argv(rest)):   # usage:/error: in that language too
+        args = (grade_parser() if command == "grade" else batch_parser()).parse_args(rest)
+    if getattr(args, "lang", "en") is None:
+        args.lang = i18n.resolve_lang(None)
     try:
         return _grade(args) if command == "grade" else _batch(args)
     except AnalysisError as error:

@@ -108,3 +108,22 @@ def test_argparse_speaks_indonesian_inside_the_block_and_english_after() -> None
         assert "argumen posisi:" in text and "tampilkan pesan bantuan ini lalu keluar" in text
     assert parser().format_usage().startswith("usage: x")
     assert os.environ.get("LANGUAGE") == before
+
+
+def _grade_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in i18n.LOCALE_VARIABLES}
+    return subprocess.run([sys.executable, "-m", "analysis", "grade", *args], cwd=ROOT,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args, env, expected", [
+    ((), {}, "error: the following arguments are required: SUBMISSION"),
+    (("--lang", "id"), {"LANG": "C"}, "kesalahan: argumen berikut wajib diisi: SUBMISSION"),
+    ((), {"LANG": "id_ID.UTF-8"}, "kesalahan: argumen berikut wajib diisi: SUBMISSION"),
+    (("--lang", "en"), {"LANG": "id_ID.UTF-8"}, "error: the following arguments are required"),
+])
+def test_the_grader_cli_errors_in_the_chosen_language(args, env, expected) -> None:
+    run = _grade_cli(*args, **env)
+    assert run.returncode == 2
+    assert expected in run.stderr.splitlines()[-1]
+    assert ("penggunaan:" in run.stderr) == ("kesalahan" in expected)
