@@ -6,18 +6,20 @@ constants; a test checks that nothing outside this vocabulary ever reaches a rec
 """
 from __future__ import annotations
 
+from analysis.i18n import N_  # marks the explanations for translation (pybabel -k N_); shown translated by the reports
+
 # --- phases: which part of the conversation a frame belongs to -----------------------------------
 PHASES: dict[str, str] = {
-    "arp": "ARP exchange: a host asks who has an IP address (broadcast) and the owner answers "
-           "with its MAC address, so the IP packets that follow can be delivered on the LAN.",
-    "handshake": "TCP three-way handshake: the client's SYN, the server's SYN-ACK and the "
-                 "client's ACK agree on both initial sequence numbers and open the connection.",
-    "data": "Data exchange: segments carrying payload (usually PSH,ACK), and the pure ACKs "
-            "that acknowledge them.",
-    "teardown": "Connection termination: each side sends FIN (usually FIN,ACK) and the other "
-                "acknowledges it; the side that sends the first FIN closes first.",
-    "reset": "Reset: a RST segment aborts the connection (or refuses it, when it answers a SYN).",
-    "other": "Everything else: non-TCP traffic (UDP, ICMP, ICMPv6, ...) and undecodable frames.",
+    "arp": N_("ARP exchange: a host asks who has an IP address (broadcast) and the owner answers "
+              "with its MAC address, so the IP packets that follow can be delivered on the LAN."),
+    "handshake": N_("TCP three-way handshake: the client's SYN, the server's SYN-ACK and the "
+                    "client's ACK agree on both initial sequence numbers and open the connection."),
+    "data": N_("Data exchange: segments carrying payload (usually PSH,ACK), and the pure ACKs "
+               "that acknowledge them."),
+    "teardown": N_("Connection termination: each side sends FIN (usually FIN,ACK) and the other "
+                   "acknowledges it; the side that sends the first FIN closes first."),
+    "reset": N_("Reset: a RST segment aborts the connection (or refuses it, when it answers a SYN)."),
+    "other": N_("Everything else: non-TCP traffic (UDP, ICMP, ICMPv6, ...) and undecodable frames."),
 }
 
 # Wireshark display filter for each phase's kind of frame, to explore any capture by hand. A
@@ -49,37 +51,37 @@ def frame_filter(numbers) -> str:
 
 # --- encapsulations the decoder steps through (Frame.encap, outermost first) ---------------------
 ENCAPSULATIONS: dict[str, str] = {
-    "pppoe": "PPPoE session (Ethernet type 0x8864): a PPP link over Ethernet, as DSL lines use; "
-             "PPP protocol 0x0021 carries IPv4, 0x0057 IPv6.",
-    "mpls": "MPLS label stack (Ethernet type 0x8847/0x8848): 4-byte labels a provider's routers "
-            "switch on, down to the bottom-of-stack bit; then IPv4 or IPv6 (by its version).",
-    "gre": "GRE tunnel (IP protocol 47): an IPv4/IPv6 packet, an MPLS stack or a whole Ethernet "
-           "frame (0x6558) carried inside another IP packet; optional checksum, key, sequence.",
-    "vxlan": "VXLAN tunnel (UDP port 4789): an Ethernet frame of a virtual network (its 24-bit "
-             "VNI) carried in UDP between hosts, as cloud and container networks do.",
+    "pppoe": N_("PPPoE session (Ethernet type 0x8864): a PPP link over Ethernet, as DSL lines use; "
+                "PPP protocol 0x0021 carries IPv4, 0x0057 IPv6."),
+    "mpls": N_("MPLS label stack (Ethernet type 0x8847/0x8848): 4-byte labels a provider's routers "
+               "switch on, down to the bottom-of-stack bit; then IPv4 or IPv6 (by its version)."),
+    "gre": N_("GRE tunnel (IP protocol 47): an IPv4/IPv6 packet, an MPLS stack or a whole Ethernet "
+              "frame (0x6558) carried inside another IP packet; optional checksum, key, sequence."),
+    "vxlan": N_("VXLAN tunnel (UDP port 4789): an Ethernet frame of a virtual network (its 24-bit "
+                "VNI) carried in UDP between hosts, as cloud and container networks do."),
 }
 
 # --- labels: what one frame is ------------------------------------------------------------------
 LABELS: dict[str, str] = {
-    "arp-request": "ARP request (opcode 1): 'who has <IP>? tell <IP>', sent to the broadcast MAC.",
-    "arp-reply": "ARP reply (opcode 2): '<IP> is at <MAC>', sent back to the asker.",
-    "arp-announcement": "Gratuitous ARP / announcement: a host announces or probes its own address.",
-    "rarp": "Reverse ARP (opcode 3 or 4).",
-    "syn": "SYN: the client opens a connection and sends its initial sequence number (ISN).",
-    "syn-ack": "SYN-ACK: the server accepts, sends its own ISN and acknowledges client ISN + 1.",
-    "handshake-ack": "ACK that completes the three-way handshake.",
-    "data": "A segment carrying payload (usually PSH,ACK).",
-    "ack": "A pure ACK acknowledging data.",
-    "fin": "FIN (usually FIN,ACK): this side has no more data to send.",
-    "teardown-ack": "The pure ACK that acknowledges a FIN.",
-    "rst": "RST: the connection is aborted or refused.",
-    "tcp": "A TCP segment that fits no other label (e.g. a bare segment mid-stream, header cut).",
-    "udp": "UDP datagram.",
-    "icmp": "ICMP message.",
-    "icmpv6": "ICMPv6 message.",
-    "ipv4": "IPv4 packet of another protocol (or whose transport header was cut).",
-    "ipv6": "IPv6 packet of another protocol (or whose transport header was cut).",
-    "other": "A frame we could not decode beyond its link layer.",
+    "arp-request": N_("ARP request (opcode 1): 'who has <IP>? tell <IP>', sent to the broadcast MAC."),
+    "arp-reply": N_("ARP reply (opcode 2): '<IP> is at <MAC>', sent back to the asker."),
+    "arp-announcement": N_("Gratuitous ARP / announcement: a host announces or probes its own address."),
+    "rarp": N_("Reverse ARP (opcode 3 or 4)."),
+    "syn": N_("SYN: the client opens a connection and sends its initial sequence number (ISN)."),
+    "syn-ack": N_("SYN-ACK: the server accepts, sends its own ISN and acknowledges client ISN + 1."),
+    "handshake-ack": N_("ACK that completes the three-way handshake."),
+    "data": N_("A segment carrying payload (usually PSH,ACK)."),
+    "ack": N_("A pure ACK acknowledging data."),
+    "fin": N_("FIN (usually FIN,ACK): this side has no more data to send."),
+    "teardown-ack": N_("The pure ACK that acknowledges a FIN."),
+    "rst": N_("RST: the connection is aborted or refused."),
+    "tcp": N_("A TCP segment that fits no other label (e.g. a bare segment mid-stream, header cut)."),
+    "udp": N_("UDP datagram."),
+    "icmp": N_("ICMP message."),
+    "icmpv6": N_("ICMPv6 message."),
+    "ipv4": N_("IPv4 packet of another protocol (or whose transport header was cut)."),
+    "ipv6": N_("IPv6 packet of another protocol (or whose transport header was cut)."),
+    "other": N_("A frame we could not decode beyond its link layer."),
 }
 
 # Which phase each label belongs to (TCP labels can be moved by context, see labels.py).
@@ -98,24 +100,24 @@ DIRECTIONS = ("request", "response")
 
 # --- Wireshark TCP analysis flags (tcp.analysis.*), in the order we report them -------------------
 ANALYSIS_FLAGS: dict[str, str] = {
-    "retransmission": "tcp.analysis.retransmission: a segment resending sequence space already seen.",
-    "fast-retransmission": "tcp.analysis.fast_retransmission: a retransmission after 2+ duplicate "
-                           "ACKs asked for it, within 20 ms.",
-    "spurious-retransmission": "tcp.analysis.spurious_retransmission: resending data the peer "
-                               "had already acknowledged.",
-    "out-of-order": "tcp.analysis.out_of_order: a segment that fills a gap soon after it (3 ms "
-                    "or the iRTT) rather than a retransmission.",
-    "lost-segment": "tcp.analysis.lost_segment: a gap before this segment: something was not captured.",
-    "ack-lost-segment": "tcp.analysis.ack_lost_segment: this ACK acknowledges data that was never seen.",
-    "duplicate-ack": "tcp.analysis.duplicate_ack: the same ACK again, with no data, same window.",
-    "zero-window": "tcp.analysis.zero_window: the receiver's window is 0: it cannot take more data.",
-    "zero-window-probe": "tcp.analysis.zero_window_probe: one byte sent into a zero window.",
-    "zero-window-probe-ack": "tcp.analysis.zero_window_probe_ack: the ACK to a zero-window probe.",
-    "window-update": "tcp.analysis.window_update: a pure ACK that only opens the window.",
-    "window-full": "tcp.analysis.window_full: this segment fills the peer's advertised window.",
-    "keep-alive": "tcp.analysis.keep_alive: one byte (or none) below the next sequence number.",
-    "keep-alive-ack": "tcp.analysis.keep_alive_ack: the ACK answering a keep-alive.",
-    "reused-ports": "tcp.analysis.reused_ports: a new SYN on a port pair seen before.",
+    "retransmission": N_("tcp.analysis.retransmission: a segment resending sequence space already seen."),
+    "fast-retransmission": N_("tcp.analysis.fast_retransmission: a retransmission after 2+ duplicate "
+                              "ACKs asked for it, within 20 ms."),
+    "spurious-retransmission": N_("tcp.analysis.spurious_retransmission: resending data the peer "
+                                  "had already acknowledged."),
+    "out-of-order": N_("tcp.analysis.out_of_order: a segment that fills a gap soon after it (3 ms "
+                       "or the iRTT) rather than a retransmission."),
+    "lost-segment": N_("tcp.analysis.lost_segment: a gap before this segment: something was not captured."),
+    "ack-lost-segment": N_("tcp.analysis.ack_lost_segment: this ACK acknowledges data that was never seen."),
+    "duplicate-ack": N_("tcp.analysis.duplicate_ack: the same ACK again, with no data, same window."),
+    "zero-window": N_("tcp.analysis.zero_window: the receiver's window is 0: it cannot take more data."),
+    "zero-window-probe": N_("tcp.analysis.zero_window_probe: one byte sent into a zero window."),
+    "zero-window-probe-ack": N_("tcp.analysis.zero_window_probe_ack: the ACK to a zero-window probe."),
+    "window-update": N_("tcp.analysis.window_update: a pure ACK that only opens the window."),
+    "window-full": N_("tcp.analysis.window_full: this segment fills the peer's advertised window."),
+    "keep-alive": N_("tcp.analysis.keep_alive: one byte (or none) below the next sequence number."),
+    "keep-alive-ack": N_("tcp.analysis.keep_alive_ack: the ACK answering a keep-alive."),
+    "reused-ports": N_("tcp.analysis.reused_ports: a new SYN on a port pair seen before."),
 }
 
 # The flags that mean "this segment resends data" (retransmission counts, red marks in figures).
@@ -127,54 +129,54 @@ ANALYSIS_FIELDS: dict[str, str] = {name: "tcp.analysis." + name.replace("-", "_"
 
 # --- Zeek conn_state (scripts/base/protocols/conn/main.zeek) --------------------------------------
 CONN_STATES: dict[str, str] = {
-    "S0": "Connection attempt seen, no reply.",
-    "S1": "Connection established, not terminated.",
-    "SF": "Normal establishment and termination.",
-    "REJ": "Connection attempt rejected.",
-    "S2": "Established; close attempt by the originator seen (no reply from the responder).",
-    "S3": "Established; close attempt by the responder seen (no reply from the originator).",
-    "RSTO": "Established; the originator aborted (sent a RST).",
-    "RSTR": "Responder sent a RST.",
-    "RSTOS0": "Originator sent a SYN followed by a RST; no SYN-ACK from the responder.",
-    "RSTRH": "Responder sent a SYN-ACK followed by a RST; no SYN from the (purported) originator.",
-    "SH": "Originator sent a SYN followed by a FIN; no SYN-ACK from the responder.",
-    "SHR": "Responder sent a SYN-ACK followed by a FIN; no SYN from the originator.",
-    "OTH": "No SYN seen, just midstream traffic.",
+    "S0": N_("Connection attempt seen, no reply."),
+    "S1": N_("Connection established, not terminated."),
+    "SF": N_("Normal establishment and termination."),
+    "REJ": N_("Connection attempt rejected."),
+    "S2": N_("Established; close attempt by the originator seen (no reply from the responder)."),
+    "S3": N_("Established; close attempt by the responder seen (no reply from the originator)."),
+    "RSTO": N_("Established; the originator aborted (sent a RST)."),
+    "RSTR": N_("Responder sent a RST."),
+    "RSTOS0": N_("Originator sent a SYN followed by a RST; no SYN-ACK from the responder."),
+    "RSTRH": N_("Responder sent a SYN-ACK followed by a RST; no SYN from the (purported) originator."),
+    "SH": N_("Originator sent a SYN followed by a FIN; no SYN-ACK from the responder."),
+    "SHR": N_("Responder sent a SYN-ACK followed by a FIN; no SYN from the originator."),
+    "OTH": N_("No SYN seen, just midstream traffic."),
 }
 
 # Zeek history letters: upper case for the originator, lower case for the responder.
 HISTORY_LETTERS: dict[str, str] = {
-    "s": "a SYN without the ACK bit set",
-    "h": "a SYN-ACK ('handshake')",
-    "a": "a pure ACK",
-    "d": "a packet with payload ('data')",
-    "f": "a packet with FIN bit set",
-    "r": "a packet with RST bit set",
-    "c": "a packet with a bad checksum",
-    "g": "a content gap",
-    "t": "a retransmitted packet",
-    "w": "a packet advertising a zero window",
-    "i": "an inconsistent packet (e.g. FIN+RST bits set)",
-    "q": "a multi-flag packet (SYN+FIN or SYN+RST)",
-    "^": "the connection's originator and responder were flipped",
+    "s": N_("a SYN without the ACK bit set"),
+    "h": N_("a SYN-ACK ('handshake')"),
+    "a": N_("a pure ACK"),
+    "d": N_("a packet with payload ('data')"),
+    "f": N_("a packet with FIN bit set"),
+    "r": N_("a packet with RST bit set"),
+    "c": N_("a packet with a bad checksum"),
+    "g": N_("a content gap"),
+    "t": N_("a retransmitted packet"),
+    "w": N_("a packet advertising a zero window"),
+    "i": N_("an inconsistent packet (e.g. FIN+RST bits set)"),
+    "q": N_("a multi-flag packet (SYN+FIN or SYN+RST)"),
+    "^": N_("the connection's originator and responder were flipped"),
 }
 
 # --- how a connection ended ------------------------------------------------------------------------
 CONN_ENDS: dict[str, str] = {
-    "fin-both": "Both sides sent FIN: a graceful close.",
-    "fin-one": "Only one side's FIN was seen (half-closed, or the capture stopped).",
-    "fin-rst": "A FIN, then a RST.",
-    "rst": "Aborted (or refused) by a RST, with no FIN before it.",
-    "open": "Still open when the capture ended: no FIN or RST seen.",
+    "fin-both": N_("Both sides sent FIN: a graceful close."),
+    "fin-one": N_("Only one side's FIN was seen (half-closed, or the capture stopped)."),
+    "fin-rst": N_("A FIN, then a RST."),
+    "rst": N_("Aborted (or refused) by a RST, with no FIN before it."),
+    "open": N_("Still open when the capture ended: no FIN or RST seen."),
 }
 
 CLOSERS = ("orig", "resp")
 
 # --- exchanges -------------------------------------------------------------------------------------
 EXCHANGE_KINDS: dict[str, str] = {
-    "echo": "An echo request and its 'Echo: ...' reply.",
-    "vote": "A 'VOTE <option>' request and its 'VOTED ...' reply.",
-    "results": "A 'RESULTS' request and its 'RESULTS ...' reply.",
-    "error": "A request the server answered with 'ERROR ...'.",
-    "other": "Any other request/response pair.",
+    "echo": N_("An echo request and its 'Echo: ...' reply."),
+    "vote": N_("A 'VOTE <option>' request and its 'VOTED ...' reply."),
+    "results": N_("A 'RESULTS' request and its 'RESULTS ...' reply."),
+    "error": N_("A request the server answered with 'ERROR ...'."),
+    "other": N_("Any other request/response pair."),
 }
