@@ -17,14 +17,15 @@ import sys
 import threading
 
 from analysis.api import analyze
-from analysis.errors import AnalysisError, UsageError
+from analysis.errors import UsageError
 from analysis.read.sources import open_source
 
 
 def main_live(args: argparse.Namespace) -> int:
+    """Called inside analysis/cli.py's main, which turns AnalysisError / OSError into one line."""
     stop = threading.Event()
+    names = _check(args)
     try:
-        names = _check(args)
         with _stopping_on_signals(stop):
             source = open_source(args.file, follow=args.follow, idle_timeout=args.idle_timeout,
                                  stop=stop)
@@ -34,12 +35,6 @@ def main_live(args: argparse.Namespace) -> int:
             result = analyze(source.name, verify_checksums=not args.ignore_checksums,
                              strict_checksums=args.strict_checksums, source=source)
             return report(args, result)
-    except AnalysisError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: {args.file}: {error.strerror or error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:        # the second Ctrl-C: stop now
         print("interrupted", file=sys.stderr)
         return 130

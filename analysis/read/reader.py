@@ -15,6 +15,9 @@ The format is detected by the magic number, never by the file name:
 
 Streaming: the file is read in large chunks and records are cut out with struct.unpack_from, so
 memory does not depend on the file size (an mmap would leave every touched page resident).
+Nothing seeks: `CaptureReader(None, source=...)` reads a pipe or a growing file
+(analysis/read/sources.py), asking each time for exactly the bytes the next record still lacks,
+so a record is yielded as soon as its last byte has arrived.
 A file cut in the middle of a record yields every whole record and then records a
 `truncated-file` Warning; a pcapng block whose trailing total length differs from its leading
 one (tshark: "total block lengths ... don't match") ends the file the same way, with a

@@ -14,21 +14,24 @@ HEADER = ("live: one line per frame as it is captured (No., seconds, phase, labe
           "analysis FILE)")
 
 
+_SIMPLE = {    # vocabulary.LIVE_EVENTS whose words need nothing but the record's fields
+    "asks-address": "{who} asks who has {rec.target} (ARP)",
+    "answers-address": "{who} answers: {rec.target} is at {rec.hardware} (ARP)",
+    "announces-address": "{who} announces its address {rec.target} (ARP)",
+    "opens": "{who} opens the connection",
+    "accepts": "{who} accepts the connection",
+    "completes-handshake": "{who} completes the handshake: the connection is open",
+    "acknowledges-fin": "{who} acknowledges the {rec.receiver}'s FIN",
+    "resets": "{who} resets the connection (RST)",
+}
+
+
 def words(rec: LiveFrame) -> str:
     """What happened, in a few words."""
     event, who = rec.event, rec.sender
-    if event == "asks-address":
-        return f"{who} asks who has {rec.target} (ARP)"
-    if event == "answers-address":
-        return f"{who} answers: {rec.target} is at {rec.hardware} (ARP)"
-    if event == "announces-address":
-        return f"{who} announces its address {rec.target} (ARP)"
-    if event == "opens":
-        return f"{who} opens the connection"
-    if event == "accepts":
-        return f"{who} accepts the connection"
-    if event == "completes-handshake":
-        return f"{who} completes the handshake: the connection is open"
+    template = _SIMPLE.get(event)
+    if template is not None:
+        return template.format(who=who, rec=rec)
     if event in ("sends", "sends-again"):
         text = f"{who} sends {_bytes(rec.length)}"
         text += " again" if event == "sends-again" else ""
@@ -45,10 +48,6 @@ def words(rec: LiveFrame) -> str:
         text = f"{who} closes first (the connection's first FIN)" if rec.first_fin else \
             f"{who} closes its side too"
         return text + _also_acks(rec)
-    if event == "acknowledges-fin":
-        return f"{who} acknowledges the {rec.receiver}'s FIN"
-    if event == "resets":
-        return f"{who} resets the connection (RST)"
     return rec.info
 
 

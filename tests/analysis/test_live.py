@@ -356,3 +356,18 @@ def test_the_reader_reads_a_pipe_in_small_pieces_as_a_file(tmp_path, name, confo
     from_file = CaptureReader(cut)
     assert from_pipe == list(from_file.records()) and len(from_pipe) > 2
     assert reader.warnings == from_file.warnings and reader.warnings[0].code == "truncated-file"
+
+
+def test_every_event_and_doubt_is_in_the_vocabulary(conformance_dir):
+    from analysis import vocabulary
+    from analysis.report.live_text import words
+
+    paths = [LAB, LOSSY] + sorted((conformance_dir / "pcaps").iterdir())
+    events, doubts = set(), set()
+    for path in paths:
+        for record in LiveSession(open_source(str(path))).frames():
+            events.add(record.event)
+            doubts.add(record.doubt)
+            assert words(record)
+    assert events <= set(vocabulary.LIVE_EVENTS) and doubts - {None} <= set(vocabulary.LIVE_DOUBTS)
+    assert len(events) >= 10
