@@ -227,7 +227,7 @@ def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | No
     """Label a capture frame by frame without keeping the frames (memory: open connections only).
 
     When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty).
-    `source` (analysis.sources.open_source: stdin, a growing file) replaces the file at `path`."""
+    `source` (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
     pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
     yield from pipeline.run()
     if on_finish is not None:
@@ -250,7 +250,7 @@ def analyze(path: str | Path, *, verify_checksums: bool = True,
     A TCP checksum wrong exactly as checksum offload leaves it is trusted, with a warning
     (analysis/decode/checksums.py); strict_checksums=True counts it as bad, as Zeek does without -C.
     verify_checksums=False trusts every TCP checksum (Zeek's -C). `source`
-    (analysis.sources.open_source: stdin, a growing file) replaces the file at `path`."""
+    (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
     pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
     frames = list(pipeline.run())
     return pipeline.result(frames)

@@ -73,7 +73,7 @@ class _Sides:
 
 
 class LiveSession:
-    """Narrate one capture source (analysis.sources) frame by frame; see the module doc."""
+    """Narrate one capture source (analysis.read.sources) frame by frame; see the module doc."""
 
     def __init__(self, source, *, names: Mapping[str, str] | None = None,
                  verify_checksums: bool = True, strict_checksums: bool = False) -> None:
