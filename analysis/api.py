@@ -25,8 +25,8 @@ from analysis.errors import AnalysisError, UsageError
 from analysis.session.exchanges import ExchangeTracker, vote_totals
 from analysis.session.labels import SYN, FrameLabeler, flags_text
 from analysis.decode.link import undecoded_warnings
-from analysis.model import (Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning,
-                    bad_checksums_warning)
+from analysis.decode.checksums import checksum_warnings, offloaded
+from analysis.model import Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning
 from analysis.read.reader import CaptureReader
 from analysis.tcp.analysis import TcpAnalyzer
 
@@ -76,16 +76,21 @@ def check_phase(name: str) -> str:
 
 
 class _Pipeline:
-    """The stages wired together; one instance per capture."""
+    """The stages wired together; one instance per capture (a file, or a live source: see
+    analysis/read/sources.py and live.py). `last_frame` is the Frame behind the frame just yielded."""
 
-    def __init__(self, path: str, verify_checksums: bool = True) -> None:
-        self.path = path
+    def __init__(self, path: str, verify_checksums: bool = True, strict_checksums: bool = False,
+                 source=None) -> None:
+        self.reader = CaptureReader(path, source=source)
+        self.path = self.reader.path
         self.verify_checksums = verify_checksums
+        self.strict_checksums = strict_checksums
         self.tcp_frames = 0
-        self.bad_checksums = 0
-        self.reader = CaptureReader(path)
+        self.bad_checksums = 0           # bad and counted as bad (Zeek's c/C)
+        self.offloaded = 0               # bad exactly as checksum offload leaves them, accepted
+        self.last_frame: Frame | None = None
         self.tcp = TcpAnalyzer()
-        self.conns = ConnectionTracker()
+        self.conns = ConnectionTracker(strict_checksums=strict_checksums)
         self.labeler = FrameLabeler()
         self.exchanges = ExchangeTracker()
         self.first_ts: int | None = None
@@ -108,11 +113,15 @@ class _Pipeline:
             if info is not None:
                 self.tcp_frames += 1
                 if frame.checksum_ok is False:
-                    self.bad_checksums += 1
+                    if not self.strict_checksums and offloaded(frame):
+                        self.offloaded += 1
+                    else:
+                        self.bad_checksums += 1
                 self.conns.process(frame, info)
             label = self.labeler.label(frame, info)
             if info is not None:
                 self._feed_exchanges(frame, info)
+            self.last_frame = frame
             yield _labeled(frame, info, label, self.first_ts)
 
     def _feed_exchanges(self, frame: Frame, info: TcpInfo) -> None:
@@ -130,9 +139,8 @@ class _Pipeline:
         exchanges = self.exchanges.finish()
         warnings = list(self.reader.warnings)
         warnings += undecoded_warnings(self.path, self.undecoded)
-        checksums = bad_checksums_warning(self.path, self.bad_checksums, self.tcp_frames)
-        if checksums is not None:
-            warnings.append(checksums)
+        warnings += checksum_warnings(self.path, bad=self.bad_checksums,
+                                      offloaded_count=self.offloaded, tcp_frames=self.tcp_frames)
         return Analysis(path=self.path, frames=frames, connections=self.conns.finish(),
                         exchanges=exchanges, warnings=warnings,
                         frame_count=self.count, linktypes=tuple(self.reader.linktypes),
@@ -214,11 +222,13 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
 
 
 def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None,
-                 verify_checksums: bool = True) -> Iterator[LabeledFrame]:
+                 verify_checksums: bool = True, strict_checksums: bool = False,
+                 source=None) -> Iterator[LabeledFrame]:
     """Label a capture frame by frame without keeping the frames (memory: open connections only).
 
-    When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty)."""
-    pipeline = _Pipeline(str(path), verify_checksums)
+    When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty).
+    `source` (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
     yield from pipeline.run()
     if on_finish is not None:
         on_finish(pipeline.result([]))
@@ -233,19 +243,23 @@ def iter_frames(path: str | Path, *, verify_checksums: bool = True) -> Iterator[
         yield decode_frame(record, path=path, verify_checksums=verify_checksums)
 
 
-def analyze(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
+def analyze(path: str | Path, *, verify_checksums: bool = True,
+            strict_checksums: bool = False, source=None) -> Analysis:
     """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input.
 
-    verify_checksums=False trusts every TCP checksum (Zeek's -C), for captures taken on a host
-    whose network card computes checksums after the capture point (checksum offload)."""
-    pipeline = _Pipeline(str(path), verify_checksums)
+    A TCP checksum wrong exactly as checksum offload leaves it is trusted, with a warning
+    (analysis/decode/checksums.py); strict_checksums=True counts it as bad, as Zeek does without -C.
+    verify_checksums=False trusts every TCP checksum (Zeek's -C). `source`
+    (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
     frames = list(pipeline.run())
     return pipeline.result(frames)
 
 
-def summarize(path: str | Path, *, verify_checksums: bool = True) -> Analysis:
+def summarize(path: str | Path, *, verify_checksums: bool = True,
+              strict_checksums: bool = False) -> Analysis:
     """Like analyze() but keeps no frames: connections, exchanges and warnings only."""
-    pipeline = _Pipeline(str(path), verify_checksums)
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums)
     for _ in pipeline.run():
         pass
     return pipeline.result([])

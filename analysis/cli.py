@@ -1,5 +1,6 @@
 """The thin command line over the library: `python -m analysis FILE... [--json | --csv] [--out DIR]
-[--phase PHASE] [--conn ID]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
+[--phase PHASE] [--conn ID]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py;
+`python -m analysis - --live` (and FILE --live --follow) is analysis/cli_live.py.
 
 Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
 (one line on stderr, no traceback).
@@ -28,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                "... (a row per capture); each has --help.")
     parser.add_argument("file", nargs="+",
                         help="capture file (pcap or pcapng, detected by content); several files "
-                             "or a folder: each is reported in turn, with --out into DIR/<name>/")
+                             "or a folder: each is reported in turn, with --out into DIR/<name>/; "
+                             "- reads a capture stream on stdin (tcpdump -U -w -)")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the JSON document (schema in export.py)")
     fmt.add_argument("--csv", action="store_true", help="print the frames as CSV")
@@ -39,9 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="counts only, with the fast columnar engine (for large captures: "
                              "millions of frames/s, memory flat in the file size); with --out, "
                              "writes summary.txt and connections.csv")
-    parser.add_argument("-C", "--ignore-checksums", action="store_true",
-                        help="trust TCP segments with bad checksums (as zeek -C), e.g. for captures "
-                             "taken on a host with checksum offload")
+    checks = parser.add_mutually_exclusive_group()
+    checks.add_argument("-C", "--ignore-checksums", action="store_true",
+                        help="trust every TCP segment with a bad checksum (as zeek -C)")
+    checks.add_argument("--strict-checksums", action="store_true",
+                        help="count every bad TCP checksum as bad, also those checksum offload "
+                             "explains (Zeek's reading without -C; by default those are trusted, "
+                             "with a warning)")
+    live = parser.add_argument_group("live")
+    live.add_argument("--live", action="store_true",
+                      help="print one narrated line per frame as it arrives, then the summary "
+                           "(at the end of the stream, or on Ctrl-C)")
+    live.add_argument("--follow", action="store_true",
+                      help="FILE is still being written: wait for more at its end (tail -f) "
+                           "until Ctrl-C or --idle-timeout")
+    live.add_argument("--idle-timeout", type=float, metavar="S",
+                      help="with --follow: stop after S seconds without new bytes")
+    live.add_argument("--name", action="append", default=[], metavar="IP=NAME",
+                      help="with --live: call the host at IP NAME in ARP lines (repeatable), "
+                           "e.g. --name 172.28.0.2=server")
     return parser
 
 
@@ -59,40 +77,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {error.one_line()}", file=sys.stderr)
             return 2
     args.file = args.file[0]
+    if args.live or args.follow or args.file == "-":
+        from analysis.cli_live import main_live
+        return main_live(args)
     try:
         if not Path(args.file).is_file():
             raise AnalysisError("no such capture file",
                                 path=args.file, hint="check the path; make capture writes reqresp.pcap")
         if args.summary:
             return _summary(args)
-        result = analyze(args.file, verify_checksums=not args.ignore_checksums)
-        frames = result.frames
-        if args.conn is not None:
-            frames = result.frames_of(args.conn)
-        if args.phase is not None:
-            frames = [f for f in frames if f.phase == check_phase(args.phase)]
-        if args.out:
-            written = write_outputs(result, Path(args.out))
-        if args.json:
-            write_json(result, sys.stdout, frames)
-        elif args.csv:
-            write_csv(frames, sys.stdout)
-        elif sys.stdout.isatty():
-            from rich.console import Console
-            render_rich(result, Console(), frames)
-        else:
-            sys.stdout.write(render_plain(result, frames))
-        for warning in result.warnings:
-            print(f"warning: {warning.message}", file=sys.stderr)
-        if args.out:
-            print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-        return 0
+        result = analyze(args.file, verify_checksums=not args.ignore_checksums,
+                         strict_checksums=args.strict_checksums)
+        return report(args, result)
     except AnalysisError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"error: {args.file}: {error.strerror or error}", file=sys.stderr)
         return 2
+
+
+def report(args: argparse.Namespace, result) -> int:
+    """Print (and with --out write) the report of one analysed capture."""
+    frames = result.frames
+    if args.conn is not None:
+        frames = result.frames_of(args.conn)
+    if args.phase is not None:
+        frames = [f for f in frames if f.phase == check_phase(args.phase)]
+    if args.out:
+        written = write_outputs(result, Path(args.out))
+    if args.json:
+        write_json(result, sys.stdout, frames)
+    elif args.csv:
+        write_csv(frames, sys.stdout)
+    elif sys.stdout.isatty():
+        from rich.console import Console
+        render_rich(result, Console(), frames)
+    else:
+        sys.stdout.write(render_plain(result, frames))
+    for warning in result.warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    if args.out:
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -107,7 +134,8 @@ def _summary(args: argparse.Namespace) -> int:
                          "drop --summary for the frame-by-frame report", path=args.file)
     _compile_first()
     t0 = time.perf_counter()
-    scan = Scan(args.file, verify_checksums=not args.ignore_checksums, keep_exchanges=False)
+    scan = Scan(args.file, verify_checksums=not args.ignore_checksums,
+                strict_checksums=args.strict_checksums, keep_exchanges=False)
     tally = Tally()
     for batch in scan.batches():
         tally.add(batch)

@@ -122,7 +122,7 @@ class Warning(NamedTuple):      # noqa: A001 - a record, shadows nothing we use
     """A non-fatal problem: the file still yielded every whole frame before it."""
 
     code: str                   # "truncated-file" | "damaged-block" | "timestamp-out-of-range"
-                                # | "bad-checksums" (reader.py, model.bad_checksums_warning)
+                                # | "bad-checksums" | "checksum-offload" (decode/checksums.py)
                                 # | "not-decoded" (api.py, columnar/engine.py)
     message: str                # one line: what, where, what to do
     frame: int | None = None
@@ -194,18 +194,3 @@ class LabeledFrame(NamedTuple):
     info: str                   # one-line summary, Wireshark's Info column style
     truncated: bool
     malformed: str | None
-
-
-def bad_checksums_warning(path: str, bad: int, tcp_frames: int) -> Warning | None:
-    """The warning both engines give when most TCP checksums are bad, else None.
-
-    Zeek ignores segments with bad checksums, and so do we by default; when most are bad the
-    capture was most likely taken on the sending host with checksum offload."""
-    if not bad or bad * 2 < tcp_frames:
-        return None
-    return Warning(
-        code="bad-checksums",
-        message=f"{path}: {bad} of {tcp_frames} TCP segments have bad checksums and were left "
-                "out of connection states (checksum offload on the capturing host?); to trust "
-                "them anyway, as zeek -C does, use --ignore-checksums")
-

@@ -180,3 +180,26 @@ EXCHANGE_KINDS: dict[str, str] = {
     "error": N_("A request the server answered with 'ERROR ...'."),
     "other": N_("Any other request/response pair."),
 }
+
+# --- live narration (analysis/live.py: LiveFrame.event, LiveFrame.doubt) -------------------------
+LIVE_EVENTS: dict[str, str] = {
+    "asks-address": "ARP request: the sender asks which MAC address has an IP address.",
+    "answers-address": "ARP reply: the owner of the IP address answers with its MAC address.",
+    "announces-address": "Gratuitous ARP: a host announces its own address.",
+    "opens": "SYN: the client opens the connection.",
+    "accepts": "SYN-ACK: the server accepts the connection.",
+    "completes-handshake": "The ACK completing the three-way handshake: the connection is open.",
+    "sends": "A segment carrying data (a request from the client, a response from the server).",
+    "sends-again": "A segment resending data already seen (a retransmission).",
+    "acknowledges": "A pure ACK: the sender acknowledges bytes it received.",
+    "closes": "FIN: the sender has nothing more to send (the first FIN closes first).",
+    "acknowledges-fin": "The ACK answering the other side's FIN.",
+    "resets": "RST: the sender aborts or refuses the connection.",
+    "other": "Any other frame (UDP, ICMP, a bare TCP segment): its Info column says what.",
+}
+LIVE_DOUBTS: dict[str, str] = {
+    "roles-guessed": "No SYN or SYN-ACK was seen before this frame, so which side is the client "
+                     "was guessed from the ports; the final report's originator may differ.",
+    "one-pass": "The frame was flagged for loss, reordering or resending from the frames seen "
+                "so far; frames that arrive later can tell another story.",
+}

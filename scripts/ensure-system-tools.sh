@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the system tools the lab needs are present: tcpdump, tshark (and capinfos), ip.
+# Make sure the system tools the lab needs are present: tcpdump, tshark (and capinfos), ip, ethtool.
 # As root, missing tools are installed with apt-get; otherwise we say exactly what to install.
 set -euo pipefail
 need=()
@@ -7,6 +7,8 @@ command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tc >/dev/null 2>&1 || need+=(iproute2)
+# ethtool: to turn a lab veth's checksum offload on or off (tests/analysis/data/offload.md)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 # Only the test suite needs these (TEST_TOOLS=1): Chromium for the report's browser test.
 if [ "${TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from analysis import vocabulary
+from analysis.decode.checksums import offloaded
 from analysis.model import Frame
 
 # --- codes ---------------------------------------------------------------------------------------
@@ -71,7 +72,8 @@ class FrameColumns(NamedTuple):
                               #        length of up to 2**32 - 1 when that says 0)
     payload_off: np.ndarray   # int64  where the captured payload starts in the chunk's data
     payload_cap: np.ndarray   # int32  len(Frame.payload): captured payload bytes
-    checksum: np.ndarray      # int8   1 ok, 0 bad, -1 not checked (Frame.checksum_ok None)
+    checksum: np.ndarray      # int8   1 ok, 0 bad, 2 bad as checksum offload leaves it
+                              #        (checksums.offloaded), -1 not checked (checksum_ok None)
     malformed: np.ndarray     # uint8  MAL_* code
     truncated: np.ndarray     # bool
     arp_op: np.ndarray        # int32  -1: no ARP header (opcodes go to 65535)
@@ -240,7 +242,8 @@ def fill_from_frame(cols: FrameColumns, i: int, frame: Frame, payload_off: int) 
     cols.payload_len[i] = frame.payload_len
     cols.payload_off[i] = payload_off
     cols.payload_cap[i] = len(frame.payload)
-    cols.checksum[i] = -1 if frame.checksum_ok is None else int(frame.checksum_ok)
+    ok = frame.checksum_ok
+    cols.checksum[i] = -1 if ok is None else 1 if ok else 2 if offloaded(frame) else 0
     cols.malformed[i] = _malformed_code(frame.malformed)
     cols.truncated[i] = frame.truncated
     arp = frame.arp

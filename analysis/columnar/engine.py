@@ -22,7 +22,8 @@ import numpy as np
 
 from analysis.decode.link import undecoded_warnings
 from analysis.session.exchanges import exchange_kind, reply_counts
-from analysis.model import Exchange, Warning, bad_checksums_warning
+from analysis.decode.checksums import checksum_warnings
+from analysis.model import Exchange, Warning
 
 from analysis.columnar.read.chunks import ChunkReader
 from analysis.columnar.columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
@@ -108,19 +109,22 @@ class Scan:
     """One pass over a capture with every stage of the columnar engine."""
 
     def __init__(self, path: str | Path, *, verify_checksums: bool = True,
-                 chunk_frames: int = CHUNK_FRAMES, keep_exchanges: bool = True) -> None:
+                 strict_checksums: bool = False, chunk_frames: int = CHUNK_FRAMES,
+                 keep_exchanges: bool = True) -> None:
         self.path = str(path)
         self.keep_exchanges = keep_exchanges
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
                                    chunk_frames=chunk_frames)
         self._tcp = TcpStage()
-        self._conns = ConnStage()
+        self._strict_checksums = strict_checksums
+        self._conns = ConnStage(strict_checksums=strict_checksums)
         self._labels = LabelStage()
         self._exchanges = ExchangeStage()
         self._votes = _VoteTracker()
         self._parts: list[ExchangeColumns] = []
         self._tcp_frames = 0
-        self._bad_checksums = 0
+        self._bad_checksums = 0        # bad and counted as bad (Zeek's c/C)
+        self._offloaded = 0            # bad exactly as checksum offload leaves them, accepted
         self._undecoded: dict[int, list[int]] = {}    # code -> [frames, first frame]
         self._summary: ScanSummary | None = None
         self._started = False
@@ -138,6 +142,11 @@ class Scan:
             is_tcp = tcp.stream >= 0
             self._tcp_frames += int(np.count_nonzero(is_tcp))
             self._bad_checksums += int(np.count_nonzero(is_tcp & (cols.checksum == 0)))
+            offloaded = int(np.count_nonzero(is_tcp & (cols.checksum == 2)))
+            if self._strict_checksums:
+                self._bad_checksums += offloaded
+            else:
+                self._offloaded += offloaded
             self._count_undecoded(cols)
             self._keep(exchanges)
             yield FrameBatch(cols, tcp, labels, exchanges)
@@ -179,9 +188,8 @@ class Scan:
     def _summarize(self) -> ScanSummary:
         warnings = list(self._reader.warnings)
         warnings += undecoded_warnings(self.path, self._undecoded)
-        checksums = bad_checksums_warning(self.path, self._bad_checksums, self._tcp_frames)
-        if checksums is not None:
-            warnings.append(checksums)
+        warnings += checksum_warnings(self.path, bad=self._bad_checksums,
+                                      offloaded_count=self._offloaded, tcp_frames=self._tcp_frames)
         return ScanSummary(
             path=self.path, frame_count=self._reader.count, tcp_frames=self._tcp_frames,
             linktypes=tuple(self._reader.linktypes), warnings=warnings,

@@ -91,7 +91,8 @@ def _session_frames() -> list[bytes]:
     icmp = struct.pack("!BBHHH", 8, 0, 0, 1, 1)
     frames.append(_eth(_CLIENT_MAC, _SERVER_MAC, 0x0800, _ipv4(_CLIENT_IP, _SERVER_IP, 1, icmp)))
     v6 = bytes(15) + b"\x01"
-    tcp6 = struct.pack("!HHIIBBHHH", 40002, 2222, 1, 0, 5 << 4, 0x02, 64240, 0, 0)
+    # a SYN with a damaged checksum (0x0bad: not the offload pattern, which would be trusted)
+    tcp6 = struct.pack("!HHIIBBHHH", 40002, 2222, 1, 0, 5 << 4, 0x02, 64240, 0x0BAD, 0)
     frames.append(_eth(_CLIENT_MAC, _SERVER_MAC, 0x86DD,
                        struct.pack("!IHBB", 6 << 28, len(tcp6), 6, 64) + v6 + v6 + tcp6))
     return frames

@@ -18,7 +18,8 @@ Originator and responder (Zeek's rules):
 
 Which frames change the state (as in Zeek): a frame whose TCP header (with options) was cut by
 the snaplen is skipped entirely (TCP.cc ExtractTCP_Header); a frame with a bad TCP checksum only
-adds `c`/`C` (ValidateChecksum), unless the tracker ignores checksums (zeek -C). Such frames are
+adds `c`/`C` (ValidateChecksum), unless the tracker ignores checksums (zeek -C) or the checksum is
+wrong exactly as checksum offload leaves it (checksums.py; strict_checksums=False). Such frames are
 still listed in `Connection.frames` but not in the packet counts.
 
 Fields and the choice behind each:
@@ -55,6 +56,7 @@ from array import array
 
 from analysis.conn.zeek import (CLOSED, ESTABLISHED, FIN, INACTIVE, PARTIAL, RESET, RST, SYN,
                         SYN_ACK_SENT, SYN_SENT, ZeekTcp)
+from analysis.decode.checksums import offloaded
 from analysis.model import Connection, Frame, TcpInfo
 
 ACK = 0x10
@@ -147,16 +149,19 @@ class _Conn:
 class ConnectionTracker:
     """Streaming: `process(frame, info)` for every TCP frame in capture order, then `finish()`.
 
-    `ignore_checksums=True` is zeek -C (bad checksums are processed like good ones).
+    `ignore_checksums=True` is zeek -C (bad checksums are processed like good ones); by default
+    a checksum wrong exactly as checksum offload leaves it is processed too (checksums.py), and
+    `strict_checksums=True` is Zeek without -C (every bad checksum is a `c`/`C`).
     `likely_server_ports` is Zeek's set used to flip connections that start mid-stream.
     `flip_syn_ack=False` flips a first SYN-ACK only by those ports, exactly as Zeek does.
     """
 
-    def __init__(self, *, ignore_checksums: bool = False,
+    def __init__(self, *, ignore_checksums: bool = False, strict_checksums: bool = False,
                  likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS,
                  flip_syn_ack: bool = True) -> None:
         self._conns: dict[int, _Conn] = {}
         self._ignore_checksums = ignore_checksums
+        self._strict_checksums = strict_checksums
         self._likely = frozenset(likely_server_ports)
         self._flip_syn_ack = flip_syn_ack
 
@@ -187,7 +192,8 @@ class ConnectionTracker:
             zeek = conn.zeek = ZeekTcp(frame.src, frame.sport, frame.dst, frame.dport, flip)
         orig = zeek.orig
         is_orig = frame.sport == orig.port and frame.src == orig.ip
-        if frame.checksum_ok is False and not self._ignore_checksums:
+        if (frame.checksum_ok is False and not self._ignore_checksums
+                and (self._strict_checksums or not offloaded(frame))):
             zeek.checksum_error(is_orig)
             return
         if not (orig.did_close and zeek.resp.did_close):

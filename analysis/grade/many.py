@@ -21,7 +21,7 @@ from analysis.grade.submissions import find_submissions
 
 def _flags(args) -> list[str]:
     flags = []
-    for name in ("json", "csv", "summary", "ignore_checksums"):
+    for name in ("json", "csv", "summary", "ignore_checksums", "strict_checksums"):
         if getattr(args, name):
             flags.append("--" + name.replace("_", "-"))
     if args.phase:

@@ -35,8 +35,8 @@ from typing import NamedTuple
 
 from analysis.errors import CaptureFormatError
 from analysis.model import RawRecord, Warning
+from analysis.read.sources import CHUNK, FileSource
 
-CHUNK = 4 << 20                  # bytes per read; records are sliced out of this buffer
 MAX_CAPLEN = 256 << 20           # a larger record length means a corrupt file, not a big frame
 
 PCAP_MAGICS = {                  # first 4 bytes -> (byte order, nanoseconds, record header size)
@@ -72,17 +72,24 @@ def iter_records(path) -> Iterator[RawRecord]:
 class CaptureReader:
     """One capture file.  `records()` streams it; `warnings` is complete once iteration ends."""
 
-    def __init__(self, path) -> None:
-        self.path = os.fspath(path)
+    def __init__(self, path, *, source=None) -> None:
+        """`path` names a capture file; or give `source` (analysis.read.sources: a pipe, a growing
+        file), whose name errors then carry. A live source is read once, from where it is."""
         self.warnings: list[Warning] = []
         self.interfaces: list[Interface] = []   # pcapng: filled as IDBs are read (global ids)
         self.snaplen: int | None = None          # pcap file header snaplen
         self.frames = 0                          # records yielded so far
         self._clamped = 0                        # frames whose timestamp was set to TS_MIN/TS_MAX
         self._first_clamped: tuple[int, int] = (0, 0)   # (frame, byte offset) of the first
+        self._source = source
+        self.path = source.name if source is not None else os.fspath(path)
         try:
-            with open(self.path, "rb") as handle:
-                head = handle.read(24)
+            if source is None:
+                with open(self.path, "rb") as handle:
+                    head = handle.read(24)
+            else:
+                # the header, and whatever came with it: kept for records(), nothing is re-read
+                head = self._pending = source.fill(24)
         except OSError as exc:
             raise CaptureFormatError(f"cannot open: {exc.strerror}", path=self.path,
                                      hint="check the path") from None
@@ -121,6 +128,15 @@ class CaptureReader:
         if self.format == "pcap":
             return self._pcap_records()
         return self._pcapng_records()
+
+    def _open(self):
+        """(source, its first bytes from offset 0): a file is opened afresh, a live source goes
+        on from the bytes __init__ read."""
+        if self._source is None:
+            source = FileSource(self.path)
+            return source, source.fill(CHUNK)
+        pending, self._pending = self._pending, b""
+        return self._source, pending
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -177,11 +193,10 @@ class CaptureReader:
         unpack_from = header.unpack_from
         new_record = _new_record
         number = 0
-        with open(self.path, "rb") as handle:
-            handle.seek(24)
-            buf = handle.read(CHUNK)
-            base = 24                  # file offset of buf[0]
-            pos = 0
+        source, buf = self._open()
+        try:
+            base = 0                   # file offset of buf[0]
+            pos = 24
             size = len(buf)
             while True:
                 # inner loop: every record wholly inside the buffer, nothing but the record
@@ -205,7 +220,8 @@ class CaptureReader:
                     if caplen > MAX_CAPLEN:
                         raise self._absurd(number + 1, caplen)
                     need = hlen + caplen
-                buf = buf[pos:] + handle.read(max(CHUNK, need))
+                # ask for exactly what is missing: a pipe then hands on each record at once
+                buf = buf[pos:] + source.fill(need - (size - pos))
                 base += pos
                 pos = 0
                 size = len(buf)
@@ -213,6 +229,8 @@ class CaptureReader:
                     if size:
                         self._cut(number + 1, base, size, need)
                     break
+        finally:
+            source.close()
 
     # -- pcapng ----------------------------------------------------------------------------
 
@@ -226,8 +244,8 @@ class CaptureReader:
         section: list[int] = []          # section-local interface id -> global interface id
         # per global interface: (ticks -> ns multiplier, divisor, offset ns, linktype, snaplen)
         clocks: list[tuple[int, int, int, int, int]] = []
-        with open(self.path, "rb") as handle:
-            buf = handle.read(CHUNK)
+        source, buf = self._open()
+        try:
             base = 0
             pos = 0
             size = len(buf)
@@ -259,7 +277,7 @@ class CaptureReader:
                     pos = end
                 self.frames = number
                 if size - pos < 12:
-                    buf = buf[pos:] + handle.read(CHUNK)
+                    buf = buf[pos:] + source.fill(12 - (size - pos))
                     base += pos
                     pos = 0
                     size = len(buf)
@@ -289,7 +307,7 @@ class CaptureReader:
                 if end > size:
                     if blen > MAX_CAPLEN:
                         raise self._absurd(number + 1, blen)
-                    buf = buf[pos:] + handle.read(max(CHUNK, end - pos))
+                    buf = buf[pos:] + source.fill(end - size)
                     base += pos
                     pos, end = 0, blen
                     size = len(buf)
@@ -343,6 +361,8 @@ class CaptureReader:
                     if iface.ticks_per_second > 10**6:
                         self.nanosecond = True
                 pos = end
+        finally:
+            source.close()
 
     def _read_idb(self, buf: bytes, pos: int, blen: int, order: str) -> Interface:
         linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)

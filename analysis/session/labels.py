@@ -88,6 +88,11 @@ class FrameLabeler:
         state = self._conns.get(stream)
         return state.client if state else None
 
+    def roles_known(self, stream: int) -> bool:
+        """Whether the client of `stream` is known from a SYN or SYN-ACK (else guessed by port)."""
+        state = self._conns.get(stream)
+        return state is not None and (state.syn_seen or state.synack_seen)
+
     def label(self, frame: Frame, info: TcpInfo | None) -> Label:
         if frame.proto in ("arp", "rarp"):
             return label_arp(frame)

@@ -83,7 +83,7 @@ def set_endpoints(s, fam, src_hi, src_lo, sport, dst_hi, dst_lo, dport, conn_u32
 @njit(**JIT)
 def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dport, tcp_flags,
                seq, ack, window, payload_len, payload_cap, checksum, malformed, stream,
-               ignore_checksums, flip_syn_ack, likely,
+               ignore_checksums, strict_checksums, flip_syn_ack, likely,
                conn_i64, conn_u32, conn_u16, conn_i32, conn_i8, conn_hist,
                ep_i64, ep_u32, ep_i32, ep_i8, blk_lo, blk_hi, blk_next, chunk_text, chunk_prev,
                counters, addr_fam, addr_hi, addr_lo, addr_hash, meta):
@@ -130,7 +130,8 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
         is_orig = (sport[i] == conn_u16[s, P.PORT_0 + oe] and src_lo[i] == addr_lo[oa]
                    and src_hi[i] == addr_hi[oa] and family[i] == addr_fam[oa])
         e = oe if is_orig else 1 - oe
-        if checksum[i] == 0 and not ignore_checksums:
+        # checksum 2 is the offload pattern: bad only when strict (ConnectionTracker's rule)
+        if (checksum[i] == 0 or (checksum[i] == 2 and strict_checksums)) and not ignore_checksums:
             checksum_error(s, e, conn_i8, conn_u32, conn_i32, conn_hist, chunk_text, chunk_prev,
                            meta, counters)
             continue
@@ -149,10 +150,11 @@ class ConnStage:
     """Zeek conn_state/history per tcp.stream over FrameColumns + TcpColumns (mirrors
     ConnectionTracker; the same options)."""
 
-    def __init__(self, *, ignore_checksums: bool = False,
+    def __init__(self, *, ignore_checksums: bool = False, strict_checksums: bool = False,
                  likely_server_ports: frozenset[int] = LIKELY_SERVER_PORTS,
                  flip_syn_ack: bool = True) -> None:
         self._ignore_checksums = bool(ignore_checksums)
+        self._strict_checksums = bool(strict_checksums)
         self._flip_syn_ack = bool(flip_syn_ack)
         self._likely = np.zeros(65536, np.uint8)
         ports = [p for p in likely_server_ports if 0 <= p < 65536]
@@ -176,7 +178,8 @@ class ConnStage:
                 done, cols.ts_ns, cols.family, cols.src_hi, cols.src_lo, cols.dst_hi,
                 cols.dst_lo, cols.sport, cols.dport, cols.tcp_flags, cols.seq, cols.ack,
                 cols.window, cols.payload_len, cols.payload_cap, cols.checksum, cols.malformed,
-                tcp.stream, self._ignore_checksums, self._flip_syn_ack, self._likely,
+                tcp.stream, self._ignore_checksums, self._strict_checksums, self._flip_syn_ack,
+                self._likely,
                 *st.arrays())
             stuck = done == before     # reserve() made no room: cannot happen; never loops
         if st.meta[P.M_ERROR]:

@@ -128,7 +128,12 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         row[R_WIN] = be16(buf, q + 14)
         row[R_WSCALE] = wscale
         if verify and whole:
-            row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
+            if (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0:
+                row[R_CSUM] = 1
+            else:
+                # 2: wrong exactly as checksum offload leaves it (checksums.offload_pattern)
+                field = be16(buf, q + 16)
+                row[R_CSUM] = 2 if field == 0 or field % 0xFFFF == (pseudo + seg_len) % 0xFFFF else 0
         row[R_PLEN] = seg_len - hlen
         _payload(row, o, size, t + hlen, t + seg_len)
     elif ip_proto == 17:
