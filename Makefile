@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= default
 OUT ?= reqresp.pcap
 BACKEND ?= netns
+# Options passed on as they are: `make capture ARGS="--hold 30"`, `make analyze reqresp.pcap ARGS="-C"`
+# (make itself would read `-C` as its own option: hence the variable).
+ARGS ?=
 
 # `make analyze reqresp.pcap`: the capture is the second goal. Declare it a no-op target so
 # make does not try to build it, and pass it on as FILE.
@@ -36,6 +39,7 @@ help:
 	@echo "make test             run the test suite"
 	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
 	@echo "make analyze FILE     explain a capture (reports/<name>/); several files or a folder: each"
+	@echo "   ... ARGS=\"-C\"      options for python -m analysis / python -m capture (make capture ARGS=\"--hold 30\")"
 	@echo "make grade DIR=...    grade a class's captures (grades/: gradebook.csv, grades.html, feedback)"
 	@echo "make batch DIR=...    one row per capture (batch/batch.parquet, batch/batch.csv)"
 	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
@@ -83,13 +87,13 @@ fuzz: venv tools-test
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
 capture: venv tools $(if $(filter compose,$(BACKEND)),image)
-	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND)
+	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND) $(ARGS)
 
 analyze: venv
 ifeq ($(words $(ANALYZE_ARGS)),$(filter 0 1,$(words $(ANALYZE_ARGS))))
-	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))
+	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE))) $(ARGS)
 else
-	$(PY) -m analysis $(ANALYZE_ARGS) --out reports
+	$(PY) -m analysis $(ANALYZE_ARGS) --out reports $(ARGS)
 endif
 
 # the message catalogs (analysis/locale/*/LC_MESSAGES/reqresp.po -> .mo); make venv runs it too
