@@ -30,11 +30,15 @@ GRADES ?= grades
 FEEDBACK_LANG ?=
 RUBRIC ?=
 
+.PHONY: lab lab-client lab-shell
 .PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
 	@echo "make capture BACKEND=compose   the same in the containers of compose/reqresp.yml (Docker)"
+	@echo "make lab              your own session: type messages, see the server's lines and every frame as it is captured"
+	@echo "make lab-client       (another terminal, while make lab runs) a second client on its own host"
+	@echo "make lab-shell HOST=server|client   (another terminal) a shell in a host of the running lab"
 	@echo "make image            build the compose backend's image reqresp-lab:latest (if its sources changed)"
 	@echo "make test             run the test suite"
 	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
@@ -88,6 +92,18 @@ fuzz: venv tools-test
 
 capture: venv tools $(if $(filter compose,$(BACKEND)),image)
 	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND) $(ARGS)
+
+# The student's own session (BACKEND=compose too); OUT names the pcap. The joins need no set-up:
+# they run inside the lab that `make lab` built.
+HOST ?= server
+lab: venv tools $(if $(filter compose,$(BACKEND)),image)
+	@$(PY) -m capture lab --out $(OUT) --backend $(BACKEND) $(ARGS)
+
+lab-client:
+	@$(PY) -m capture lab-client
+
+lab-shell:
+	@$(PY) -m capture lab-shell --host $(HOST)
 
 analyze: venv
 ifeq ($(words $(ANALYZE_ARGS)),$(filter 0 1,$(words $(ANALYZE_ARGS))))
