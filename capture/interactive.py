@@ -86,6 +86,7 @@ class LabHosts:
     server_pid: Callable[[LabProcess], int]        # a PID in the server's network namespace
     client_pids: Callable[[str], list[int]]        # host -> PIDs of lab clients running there
     names: dict[str, str]                          # IP -> name, for the narrator's ARP lines
+    stop_server: Callable[[LabProcess], int | None] = lambda server: server.stop()  # its exit status
 
 
 def narrator_argv(names: dict[str, str]) -> list[str]:
@@ -223,7 +224,7 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
             except ScenarioError as exc:
                 warnings.append(str(exc))
             time.sleep(SETTLE)
-            code = run.server.stop()
+            code = hosts.stop_server(run.server)
             if code != 0:
                 raise LabProcessError("server", run.server.where, f"exited with status {code} on SIGTERM",
                                       run.server.output())
