@@ -1,0 +1,233 @@
+"""`make lab`: the student's own session, driven through a pseudo-terminal (pexpect), as a student types it.
+
+Each test types messages and a vote into the real client, then checks what the terminal showed (the
+course's prompts, the server's lines live, one narrated line per frame in the order of the wire)
+and that the pcap holds exactly that session, read by tshark. Every wait is bounded.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.capture.compose_support import assert_no_compose_leftovers, compose_image, needs_compose
+from tests.capture.conftest import ROOT, assert_no_leftovers, frames, lab_leftovers, needs_root, needs_tshark, payloads
+
+pytestmark = [needs_root, needs_tshark, pytest.mark.root, pytest.mark.slow]
+__all__ = ["compose_image"]
+TIMEOUT = 60   # seconds for any one expected line (the machine is shared; a line takes well under 1 s)
+READY_BOUND = 30.0  # seconds to the first prompt: generous (2 shared cores); the 3 s target is measured apart
+CLIENT, CLIENT2, SERVER = "172.28.0.3", "172.28.0.4", "172.28.0.2"
+FRAME_LINE = re.compile(r"frame  \|\s+(\d+)\s+[\d.]+\s+(\w+)\s+([\w-]+\??)\s+(\S+)", re.M)
+
+
+def spawn(*argv: str) -> pexpect.spawn:
+    return pexpect.spawn(argv[0], list(argv[1:]), cwd=str(ROOT), timeout=TIMEOUT, encoding="utf-8",
+                         dimensions=(50, 220), env={**os.environ, "TERM": "dumb"})
+
+
+class Terminal:
+    """One pexpect terminal and everything it showed so far."""
+
+    def __init__(self, *argv: str) -> None:
+        self.child = spawn(*argv)
+        self.seen: list[str] = []
+
+    def expect(self, pattern: str) -> None:
+        try:
+            self.child.expect(pattern)
+        finally:
+            self.seen.append(self.child.before or "")
+            if isinstance(self.child.after, str):
+                self.seen.append(self.child.after)
+
+    def say(self, text: str, then: str = "Enter another message: ") -> None:
+        self.child.sendline(text)
+        self.expect(then)
+
+    def finish(self) -> int:
+        self.expect(pexpect.EOF)
+        self.child.close()
+        return self.child.exitstatus if self.child.exitstatus is not None else 128 + (self.child.signalstatus or 0)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.seen).replace("\r\n", "\n")
+
+    def kill(self) -> None:
+        if self.child.isalive():
+            self.child.kill(signal.SIGKILL)
+
+
+def labels(text: str) -> list[tuple[int, str, str]]:
+    return [(int(m.group(1)), m.group(2), m.group(3)) for m in FRAME_LINE.finditer(text)]
+
+
+def check_narration(text: str, count: int) -> None:
+    """Frames 1..count, each narrated once, in order; ARP, SYN, SYN-ACK, ACK, data, FIN, in that order."""
+    narrated = labels(text)
+    assert [n for n, _, _ in narrated] == list(range(1, count + 1)), narrated
+    order = [label for _, _, label in narrated]
+    first = {name: order.index(name) for name in ("arp-request", "arp-reply", "syn", "syn-ack", "handshake-ack",
+                                                   "data", "fin", "teardown-ack")}
+    assert list(first.values()) == sorted(first.values()), order
+    assert order[0] == "arp-request" and order[-1] == "teardown-ack", order
+
+
+def server_lines(text: str) -> list[str]:
+    return re.findall(r"server \| (.*)$", text, re.M)  # a live line may follow a prompt
+
+
+@needs_root
+def test_a_session_typed_in_the_terminal_is_narrated_live_and_captured_whole(tmp_path: Path) -> None:
+    out = tmp_path / "mine.pcap"
+    t0 = time.monotonic()
+    term = Terminal("make", "--no-print-directory", "-s", "lab", f"OUT={out}")
+    try:
+        term.expect("Enter message: ")
+        ready = time.monotonic() - t0
+        assert ready < READY_BOUND
+        term.say("Hello Server")
+        term.say("Apa kabar?")
+        term.say("VOTE B")
+        term.child.sendline("bye")
+        assert term.finish() == 0, term.text
+    finally:
+        term.kill()
+    text = term.text
+    # the course's client, line for line
+    assert text.count("Enter message: ") == 1 and text.count("Enter another message: ") == 3
+    for reply in ("Echo: Hello Server", "Echo: Apa kabar?", "VOTED B A=0 B=1 C=0", "Echo: bye"):
+        assert f"Received from server: {reply}\n" in text
+    # the server's lines, live and marked as the server's
+    said = server_lines(text)
+    assert said[0] == "Server listening on 0.0.0.0:2222"
+    assert re.match(rf"Connection from: \('{CLIENT}', \d+\)", said[1])
+    assert said[2:] == [f"Received from client: {m}" for m in ("Hello Server", "Apa kabar?", "VOTE B", "bye")]
+    # the pcap: exactly this session, as tshark reads it
+    rows = frames(out)
+    check_narration(text, len(rows))
+    assert [r["arp.opcode"] for r in rows[:2]] == ["1", "2"]
+    assert {r["tcp.stream"] for r in rows[2:]} == {"0"} and all(r["tcp.checksum.status"] == "1" for r in rows[2:])
+    assert payloads(rows, CLIENT) == ["Hello Server\n", "Apa kabar?\n", "VOTE B\n", "bye\n"]
+    assert payloads(rows, SERVER) == ["Echo: Hello Server\n", "Echo: Apa kabar?\n", "VOTED B A=0 B=1 C=0\n",
+                                      "Echo: bye\n"]
+    fins = [r for r in rows if r.fin]
+    assert [r["ip.src"] for r in fins] == [CLIENT, SERVER]          # the client closes first
+    assert rows[-1]["ip.src"] == CLIENT and rows[-1].ack and not rows[-1].fin  # the last FIN acknowledged
+    assert f"wrote {out}: {len(rows)} packets captured, 0 dropped by kernel" in text
+    assert f"next: make analyze {out}" in text
+    assert "closed first by the client" in text     # the narrator's summary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.pcap"]   # no partial file left
+    assert_no_leftovers()
+    print(f"make lab: first prompt after {ready:.2f} s")
+
+
+@needs_root
+def test_a_second_client_joins_with_lab_client_and_a_shell_with_lab_shell(tmp_path: Path) -> None:
+    out = tmp_path / "two.pcap"
+    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
+    joined = shell = None
+    try:
+        term.expect("Enter message: ")
+        term.say("VOTE A")
+        joined = Terminal("make", "--no-print-directory", "-s", "lab-client")
+        joined.expect("Enter message: ")
+        joined.say("VOTE C")
+        shell = Terminal("make", "--no-print-directory", "-s", "lab-shell", "HOST=server")
+        shell.child.sendline("ip -br -4 addr show lab-eth0; ss -tn state established; exit")
+        assert shell.finish() == 0
+        joined.child.sendline("bye")
+        assert joined.finish() == 0
+        term.say("RESULTS")
+        term.child.sendline("bye")
+        assert term.finish() == 0, term.text
+    finally:
+        for t in (term, joined, shell):
+            if t is not None:
+                t.kill()
+    assert f"{SERVER}/24" in shell.text and ":2222" in shell.text       # the shell ran in the server's host
+    assert "Received from server: VOTED C A=1 B=0 C=1" in joined.text
+    assert "Received from server: RESULTS A=1 B=0 C=1" in term.text
+    said = server_lines(term.text)
+    assert any(re.match(rf"Connection from: \('{CLIENT2}', \d+\)", line) for line in said)
+    rows = frames(out)
+    check_narration(term.text, len(rows))
+    streams = {r["tcp.stream"]: r["ip.src"] for r in rows if r.syn and not r.ack}
+    assert sorted(streams.values()) == [CLIENT, CLIENT2]
+    assert payloads(rows, CLIENT2) == ["VOTE C\n", "bye\n"]
+    assert payloads(rows, CLIENT) == ["VOTE A\n", "RESULTS\n", "bye\n"]
+    for stream in streams:   # each connection: its client's FIN first
+        fins = [r["ip.src"] for r in rows if r.fin and r["tcp.stream"] == stream]
+        assert fins == [streams[stream], SERVER]
+    assert_no_leftovers()
+
+
+@needs_root
+def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "cut.pcap"
+    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
+    try:
+        term.expect("Enter message: ")
+        term.say("Hello Server")
+        lab_pids = [int(what.split()[1]) for what in lab_leftovers()["processes"]]
+        assert lab_pids
+        term.child.sendintr()
+        assert term.finish() == 0, term.text
+    finally:
+        term.kill()
+    assert "ended by Ctrl-C" in term.text
+    rows = frames(out)
+    check_narration(term.text, len(rows))
+    assert payloads(rows, CLIENT) == ["Hello Server\n"]
+    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]    # the client still closes first
+    assert not [pid for pid in lab_pids if Path(f"/proc/{pid}").exists()]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.pcap"]
+    assert_no_leftovers()
+
+
+@needs_root
+def test_ctrl_c_while_the_lab_starts_removes_everything_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "never.pcap"
+    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
+    try:
+        term.expect("server \\| Server listening")   # network, tcpdump, narrator and server are up
+        term.child.kill(signal.SIGTERM)              # the other way to stop it: an abort
+        status = term.finish()
+    finally:
+        term.kill()
+    assert status == 143, term.text
+    assert "interrupted by SIGTERM" in term.text
+    assert list(tmp_path.iterdir()) == []
+    assert_no_leftovers()
+
+
+@needs_compose
+def test_the_same_session_in_the_compose_containers(tmp_path: Path, compose_image: str) -> None:
+    out = tmp_path / "compose.pcap"
+    term = Terminal("make", "--no-print-directory", "-s", "lab", "BACKEND=compose", f"OUT={out}")
+    try:
+        term.expect("Enter message: ")
+        term.say("Hello Server")
+        term.say("VOTE A")
+        term.child.sendeof()        # Ctrl-D ends it too
+        assert term.finish() == 0, term.text
+    finally:
+        term.kill()
+    text = term.text
+    assert "Received from server: VOTED A A=1 B=0 C=0" in text
+    assert server_lines(text)[2:] == ["Received from client: Hello Server", "Received from client: VOTE A"]
+    assert "pid " not in "\n".join(server_lines(text))
+    rows = frames(out)
+    check_narration(text, len(rows))
+    assert payloads(rows, CLIENT) == ["Hello Server\n", "VOTE A\n"]
+    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]
+    assert "(lab session, compose" in text
+    assert_no_leftovers()
+    assert_no_compose_leftovers()
