@@ -5,11 +5,12 @@ lines and every captured frame narrated as it happens.
 
 Order, as in `capture.runner` (what the pcap holds depends on it):
 1. the network (a spare client host, ``client2``, for `python -m capture lab-client`);
-2. the narrator, ``python -m analysis - --live`` (a process: capture/ never imports analysis/), and
-   tcpdump ``-U -w -`` on the bridge, confirmed listening; a tee thread copies tcpdump's stream
-   into the hidden partial pcap and into the narrator's stdin as each packet arrives;
+2. tcpdump ``-U -w -`` on the bridge, confirmed listening (the server starts beside it: a listening
+   socket sends nothing); a tee thread copies tcpdump's stream into the hidden partial pcap and
+   into the narrator's stdin as each packet arrives;
 3. the server, confirmed listening; then ``python -m lab.client`` in the client host with the
-   caller's terminal as its stdin/stdout (it prompts and reads there itself);
+   caller's terminal as its stdin/stdout (it prompts and reads there itself), and the narrator,
+   ``python -m analysis - --live`` (a process: capture/ never imports analysis/);
 4. the client ends (``bye``, Ctrl-D, or Ctrl-C, which we hand on to it as SIGINT: it closes the
    connection first, as after ``bye``); a joined client (``lab-client``) is asked to close the same
    way; we wait for the server's connections to close (bounded), stop the server, stop tcpdump,
@@ -135,13 +136,30 @@ def run_lab(out: str | os.PathLike[str] = "reqresp.pcap", *, backend: str = "net
 
 
 class _Tee:
-    """Copy tcpdump's pcap stream, as it arrives, into the partial file and the narrator's stdin."""
+    """Copy tcpdump's pcap stream, as it arrives, into the partial file and the narrator's stdin.
 
-    def __init__(self, source: BinaryIO, file: Path, narrator: BinaryIO | None) -> None:
-        self.source, self.path, self.narrator = source, file, narrator
+    The narrator is attached once the client runs (its start-up would otherwise compete with the
+    server's and the client's for the CPU, before the first prompt); what arrived before waits
+    in memory (a few frames) and is handed on first, in order."""
+
+    def __init__(self, source: BinaryIO, file: Path) -> None:
+        self.source, self.path = source, file
+        self.narrator: BinaryIO | None = None
+        self.backlog: list[bytes] | None = []    # None once handed on (or nobody will read it)
+        self.lock = threading.Lock()
+        self.ended = False
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="lab-tee", daemon=True)
         self.thread.start()
+
+    def attach(self, narrator: BinaryIO) -> None:
+        with self.lock:
+            self.narrator = narrator
+            pending, self.backlog = self.backlog or [], None
+            for chunk in pending:
+                self._feed(chunk)
+            if self.ended:
+                self._close()
 
     def _run(self) -> None:
         fd = self.source.fileno()
@@ -150,15 +168,18 @@ class _Tee:
                 while chunk := os.read(fd, 65536):
                     pcap.write(chunk)
                     pcap.flush()
-                    self._feed(chunk)
+                    with self.lock:
+                        if self.backlog is not None:
+                            self.backlog.append(chunk)
+                        else:
+                            self._feed(chunk)
         except OSError as exc:
             self.error = exc
         finally:
-            if self.narrator is not None:
-                try:
-                    self.narrator.close()   # end of stream: the narrator prints its summary
-                except OSError:
-                    pass
+            with self.lock:
+                self.ended = True
+                if self.backlog is None:
+                    self._close()
 
     def _feed(self, chunk: bytes) -> None:
         if self.narrator is None:
@@ -167,6 +188,15 @@ class _Tee:
             self.narrator.write(chunk)
             self.narrator.flush()
         except OSError:  # the narrator died: the pcap is still written whole
+            self._close()
+
+    def _close(self) -> None:
+        """End of stream for the narrator: it prints its summary."""
+        if self.narrator is not None:
+            try:
+                self.narrator.close()
+            except OSError:
+                pass
             self.narrator = None
 
     def join(self, timeout: float) -> None:
@@ -200,12 +230,9 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
     warnings: list[str] = []
     saved_tty = _terminal_state()
     try:
-        run.narrator = group.start("frame", narrator_argv(hosts.names), on_line=on_line,
-                                   stdio=Stdio(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                               stderr=subprocess.STDOUT))
         run.tcpdump = group.start("tcpdump", hosts.tcpdump, netns=hosts.tcpdump_netns,
                                   stdio=Stdio(stdout=subprocess.PIPE, stderr=subprocess.PIPE, raw_stdout=True))
-        run.tee = _Tee(run.tcpdump.popen.stdout, partial, run.narrator.popen.stdin)  # type: ignore[arg-type]
+        run.tee = _Tee(run.tcpdump.popen.stdout, partial)  # type: ignore[arg-type]
         # The server starts beside tcpdump, not after it: a listening socket sends nothing (no IPv6,
         # no gratuitous ARP), so the first frame on the wire is still the client's ARP request, and
         # the two interpreters' start-ups overlap (the 3 s to the first prompt).
@@ -215,6 +242,10 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
         run.server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
         run.client = group.start("client", hosts.client, netns=hosts.client_netns,
                                  stdio=Stdio(stdin=None, stdout=None, stderr=None))
+        run.narrator = group.start("frame", narrator_argv(hosts.names), on_line=on_line,
+                                   stdio=Stdio(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT))
+        run.tee.attach(run.narrator.popen.stdin)  # type: ignore[arg-type]
         ended_by = _wait_for_client(run.client, hosts)
         _restore_terminal(saved_tty)
         with shielded():  # from here the session ends in order; a Ctrl-C waits for it

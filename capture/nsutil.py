@@ -7,10 +7,9 @@ thread's namespace, which is what makes this work.
 """
 from __future__ import annotations
 
-import asyncio
 import ctypes
-import ctypes.util
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, TypeVar, Union
@@ -22,7 +21,19 @@ NETNS_DIR = Path("/run/netns")
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def _load_libc() -> ctypes.CDLL:
+    """glibc by its soname first: ctypes.util.find_library runs ldconfig (a process, ~0.3 s), and
+    every lab process starts through capture.nsexec, which imports this module."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc (musl, ...): ask the system where its C library is
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
+
+
+_libc = _load_libc()
 
 # ethtool feature strings (see `ethtool -k`): segmentation, receive offload and checksum offload.
 # With them off, the capture shows wire-sized segments with correct checksums.
@@ -101,6 +112,9 @@ def outside_event_loop(work: Callable[[], T]) -> T:
     thread) that raises "This event loop is already running". pyroute2 keeps its loop per
     thread, so the work runs in a short-lived worker thread there; elsewhere it runs in place.
     """
+    asyncio = sys.modules.get("asyncio")  # not imported: no loop can run (and nsexec starts faster)
+    if asyncio is None:
+        return work()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
