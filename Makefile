@@ -30,7 +30,7 @@ GRADES ?= grades
 FEEDBACK_LANG ?=
 RUBRIC ?=
 
-.PHONY: lab lab-client lab-shell
+.PHONY: lab lab-client lab-shell bench-lab-ready
 .PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
 	@echo "make bench-analyzer   the analyzer benchmark only"
 	@echo "make bench-lab        the lab server load benchmark only"
+	@echo "make bench-lab-ready  seconds from make lab to its first prompt (root)"
 	@echo "make bench-grade      grading/batch of a class: serial against 2 Dask workers"
 	@echo "make notebook         open the Jupyter walkthrough"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
@@ -122,7 +123,11 @@ grade: venv locale
 batch: venv
 	$(PY) -m analysis batch $(DIR) --out batch
 
-bench: bench-analyzer bench-lab bench-grade
+bench: bench-analyzer bench-lab bench-grade bench-lab-ready
+
+# seconds from `make lab` to its first prompt (root, netns): bench/lab-ready-results.md
+bench-lab-ready: venv tools
+	$(PY) -m bench.lab_ready
 
 bench-analyzer: venv tools
 	$(PY) -m bench.analyzer
