@@ -6,23 +6,26 @@ and that the pcap holds exactly that session, read by tshark. Every wait is boun
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from capture.state import LOCK_TIMEOUT, STATE_DIR
 from tests.capture.compose_support import assert_no_compose_leftovers, compose_image, needs_compose
 from tests.capture.conftest import ROOT, assert_no_leftovers, frames, lab_leftovers, needs_root, needs_tshark, payloads
 
 pytestmark = [needs_root, needs_tshark, pytest.mark.root, pytest.mark.slow]
 __all__ = ["compose_image"]
 TIMEOUT = 60   # seconds for any one expected line (the machine is shared; a line takes well under 1 s)
-READY_BOUND = 30.0  # seconds to the first prompt: generous (2 shared cores); the 3 s target is measured apart
+# The first prompt may wait for the lab lock (another worktree's capture, up to LOCK_TIMEOUT); the
+# time to it is measured by `make bench-lab-ready`, not asserted here.
+FIRST_PROMPT = LOCK_TIMEOUT + TIMEOUT
 CLIENT, CLIENT2, SERVER = "172.28.0.3", "172.28.0.4", "172.28.0.2"
 FRAME_LINE = re.compile(r"frame  \|\s+(\d+)\s+[\d.]+\s+(\w+)\s+([\w-]+\??)\s+(\S+)", re.M)
 
@@ -39,9 +42,9 @@ class Terminal:
         self.child = spawn(*argv)
         self.seen: list[str] = []
 
-    def expect(self, pattern: str) -> None:
+    def expect(self, pattern: str, timeout: float = TIMEOUT) -> None:
         try:
-            self.child.expect(pattern)
+            self.child.expect(pattern, timeout=timeout)
         finally:
             self.seen.append(self.child.before or "")
             if isinstance(self.child.after, str):
@@ -63,6 +66,12 @@ class Terminal:
     def kill(self) -> None:
         if self.child.isalive():
             self.child.kill(signal.SIGKILL)
+
+    def __enter__(self) -> "Terminal":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.kill()   # a failed test leaves no lab running (the lab's own cleanup then runs)
 
 
 def labels(text: str) -> list[tuple[int, str, str]]:
@@ -87,19 +96,13 @@ def server_lines(text: str) -> list[str]:
 @needs_root
 def test_a_session_typed_in_the_terminal_is_narrated_live_and_captured_whole(tmp_path: Path) -> None:
     out = tmp_path / "mine.pcap"
-    t0 = time.monotonic()
-    term = Terminal("make", "--no-print-directory", "-s", "lab", f"OUT={out}")
-    try:
-        term.expect("Enter message: ")
-        ready = time.monotonic() - t0
-        assert ready < READY_BOUND
+    with Terminal("make", "--no-print-directory", "-s", "lab", f"OUT={out}") as term:
+        term.expect("Enter message: ", FIRST_PROMPT)
         term.say("Hello Server")
         term.say("Apa kabar?")
         term.say("VOTE B")
         term.child.sendline("bye")
         assert term.finish() == 0, term.text
-    finally:
-        term.kill()
     text = term.text
     # the course's client, line for line
     assert text.count("Enter message: ") == 1 and text.count("Enter another message: ") == 3
@@ -126,7 +129,6 @@ def test_a_session_typed_in_the_terminal_is_narrated_live_and_captured_whole(tmp
     assert "closed first by the client" in text     # the narrator's summary
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.pcap"]   # no partial file left
     assert_no_leftovers()
-    print(f"make lab: first prompt after {ready:.2f} s")
 
 
 @needs_root
@@ -135,7 +137,7 @@ def test_a_second_client_joins_with_lab_client_and_a_shell_with_lab_shell(tmp_pa
     term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
     joined = shell = None
     try:
-        term.expect("Enter message: ")
+        term.expect("Enter message: ", FIRST_PROMPT)
         term.say("VOTE A")
         joined = Terminal("make", "--no-print-directory", "-s", "lab-client")
         joined.expect("Enter message: ")
@@ -172,36 +174,34 @@ def test_a_second_client_joins_with_lab_client_and_a_shell_with_lab_shell(tmp_pa
 @needs_root
 def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "cut.pcap"
-    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
-    try:
-        term.expect("Enter message: ")
+    with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
+        term.expect("Enter message: ", FIRST_PROMPT)
         term.say("Hello Server")
         lab_pids = [int(what.split()[1]) for what in lab_leftovers()["processes"]]
-        assert lab_pids
+        run_file = STATE_DIR / f"run-{term.child.pid}.json"     # every process the run started
+        recorded = {int(pid): info["role"] for pid, info in json.loads(run_file.read_text())["processes"].items()}
+        assert sorted(recorded.values()) == ["client", "frame", "server", "tcpdump"]
+        lab_pids += list(recorded)
         term.child.sendintr()
         assert term.finish() == 0, term.text
-    finally:
-        term.kill()
     assert "ended by Ctrl-C" in term.text
     rows = frames(out)
     check_narration(term.text, len(rows))
     assert payloads(rows, CLIENT) == ["Hello Server\n"]
     assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]    # the client still closes first
     assert not [pid for pid in lab_pids if Path(f"/proc/{pid}").exists()]
+    assert not run_file.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.pcap"]
     assert_no_leftovers()
 
 
 @needs_root
-def test_ctrl_c_while_the_lab_starts_removes_everything_and_writes_nothing(tmp_path: Path) -> None:
+def test_sigterm_while_the_lab_starts_removes_everything_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "never.pcap"
-    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
-    try:
-        term.expect("server \\| Server listening")   # network, tcpdump, narrator and server are up
+    with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
+        term.expect("server \\| Server listening", FIRST_PROMPT)   # the network, tcpdump and the server are up
         term.child.kill(signal.SIGTERM)              # the other way to stop it: an abort
         status = term.finish()
-    finally:
-        term.kill()
     assert status == 143, term.text
     assert "interrupted by SIGTERM" in term.text
     assert list(tmp_path.iterdir()) == []
@@ -211,15 +211,12 @@ def test_ctrl_c_while_the_lab_starts_removes_everything_and_writes_nothing(tmp_p
 @needs_compose
 def test_the_same_session_in_the_compose_containers(tmp_path: Path, compose_image: str) -> None:
     out = tmp_path / "compose.pcap"
-    term = Terminal("make", "--no-print-directory", "-s", "lab", "BACKEND=compose", f"OUT={out}")
-    try:
-        term.expect("Enter message: ")
+    with Terminal("make", "--no-print-directory", "-s", "lab", "BACKEND=compose", f"OUT={out}") as term:
+        term.expect("Enter message: ", FIRST_PROMPT)
         term.say("Hello Server")
         term.say("VOTE A")
         term.child.sendeof()        # Ctrl-D ends it too
         assert term.finish() == 0, term.text
-    finally:
-        term.kill()
     text = term.text
     assert "Received from server: VOTED A A=1 B=0 C=0" in text
     assert server_lines(text)[2:] == ["Received from client: Hello Server", "Received from client: VOTE A"]
