@@ -21,25 +21,26 @@ here: every line of the server and of the narrator goes to ``on_line`` as it is 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import termios
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import BinaryIO, Callable
+from typing import Callable
 
 from capture.errors import CaptureError, Interrupted, LabProcessError, NetworkSetupError, ScenarioError
 from capture.interrupts import shielded
 from capture.names import check_output_path, give_to_invoking_user, partial_path
 from capture.processes import LabProcess, OutputLine, ProcessGroup, Stdio, python_module
 from capture.scenarios import PORT
-from capture.state import RunState, lab_lock, processes_in_namespaces
-from capture.tcpdump import parse_stats
+from capture.state import processes_in_namespaces
+from capture.stream_tee import StreamTee
+from capture.tcpdump import CaptureStats, parse_stats
 
 SERVER_READY_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 5.0        # seconds for the server's connections to close after the client ended
@@ -130,82 +131,7 @@ def run_lab(out: str | os.PathLike[str] = "reqresp.pcap", *, backend: str = "net
     finally:
         partial.unlink(missing_ok=True)  # a failed session's capture; gone already after the rename
     give_to_invoking_user(path)
-    return LabSessionResult(backend=result.backend, pcap=path, packets=result.packets, dropped=result.dropped,
-                            duration=result.duration, ended_by=result.ended_by, transcript=result.transcript,
-                            warnings=result.warnings)
-
-
-class _Tee:
-    """Copy tcpdump's pcap stream, as it arrives, into the partial file and the narrator's stdin.
-
-    The narrator is attached once the client runs (its start-up would otherwise compete with the
-    server's and the client's for the CPU, before the first prompt); what arrived before waits
-    in memory (a few frames) and is handed on first, in order."""
-
-    def __init__(self, source: BinaryIO, file: Path) -> None:
-        self.source, self.path = source, file
-        self.narrator: BinaryIO | None = None
-        self.backlog: list[bytes] | None = []    # None once handed on (or nobody will read it)
-        self.lock = threading.Lock()
-        self.ended = False
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="lab-tee", daemon=True)
-        self.thread.start()
-
-    def attach(self, narrator: BinaryIO) -> None:
-        with self.lock:
-            self.narrator = narrator
-            pending, self.backlog = self.backlog or [], None
-            for chunk in pending:
-                self._feed(chunk)
-            if self.ended:
-                self._close()
-
-    def _run(self) -> None:
-        fd = self.source.fileno()
-        try:
-            with open(self.path, "wb") as pcap:
-                while chunk := os.read(fd, 65536):
-                    pcap.write(chunk)
-                    pcap.flush()
-                    with self.lock:
-                        if self.backlog is not None:
-                            self.backlog.append(chunk)
-                        else:
-                            self._feed(chunk)
-        except OSError as exc:
-            self.error = exc
-        finally:
-            with self.lock:
-                self.ended = True
-                if self.backlog is None:
-                    self._close()
-
-    def _feed(self, chunk: bytes) -> None:
-        if self.narrator is None:
-            return
-        try:
-            self.narrator.write(chunk)
-            self.narrator.flush()
-        except OSError:  # the narrator died: the pcap is still written whole
-            self._close()
-
-    def _close(self) -> None:
-        """End of stream for the narrator: it prints its summary."""
-        if self.narrator is not None:
-            try:
-                self.narrator.close()
-            except OSError:
-                pass
-            self.narrator = None
-
-    def join(self, timeout: float) -> None:
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise CaptureError(f"the capture stream into {self.path} did not end within {timeout:g} s after "
-                               "tcpdump stopped")
-        if self.error is not None:
-            raise CaptureError(f"writing the capture {self.path} failed: {self.error}")
+    return dataclasses.replace(result, pcap=path)
 
 
 @dataclass
@@ -215,9 +141,11 @@ class _Running:
     group: ProcessGroup
     narrator: LabProcess | None = None
     tcpdump: LabProcess | None = None
-    tee: _Tee | None = None
+    tee: StreamTee | None = None
     server: LabProcess | None = None
     client: LabProcess | None = None
+    stats: CaptureStats | None = None     # set once the end has stopped tcpdump
+    duration: float = 0.0
 
 
 def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSink,
@@ -232,7 +160,7 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
     try:
         run.tcpdump = group.start("tcpdump", hosts.tcpdump, netns=hosts.tcpdump_netns,
                                   stdio=Stdio(stdout=subprocess.PIPE, stderr=subprocess.PIPE, raw_stdout=True))
-        run.tee = _Tee(run.tcpdump.popen.stdout, partial)  # type: ignore[arg-type]
+        run.tee = StreamTee(run.tcpdump.popen.stdout, partial)  # type: ignore[arg-type]
         # The server starts beside tcpdump, not after it: a listening socket sends nothing (no IPv6,
         # no gratuitous ARP), so the first frame on the wire is still the client's ARP request, and
         # the two interpreters' start-ups overlap (the 3 s to the first prompt).
@@ -248,22 +176,14 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
         run.tee.attach(run.narrator.popen.stdin)  # type: ignore[arg-type]
         ended_by = _wait_for_client(run.client, hosts)
         _restore_terminal(saved_tty)
-        with shielded():  # from here the session ends in order; a Ctrl-C waits for it
-            stop_joined()
-            try:
-                _wait_connections_closed(hosts.server_pid(run.server))
-            except ScenarioError as exc:
-                warnings.append(str(exc))
-            time.sleep(SETTLE)
-            code = hosts.stop_server(run.server)
-            if code != 0:
-                raise LabProcessError("server", run.server.where, f"exited with status {code} on SIGTERM",
-                                      run.server.output())
-            run.tcpdump.stop(signal.SIGINT, grace=5.0)
-            stats = parse_stats(run.tcpdump.output(), hosts.interface, str(partial))
-            duration = time.monotonic() - listening_since
-            run.tee.join(10.0)
-            run.narrator.wait(NARRATOR_TIMEOUT)
+        try:
+            stats, duration = _end(run, hosts, partial, stop_joined, warnings, listening_since)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            # A Ctrl-C while the session was already ending in order (held until the end was done):
+            # it asked for what has just happened. SIGTERM still aborts.
+            if (isinstance(exc, Interrupted) and exc.signal_name != "SIGINT") or run.stats is None:
+                raise
+            stats, duration = run.stats, run.duration
     finally:
         _restore_terminal(saved_tty)
         with shielded():
@@ -271,6 +191,31 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
     transcript = group.transcript(leave_out=("tcpdump", "client"))
     return LabSessionResult(backend=hosts.backend, pcap=partial, packets=stats.captured, dropped=stats.dropped,
                             duration=duration, ended_by=ended_by, transcript=transcript, warnings=tuple(warnings))
+
+
+def _end(run: _Running, hosts: LabHosts, partial: Path, stop_joined: Callable[[], None], warnings: list[str],
+         listening_since: float) -> tuple[CaptureStats, float]:
+    """The end, in the course's order, shielded from signals: joined clients close, the server's
+    connections are closed, then the server and tcpdump stop and the narrator prints its summary."""
+    assert run.server is not None and run.tcpdump is not None and run.tee is not None and run.narrator is not None
+    with shielded():
+        stop_joined()
+        try:
+            _wait_connections_closed(hosts.server_pid(run.server))
+        except ScenarioError as exc:
+            warnings.append(str(exc))
+        time.sleep(SETTLE)
+        code = hosts.stop_server(run.server)
+        if code != 0:
+            raise LabProcessError("server", run.server.where, f"exited with status {code} on SIGTERM",
+                                  run.server.output())
+        run.tcpdump.stop(signal.SIGINT, grace=5.0)
+        stats = parse_stats(run.tcpdump.output(), hosts.interface, str(partial))
+        duration = time.monotonic() - listening_since
+        run.tee.join(10.0)
+        run.narrator.wait(NARRATOR_TIMEOUT)
+        run.stats, run.duration = stats, duration
+    return stats, duration
 
 
 def _wait_for_client(client: LabProcess, hosts: LabHosts) -> str:

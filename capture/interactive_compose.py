@@ -15,22 +15,20 @@ import shutil
 import time
 from pathlib import Path
 
-from capture.compose_backend import NETNS_NAMES, _attach, _ANNOUNCE_PID, _PID_LINE, check_root
+from capture.compose_backend import NETNS_NAMES, _ANNOUNCE_PID, _PID_LINE, _attach, _stop_server, check_root
 from capture.compose_project import BRIDGE, SERVICES, ComposeProject, find_compose, subprocess_runner
-from capture.errors import LabProcessError
 from capture.interactive import (SPARE_CLIENT, LabHosts, LabSessionResult, LineSink, lab_client_pids,
                                  network_problems, session, stop_clients)
 from capture.interrupts import shielded
 from capture.netns_backend import namespace_inode, remove_netns
 from capture.nsutil import disable_ipv6, netns_path
-from capture.processes import LabProcess, OutputLine, ProcessGroup
+from capture.processes import OutputLine, ProcessGroup
 from capture.scenarios import PORT
 from capture.state import RunState, lab_lock
 from capture.tcpdump import find_tcpdump
 from capture.topology import lab_topology
 
 HOSTS = ("server", "client", SPARE_CLIENT)
-SERVER_STOP_TIMEOUT = 10.0
 
 
 def _client_argv(service: str, *docker_flags: str) -> list[str]:
@@ -48,14 +46,6 @@ def compose_join_argv(kind: str, host: str) -> list[str]:
     if kind == "client":
         return _client_argv(SERVICES[SPARE_CLIENT], "-it")
     return [shutil.which("docker") or "docker", "exec", "-it", SERVICES[host], "sh"]
-
-
-def _stop_server(project: ComposeProject, server: LabProcess) -> int | None:
-    announced = next((m for line in server.lines if (m := _PID_LINE.match(line.text))), None)
-    if announced is None:
-        raise LabProcessError("server", server.where, "did not announce its PID", server.output())
-    project.signal_in("server", int(announced.group(1)))
-    return server.wait(SERVER_STOP_TIMEOUT)
 
 
 def compose_hosts(project: ComposeProject, tcpdump: str, pids: dict[str, int]) -> LabHosts:
@@ -79,7 +69,7 @@ def compose_hosts(project: ComposeProject, tcpdump: str, pids: dict[str, int]) -
         server_pid=lambda server: pids["server"],
         client_pids=client_pids,
         names={host.ip: host.name for host in topo.hosts},
-        stop_server=lambda server: _stop_server(project, server),
+        stop_server=lambda server: _stop_server(project, server) or 0,   # it raises on a bad exit
     )
 
 

@@ -196,6 +196,22 @@ def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_p
 
 
 @needs_root
+def test_ctrl_c_while_the_session_ends_after_bye_still_writes_it(tmp_path: Path) -> None:
+    out = tmp_path / "impatient.pcap"
+    with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
+        term.expect("Enter message: ", FIRST_PROMPT)
+        term.child.sendline("bye")
+        term.expect("Received from server: Echo: bye")
+        term.child.sendintr()        # the session is ending already: this asks for nothing more
+        assert term.finish() == 0, term.text
+    rows = frames(out)
+    check_narration(term.text, len(rows))
+    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]
+    assert f"wrote {out}: {len(rows)} packets captured" in term.text
+    assert_no_leftovers()
+
+
+@needs_root
 def test_sigterm_while_the_lab_starts_removes_everything_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "never.pcap"
     with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
