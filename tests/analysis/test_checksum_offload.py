@@ -25,8 +25,8 @@ from analysis.columnar.engine import Scan
 from analysis.decode.checksums import offload_pattern, offloaded
 from analysis.api import iter_frames
 from analysis.report.questions import answer_all
-from tests.analysis.crafted import TcpConversation
-from tests.analysis.fuzz_captures import check_engines_agree
+from tests.analysis.support.crafted import TcpConversation
+from tests.analysis.support.fuzz_captures import check_engines_agree
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO / "tests" / "analysis" / "data" / "offload-netns.pcap"

@@ -8,7 +8,7 @@ import sys
 from capture.cli_lab import LinePrinter
 from capture.processes import OutputLine
 from capture.state import lab_lock
-from tests.capture.conftest import ROOT, needs_root
+from tests.capture.support.netns import ROOT, needs_root
 
 
 def test_live_lines_are_marked_by_who_said_them_and_the_summary_is_shown_as_printed():

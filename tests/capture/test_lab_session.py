@@ -17,8 +17,9 @@ import pexpect
 import pytest
 
 from capture.state import LOCK_TIMEOUT, STATE_DIR
-from tests.capture.compose_support import assert_no_compose_leftovers, compose_image, needs_compose
-from tests.capture.conftest import ROOT, assert_no_leftovers, frames, lab_leftovers, needs_root, needs_tshark, payloads
+from tests.capture.support.compose import assert_no_compose_leftovers, compose_image, needs_compose
+from tests.capture.support.netns import ROOT, assert_no_leftovers, lab_leftovers, needs_root, needs_tshark
+from tests.capture.support.tshark_fields import frames, payloads
 
 pytestmark = [needs_root, needs_tshark, pytest.mark.root, pytest.mark.slow]
 __all__ = ["compose_image"]
