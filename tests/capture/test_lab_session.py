@@ -90,6 +90,25 @@ def check_narration(text: str, count: int) -> None:
     assert order[0] == "arp-request" and order[-1] == "teardown-ack", order
 
 
+def started_lab(out: Path) -> Terminal:
+    """`python -m capture lab --out OUT` in a terminal, at its first prompt."""
+    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
+    try:
+        term.expect("Enter message: ", FIRST_PROMPT)
+    except BaseException:
+        term.kill()
+        raise
+    return term
+
+
+def closed_in_order(term: Terminal, out: Path) -> list:  # type: ignore[type-arg]
+    """The pcap's frames (tshark), after checking the narration and that the client closed first."""
+    rows = frames(out)
+    check_narration(term.text, len(rows))
+    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]
+    return rows
+
+
 def server_lines(text: str) -> list[str]:
     return re.findall(r"server \| (.*)$", text, re.M)  # a live line may follow a prompt
 
@@ -135,10 +154,9 @@ def test_a_session_typed_in_the_terminal_is_narrated_live_and_captured_whole(tmp
 @needs_root
 def test_a_second_client_joins_with_lab_client_and_a_shell_with_lab_shell(tmp_path: Path) -> None:
     out = tmp_path / "two.pcap"
-    term = Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out))
+    term = started_lab(out)
     joined = shell = None
     try:
-        term.expect("Enter message: ", FIRST_PROMPT)
         term.say("VOTE A")
         joined = Terminal("make", "--no-print-directory", "-s", "lab-client")
         joined.expect("Enter message: ")
@@ -174,8 +192,7 @@ def test_a_second_client_joins_with_lab_client_and_a_shell_with_lab_shell(tmp_pa
 @needs_root
 def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "cut.pcap"
-    with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
-        term.expect("Enter message: ", FIRST_PROMPT)
+    with started_lab(out) as term:
         term.say("Hello Server")
         lab_pids = [int(what.split()[1]) for what in lab_leftovers()["processes"]]
         run_file = STATE_DIR / f"run-{term.child.pid}.json"     # every process the run started
@@ -185,10 +202,8 @@ def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_p
         term.child.sendintr()
         assert term.finish() == 0, term.text
     assert "ended by Ctrl-C" in term.text
-    rows = frames(out)
-    check_narration(term.text, len(rows))
+    rows = closed_in_order(term, out)     # the client still closes first
     assert payloads(rows, CLIENT) == ["Hello Server\n"]
-    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]    # the client still closes first
     assert not [pid for pid in lab_pids if Path(f"/proc/{pid}").exists()]
     assert not run_file.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.pcap"]
@@ -198,15 +213,12 @@ def test_ctrl_c_in_the_middle_ends_the_session_in_order_and_leaves_nothing(tmp_p
 @needs_root
 def test_ctrl_c_while_the_session_ends_after_bye_still_writes_it(tmp_path: Path) -> None:
     out = tmp_path / "impatient.pcap"
-    with Terminal(sys.executable, "-m", "capture", "lab", "--out", str(out)) as term:
-        term.expect("Enter message: ", FIRST_PROMPT)
+    with started_lab(out) as term:
         term.child.sendline("bye")
         term.expect("Received from server: Echo: bye")
         term.child.sendintr()        # the session is ending already: this asks for nothing more
         assert term.finish() == 0, term.text
-    rows = frames(out)
-    check_narration(term.text, len(rows))
-    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]
+    rows = closed_in_order(term, out)
     assert f"wrote {out}: {len(rows)} packets captured" in term.text
     assert_no_leftovers()
 
@@ -237,10 +249,8 @@ def test_the_same_session_in_the_compose_containers(tmp_path: Path, compose_imag
     assert "Received from server: VOTED A A=1 B=0 C=0" in text
     assert server_lines(text)[2:] == ["Received from client: Hello Server", "Received from client: VOTE A"]
     assert "pid " not in "\n".join(server_lines(text))
-    rows = frames(out)
-    check_narration(text, len(rows))
+    rows = closed_in_order(term, out)
     assert payloads(rows, CLIENT) == ["Hello Server\n", "VOTE A\n"]
-    assert [r["ip.src"] for r in rows if r.fin] == [CLIENT, SERVER]
     assert "(lab session, compose" in text
     assert_no_leftovers()
     assert_no_compose_leftovers()
