@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= default
 OUT ?= reqresp.pcap
 BACKEND ?= netns
+# Options passed on as they are: `make capture ARGS="--hold 30"`, `make analyze reqresp.pcap ARGS="-C"`
+# (make itself would read `-C` as its own option: hence the variable).
+ARGS ?=
 
 # `make analyze reqresp.pcap`: the capture is the second goal. Declare it a no-op target so
 # make does not try to build it, and pass it on as FILE.
@@ -27,20 +30,26 @@ GRADES ?= grades
 FEEDBACK_LANG ?=
 RUBRIC ?=
 
+.PHONY: lab lab-client lab-shell bench-lab-ready
 .PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
 	@echo "make capture BACKEND=compose   the same in the containers of compose/reqresp.yml (Docker)"
+	@echo "make lab              your own session: type messages, see the server's lines and every frame as it is captured"
+	@echo "make lab-client       (another terminal, while make lab runs) a second client on its own host"
+	@echo "make lab-shell HOST=server|client   (another terminal) a shell in a host of the running lab"
 	@echo "make image            build the compose backend's image reqresp-lab:latest (if its sources changed)"
 	@echo "make test             run the test suite"
 	@echo "make fuzz             both analyzer engines on thousands of drawn and mutated captures (FUZZ_EXAMPLES, FUZZ_MUTATIONS, FUZZ_SEED)"
 	@echo "make analyze FILE     explain a capture (reports/<name>/); several files or a folder: each"
+	@echo "   ... ARGS=\"-C\"      options for python -m analysis / python -m capture (make capture ARGS=\"--hold 30\")"
 	@echo "make grade DIR=...    grade a class's captures (grades/: gradebook.csv, grades.html, feedback)"
 	@echo "make batch DIR=...    one row per capture (batch/batch.parquet, batch/batch.csv)"
 	@echo "make bench            all benchmarks: the analyzer against tshark, scapy, pyshark, dpkt; then the lab server"
 	@echo "make bench-analyzer   the analyzer benchmark only"
 	@echo "make bench-lab        the lab server load benchmark only"
+	@echo "make bench-lab-ready  seconds from make lab to its first prompt (root)"
 	@echo "make bench-grade      grading/batch of a class: serial against 2 Dask workers"
 	@echo "make notebook         open the Jupyter walkthrough"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
@@ -83,13 +92,25 @@ fuzz: venv tools-test
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
 capture: venv tools $(if $(filter compose,$(BACKEND)),image)
-	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND)
+	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND) $(ARGS)
+
+# The student's own session (BACKEND=compose too); OUT names the pcap. The joins need no set-up:
+# they run inside the lab that `make lab` built.
+HOST ?= server
+lab: venv tools $(if $(filter compose,$(BACKEND)),image)
+	@$(PY) -m capture lab --out $(OUT) --backend $(BACKEND) $(ARGS)
+
+lab-client:
+	@$(PY) -m capture lab-client
+
+lab-shell:
+	@$(PY) -m capture lab-shell --host $(HOST)
 
 analyze: venv
 ifeq ($(words $(ANALYZE_ARGS)),$(filter 0 1,$(words $(ANALYZE_ARGS))))
-	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE)))
+	$(PY) -m analysis "$(FILE)" --out reports/$(basename $(notdir $(FILE))) $(ARGS)
 else
-	$(PY) -m analysis $(ANALYZE_ARGS) --out reports
+	$(PY) -m analysis $(ANALYZE_ARGS) --out reports $(ARGS)
 endif
 
 # the message catalogs (analysis/locale/*/LC_MESSAGES/reqresp.po -> .mo); make venv runs it too
@@ -102,7 +123,11 @@ grade: venv locale
 batch: venv
 	$(PY) -m analysis batch $(DIR) --out batch
 
-bench: bench-analyzer bench-lab bench-grade
+bench: bench-analyzer bench-lab bench-grade bench-lab-ready
+
+# seconds from `make lab` to its first prompt (root, netns): bench/lab-ready-results.md
+bench-lab-ready: venv tools
+	$(PY) -m bench.lab_ready
 
 bench-analyzer: venv tools
 	$(PY) -m bench.analyzer

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from capture.errors import CaptureError
+from capture.errors import CaptureError, UnexpectedError
 from capture.result import CaptureResult
 from capture.scenarios import SCENARIOS
 from capture.state import CleanReport
@@ -27,15 +27,20 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     Raises a CaptureError subclass with a one-line message on any failure; whatever the run
     created is removed before it returns or raises.
     """
-    if backend == "netns":
-        from capture.runner import run_netns
+    if backend not in BACKENDS:
+        raise CaptureError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    try:
+        if backend == "netns":
+            from capture.runner import run_netns
 
-        return run_netns(name, out, hold)
-    if backend == "compose":
+            return run_netns(name, out, hold)
         from capture.compose_backend import run_compose
 
         return run_compose(name, out, runner=compose_runner, hold=hold)
-    raise CaptureError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    except CaptureError:
+        raise
+    except Exception as exc:  # e.g. from pyroute2: still one CaptureError for the caller to catch
+        raise UnexpectedError(f"capture run {name!r} ({backend})", exc) from exc
 
 
 def clean() -> CleanReport:

@@ -3,6 +3,9 @@
     python -m capture [--scenario NAME] [--out FILE] [--backend netns|compose]
     python -m capture clean          # remove lab- namespaces, links and processes of a killed run
     python -m capture scenarios      # list the scenarios
+    python -m capture lab [--out FILE] [--backend ...]   # your own session, every frame narrated live
+    python -m capture lab-client     # a second client joins the running lab (another terminal)
+    python -m capture lab-shell --host server|client     # a shell in a host of the running lab
 
 Ctrl-C and SIGTERM stop the run; everything it created is removed before we exit (a second
 signal during that cleanup is ignored, so the cleanup cannot be cut short).
@@ -32,8 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the request-response lab on a virtual network and capture it with tcpdump.",
         epilog="scenarios: " + "; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
     )
-    p.add_argument("command", nargs="?", default="run", choices=("run", "clean", "scenarios"),
-                   help="run (default) a scenario, clean leftovers of a killed run, or list scenarios")
+    p.add_argument("command", nargs="?", default="run",
+                   choices=("run", "clean", "scenarios", "lab", "lab-client", "lab-shell"),
+                   help="run (default) a scenario, clean leftovers of a killed run, list scenarios; "
+                        "lab: type your own messages, every frame narrated as it is captured; "
+                        "lab-client / lab-shell: join the running lab from another terminal")
+    p.add_argument("--host", default="server", choices=("server", "client"),
+                   help="lab-shell: the lab host to open a shell in (default server)")
     p.add_argument("--scenario", default="default", metavar="NAME",
                    help=f"one of {', '.join(SCENARIOS)} (default: default)")
     p.add_argument("--out", default="reqresp.pcap", metavar="FILE", help="the pcap to write (default reqresp.pcap)")
@@ -83,6 +91,10 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:8} {scenario.summary}", file=stdout)
         return 0
+    if args.command in ("lab", "lab-client", "lab-shell"):
+        from capture.cli_lab import run_lab_command
+
+        return run_lab_command(args, stdout)
     if args.command == "clean":
         report = clean()
         if report.nothing_found:

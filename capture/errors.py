@@ -93,6 +93,19 @@ class ComposeError(CaptureError):
         super().__init__(f"compose backend, step '{step}' ({' '.join(command)}): {why}")
 
 
+class UnexpectedError(CaptureError):
+    """Something below us (pyroute2, the kernel, a library) failed in a way we did not foresee.
+
+    The run's cleanup has already run; the message keeps the original type and text, so a caller
+    that catches CaptureError (the notebook's fallback to the shipped capture) catches this too.
+    """
+
+    def __init__(self, step: str, exc: BaseException) -> None:
+        self.step, self.exc = step, exc
+        super().__init__(f"{step} failed unexpectedly: {type(exc).__name__}: {exc}; the lab was removed; "
+                         "run 'python -m capture clean' if 'ip netns list' still shows lab- names")
+
+
 class Interrupted(CaptureError):
     """The run was stopped by a signal (Ctrl-C or SIGTERM); everything it made was removed."""
 

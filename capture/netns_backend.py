@@ -23,7 +23,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from capture.errors import NetworkSetupError
 from capture.names import check_kernel_name, is_lab_name
-from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path, write_sysctl
+from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path, outside_event_loop, write_sysctl
 from capture.topology import Host, Topology
 
 # br_netfilter's switches, per network namespace: 0 = bridged frames skip iptables/ip6tables/arptables.
@@ -34,11 +34,12 @@ BRIDGE_NF_SYSCTLS = ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf
 def existing_lab_objects() -> tuple[list[str], list[str]]:
     """(namespaces, root-namespace links) whose names follow the lab's contract."""
     spaces = sorted(n for n in netns.listnetns() if is_lab_name(n))
+    return spaces, outside_event_loop(_lab_links)
+
+
+def _lab_links() -> list[str]:
     with IPRoute() as ipr:
-        links = sorted(
-            name for link in ipr.get_links() if is_lab_name(name := link.get_attr("IFLA_IFNAME"))
-        )
-    return spaces, links
+        return sorted(name for link in ipr.get_links() if is_lab_name(name := link.get_attr("IFLA_IFNAME")))
 
 
 def check_names_free(topo: Topology) -> None:
@@ -95,18 +96,18 @@ def remove_netns(name: str) -> list[str]:
 
 def remove_link(name: str) -> list[str]:
     check_kernel_name(name, "interface")
+    return outside_event_loop(lambda: _remove_link(name))
+
+
+def _remove_link(name: str) -> list[str]:
     with IPRoute() as ipr:
-        return _remove_link(ipr, name)
-
-
-def _remove_link(ipr: IPRoute, name: str) -> list[str]:
-    if not ipr.link_lookup(ifname=name):
-        return []
-    try:
-        ipr.link("del", ifname=name)
-    except NetlinkError as exc:
-        if exc.code != 19:  # ENODEV: went away with its peer meanwhile
-            return [f"link {name}: {exc}"]
+        if not ipr.link_lookup(ifname=name):
+            return []
+        try:
+            ipr.link("del", ifname=name)
+        except NetlinkError as exc:
+            if exc.code != 19:  # ENODEV: went away with its peer meanwhile
+                return [f"link {name}: {exc}"]
     return []
 
 

@@ -8,8 +8,8 @@ thread's namespace, which is what makes this work.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, TypeVar, Union
@@ -21,7 +21,19 @@ NETNS_DIR = Path("/run/netns")
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def _load_libc() -> ctypes.CDLL:
+    """glibc by its soname first: ctypes.util.find_library runs ldconfig (a process, ~0.3 s), and
+    every lab process starts through capture.nsexec, which imports this module."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc (musl, ...): ask the system where its C library is
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
+
+
+_libc = _load_libc()
 
 # ethtool feature strings (see `ethtool -k`): segmentation, receive offload and checksum offload.
 # With them off, the capture shows wire-sized segments with correct checksums.
@@ -82,19 +94,46 @@ def setns(netns: NetnsRef) -> None:
 
 
 def in_netns(netns: NetnsRef | None, work: Callable[[], T]) -> T:
-    """Run ``work()`` inside ``netns`` (None: our own namespace) in a worker thread; return its value."""
+    """Run ``work()`` inside ``netns`` (None: our own namespace) in a worker thread; return its value.
+
+    With ``netns`` None the work runs in the calling thread, unless an asyncio event loop runs
+    there (a Jupyter kernel): see `outside_event_loop`.
+    """
     if netns is None:
+        return outside_event_loop(work)
+    return _in_worker(work, netns, f"netns-{netns}")
+
+
+def outside_event_loop(work: Callable[[], T]) -> T:
+    """Run pyroute2 work where no asyncio event loop is running.
+
+    pyroute2's synchronous classes (IPRoute, NFTables) drive a private asyncio loop with
+    ``run_until_complete``; inside a thread whose loop already runs (every Jupyter kernel's main
+    thread) that raises "This event loop is already running". pyroute2 keeps its loop per
+    thread, so the work runs in a short-lived worker thread there; elsewhere it runs in place.
+    """
+    asyncio = sys.modules.get("asyncio")  # not imported: no loop can run (and nsexec starts faster)
+    if asyncio is None:
         return work()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    return _in_worker(work, None, "pyroute2-outside-loop")
+
+
+def _in_worker(work: Callable[[], T], netns: NetnsRef | None, name: str) -> T:
     box: dict[str, object] = {}
 
     def worker() -> None:
         try:
-            setns(netns)
+            if netns is not None:
+                setns(netns)
             box["value"] = work()
         except BaseException as exc:  # handed back to the caller's thread below
             box["error"] = exc
 
-    thread = threading.Thread(target=worker, name=f"netns-{netns}", daemon=True)
+    thread = threading.Thread(target=worker, name=name, daemon=True)
     thread.start()
     thread.join()
     if "error" in box:

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from capture.errors import LabProcessError
 from capture.interrupts import shielded
@@ -32,6 +33,18 @@ class OutputLine:
     t: float
     role: str
     text: str
+
+
+@dataclass(frozen=True)
+class Stdio:
+    """Where a lab process's standard streams go (subprocess constants, a file descriptor, or None:
+    ours, e.g. the terminal). By default stdin is closed and stdout is read line by line;
+    ``raw_stdout`` leaves a piped stdout unread for the caller (tcpdump's pcap stream)."""
+
+    stdin: int | None = subprocess.DEVNULL
+    stdout: int | None = subprocess.PIPE
+    stderr: int | None = subprocess.STDOUT
+    raw_stdout: bool = False
 
 
 def python_module(module: str, *args: str) -> list[str]:
@@ -54,21 +67,22 @@ class LabProcess:
     """
 
     def __init__(self, role: str, argv: list[str], state: RunState, t0: float,
-                 netns: str | None = None, merge_stderr: bool = True) -> None:
+                 netns: str | None = None, merge_stderr: bool = True, stdio: Stdio | None = None,
+                 on_line: Callable[[OutputLine], None] | None = None) -> None:
         self.role, self.netns, self.t0 = role, netns, t0
         self.where = netns or "root namespace"
         full = python_module("capture.nsexec", netns, *argv) if netns else list(argv)
         self.lines: list[OutputLine] = []
         self._cond = threading.Condition()
         self._state = state
+        self._on_line = on_line
+        io = stdio or Stdio(stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE)
         try:
             self.popen = subprocess.Popen(
                 full,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-                text=True,
-                bufsize=1,
+                stdin=io.stdin,
+                stdout=io.stdout,
+                stderr=io.stderr,
                 start_new_session=True,
                 env=_child_env(),
                 cwd=REPO_ROOT,
@@ -77,17 +91,22 @@ class LabProcess:
             raise LabProcessError(role, self.where, f"cannot start {argv[0]}: {exc}") from exc
         self.pid = self.popen.pid
         state.add(self.pid, role, netns)
-        streams = [self.popen.stdout] if merge_stderr else [self.popen.stdout, self.popen.stderr]
+        # Lines are read from the pipes we own; a raw stdout (tcpdump -w -) is the caller's to read.
+        streams = [s for s, own in ((self.popen.stdout, not io.raw_stdout),
+                                    (self.popen.stderr, io.stderr == subprocess.PIPE)) if s is not None and own]
         self._readers = [threading.Thread(target=self._read, args=(s,), daemon=True) for s in streams]
         for reader in self._readers:
             reader.start()
 
     def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
         for raw in stream:
-            line = OutputLine(time.monotonic() - self.t0, self.role, raw.rstrip("\r\n"))
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            line = OutputLine(time.monotonic() - self.t0, self.role, text)
             with self._cond:
                 self.lines.append(line)
                 self._cond.notify_all()
+            if self._on_line is not None:
+                self._on_line(line)
         with self._cond:
             self._cond.notify_all()
 
@@ -159,10 +178,12 @@ class ProcessGroup:
         self.members: list[LabProcess] = []
 
     def start(self, role: str, argv: list[str], netns: str | None = None,
-              merge_stderr: bool = True) -> LabProcess:
+              merge_stderr: bool = True, stdio: Stdio | None = None,
+              on_line: Callable[[OutputLine], None] | None = None) -> LabProcess:
         """Fork, record in the run file, record here: one step that a signal cannot split."""
         with shielded():
-            process = LabProcess(role, argv, self.state, self.t0, netns=netns, merge_stderr=merge_stderr)
+            process = LabProcess(role, argv, self.state, self.t0, netns=netns, merge_stderr=merge_stderr,
+                                 stdio=stdio, on_line=on_line)
             self.members.append(process)
         return process
 

@@ -145,13 +145,13 @@ def _tcp_states(pid: int) -> list[str]:
     return [row.split()[3] for row in rows if row.strip()]
 
 
-def _wait_connections_closed(server: LabProcess) -> None:
+def _wait_connections_closed(server: LabProcess, timeout: float = CLOSE_TIMEOUT) -> None:
     """Until only the listening socket is left in the server's namespace: the last FIN was ACKed."""
-    deadline = time.monotonic() + CLOSE_TIMEOUT
+    deadline = time.monotonic() + timeout
     while any(state != TCP_LISTEN for state in _tcp_states(server.pid)):
         if time.monotonic() > deadline:
             raise ScenarioError("teardown", f"the server's connections in {server.where} did not close "
-                                f"within {CLOSE_TIMEOUT:g} s")
+                                f"within {timeout:g} s")
         time.sleep(0.02)
 
 

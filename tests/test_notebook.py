@@ -1,13 +1,23 @@
 """notebooks/walkthrough.ipynb runs top to bottom and shows what each step promises.
 
-It runs on the shipped capture (REQRESP_NOTEBOOK_CAPTURE), so the outputs are known: the test
-compares them with what the library says about the same file. The kernel is the running
-interpreter's (the venv's python3 kernelspec); nothing is registered globally.
+Three ways its second cell picks a capture, each run for real:
+- REQRESP_NOTEBOOK_CAPTURE names the shipped capture, so the outputs are known: most tests compare
+  them with what the library says about the same file;
+- as root with no override, a fresh capture (`capture.run_scenario` inside the kernel, whose
+  asyncio loop is running: the path that used to raise "This event loop is already running");
+- not root: the shipped capture. Under root the kernel is started as uid 65534 (nobody) with only
+  CAP_DAC_READ_SEARCH, to read the venv and the repository: no capability to build a network.
+The kernel is the running interpreter's (the venv's python3 kernelspec, or a temporary one that
+drops to nobody); nothing is registered globally.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,20 +33,30 @@ NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 CAPTURE = ROOT / "notebooks" / "data" / "reqresp.pcap"
 
 
-@pytest.fixture(scope="module")
-def executed():
+def execute(env: dict[str, str | None], kernel_name: str = "python3"):
+    """Run the whole notebook with ``env`` set (None: unset) for the kernel, which inherits it."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    previous = os.environ.get("REQRESP_NOTEBOOK_CAPTURE")
-    os.environ["REQRESP_NOTEBOOK_CAPTURE"] = str(CAPTURE)   # the kernel inherits it
+    previous = {key: os.environ.get(key) for key in env}
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
-        nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3",
+        nbclient.NotebookClient(notebook, timeout=180, kernel_name=kernel_name,
                                 resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
-        if previous is None:
-            os.environ.pop("REQRESP_NOTEBOOK_CAPTURE", None)
-        else:
-            os.environ["REQRESP_NOTEBOOK_CAPTURE"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return notebook
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return execute({"REQRESP_NOTEBOOK_CAPTURE": str(CAPTURE)})
 
 
 def outputs(notebook, tag: str) -> tuple[str, int]:
@@ -108,3 +128,67 @@ def test_other_scenarios_show_retransmissions_and_the_refusal(executed):
     assert "retransmission" in lossy and "duplicate-ack" in lossy and images == 1
     refused, images = outputs(executed, "refused")
     assert "RST,ACK" in refused and "REJ" in refused and images == 1
+
+
+def no_errors(notebook) -> None:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", (cell.metadata.get("tags"), output.get("evalue"))
+
+
+def test_as_root_it_captures_a_fresh_session_inside_the_running_kernel(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the fresh capture is the root path; not root here (the shipped-capture test runs)")
+    notebook = execute({"REQRESP_NOTEBOOK_CAPTURE": None, "TMPDIR": str(tmp_path)})
+    no_errors(notebook)
+    text, _ = outputs(notebook, "load")
+    fresh = tmp_path / "walkthrough-reqresp.pcap"
+    assert re.search(r"Reading a fresh capture \(\d+ packets, [\d.]+ s\): " + re.escape(str(fresh)), text), text
+    result = analyze(fresh)
+    assert [c.history for c in result.connections] == ["ShADadFf"]
+    assert f"{result.frame_count} frames, 1 TCP connection(s), {len(result.exchanges)} request/response" in text
+    data, _ = outputs(notebook, "data")
+    assert "vote totals: {'A': 2, 'B': 1, 'C': 0}" in data
+
+
+@pytest.fixture
+def unprivileged_kernel():
+    """A kernelspec whose kernel runs as nobody (root's tests), or the ordinary one (not root)."""
+    if os.geteuid() != 0:
+        yield "python3"
+        return
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("setpriv (util-linux) is needed to run the kernel as an unprivileged user")
+    home = Path(tempfile.mkdtemp(prefix="reqresp-nobody-"))
+    try:
+        home.chmod(0o777)           # the kernel's HOME, IPython and matplotlib write there
+        spec = home / "kernels" / "reqresp-nobody"
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "display_name": "reqresp (nobody)", "language": "python",
+            "argv": [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                     "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
+                     sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "env": {"HOME": str(home), "IPYTHONDIR": str(home / "ipython"),
+                    "MPLCONFIGDIR": str(home / "mpl")},
+        }))
+        previous = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(home), previous) if p)
+        try:
+            yield "reqresp-nobody"
+        finally:
+            if previous is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = previous
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_not_root_it_reads_the_shipped_capture(unprivileged_kernel, result):
+    notebook = execute({"REQRESP_NOTEBOOK_CAPTURE": None}, kernel_name=unprivileged_kernel)
+    no_errors(notebook)
+    text, _ = outputs(notebook, "load")
+    assert "Reading the shipped capture (not root: no fresh capture)" in text
+    assert f"{result.frame_count} frames, {len(result.connections)} TCP connection(s)" in text
