@@ -77,9 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {error.one_line()}", file=sys.stderr)
             return 2
     args.file = args.file[0]
-    if args.live or args.follow or args.file == "-":
-        from analysis.cli_live import main_live
-        return main_live(args)
     try:
         if args.live or args.follow or args.file == "-":
             from analysis.cli_live import main_live
