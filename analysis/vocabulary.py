@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from analysis.i18n import N_  # marks the explanations for translation (pybabel -k N_); shown translated by the reports
 
+# --- what a frame carries: its network layer (Frame.net) and protocol (Frame.proto), in the order
+# of the columnar engine's codes ("other" is code 0) -------------------------------------------------
+NETS = ("other", "ipv4", "ipv6", "arp", "rarp")
+PROTOS = ("other", "tcp", "udp", "icmp", "icmpv6", "arp", "rarp", "ipv4", "ipv6")
+
 # --- phases: which part of the conversation a frame belongs to -----------------------------------
 PHASES: dict[str, str] = {
     "arp": N_("ARP exchange: a host asks who has an IP address (broadcast) and the owner answers "

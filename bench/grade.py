@@ -6,7 +6,7 @@ a local Dask cluster of 2 worker processes, reported as a ratio in bench/grade-r
 
 Inputs (bench/data/grade/, made once): the course-sized captures are copies of the real lab
 captures shipped in notebooks/data (reqresp, lossy, refused) under 200 student names; the large
-ones are the lab's session replicated (bench/inputs.replicate: every connection a new 4-tuple) to
+ones are the lab's session replicated (bench/analyzer/inputs.replicate: every connection a new 4-tuple) to
 LARGE_PACKETS frames each. Each measurement is the median of RUNS runs of
 `grade(..., workers=1 | 2, reports=False)` (the gradebook, feedback and cohort page), of the
 same with each student's analyzer report (report.html and its figures) on the first 40, and of
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import inputs
+from bench.analyzer import inputs
 
 HERE = Path(__file__).resolve().parent
 LAB = HERE.parent / "notebooks" / "data"

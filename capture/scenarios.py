@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from capture.errors import UnknownScenarioError
 from capture.loss import RandomLoss
+from capture.topology import SERVER_IP
 
 PORT = 2222
 CLOSED_PORT = 2222  # `refused` runs no server, so the lab's own port is the closed one
@@ -46,7 +47,7 @@ class Scenario:
         return len({c.host for c in self.clients})
 
 
-def lab_client(host: str, *session: str, server_ip: str = "172.28.0.2") -> ClientProgram:
+def lab_client(host: str, *session: str, server_ip: str = SERVER_IP) -> ClientProgram:
     return ClientProgram(host, "lab.client", ("--host", server_ip, "--port", str(PORT), *session))
 
 
@@ -78,15 +79,15 @@ SCENARIOS: dict[str, Scenario] = {
                  expected_totals="A=3 B=2 C=1", expected_votes=6),
         Scenario("legacy", "the course's original client: messages without newline, waits for each reply",
                  (ClientProgram("client", "capture.peers.legacy_client",
-                                ("--host", "172.28.0.2", "--port", str(PORT),
+                                ("--host", SERVER_IP, "--port", str(PORT),
                                  *_messages(*COURSE_MESSAGES, "VOTE A", "RESULTS", "bye"))),)),
         Scenario("refused", "a client knocks on a port where nothing listens: SYN answered by RST",
                  (ClientProgram("client", "capture.peers.refused_client",
-                                ("--host", "172.28.0.2", "--port", str(CLOSED_PORT))),),
+                                ("--host", SERVER_IP, "--port", str(CLOSED_PORT))),),
                  run_server=False),
         Scenario("reset", "a client sends one request, then aborts with RST (SO_LINGER 0)",
                  (ClientProgram("client", "capture.peers.reset_client",
-                                ("--host", "172.28.0.2", "--port", str(PORT), "-m", "Hello Server")),)),
+                                ("--host", SERVER_IP, "--port", str(PORT), "-m", "Hello Server")),)),
         Scenario("lossy", "the default session while the client loses 20 % of what it receives: retransmissions",
                  (lab_client("client", *_DEFAULT_SESSION),),
                  loss=RandomLoss(one_in=5),

@@ -34,7 +34,7 @@ class Answering:
         request = protocol.parse(text, self.options)
         kind = type(request)
         if kind is protocol.Echo:
-            self._reply(b"Echo: " + line + b"\n")   # valid UTF-8: the bytes are the text's encoding
+            self._reply(protocol.echo_line(line))   # valid UTF-8: the bytes are the text's encoding
         elif kind is protocol.Vote:
             self._vote(request)
         elif kind is protocol.Results:
@@ -43,13 +43,13 @@ class Answering:
             else:
                 self._reply(_results_line(self.store))
         else:
-            self._reply((request.reply + "\n").encode())
+            self._reply(protocol.line(request.reply))
 
     def _vote(self, vote: protocol.Vote) -> None:
         try:
             outcome = self.store.record(vote.option, vote.token)
         except LabError as exc:
-            return self._reply((protocol.error_reply(str(exc)) + "\n").encode())
+            return self._reply(protocol.error_line(str(exc)))
         if isinstance(outcome, Recorded):
             return self._reply(_voted_line(outcome))
         self.pending.append(outcome)
@@ -89,7 +89,7 @@ class Answering:
                 if not head.done():
                     break
                 exc = head.exception()
-                ready.append((protocol.error_reply(str(exc)) + "\n").encode() if exc
+                ready.append(protocol.error_line(str(exc)) if exc
                              else _voted_line(head.result()))
             elif head is _RESULTS:
                 ready.append(_results_line(self.store))
@@ -108,8 +108,8 @@ class Answering:
 
 
 def _voted_line(rec: Recorded) -> bytes:
-    return ("VOTED " + rec.option + " " + rec.tally + "\n").encode()
+    return protocol.voted_line(rec.option, rec.tally)
 
 
 def _results_line(store: MemoryStore | SqliteStore) -> bytes:
-    return ("RESULTS " + store.tally() + "\n").encode()
+    return protocol.results_line(store.tally())

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Sequence
 
+from lab import protocol
 from lab.errors import ServerUnreachable
 
 KINDS = ("echo", "vote", "vote-id")   # vote-id: every vote carries a fresh idempotency id
@@ -62,7 +63,7 @@ class _Client(asyncio.Protocol):
     def __init__(self, number: int, kind: str, options: Sequence[str], budget: _Budget) -> None:
         self.number, self.kind, self.budget = number, kind, budget
         self.options = itertools.cycle([o.encode() for o in options])
-        self.expect = b"Echo: " if kind == "echo" else b"VOTED "
+        self.expect = (protocol.ECHO_PREFIX if kind == "echo" else protocol.VOTED_PREFIX).encode()
         self.seq = 0
         self.buf = b""
         self.sent_at = 0.0

@@ -22,9 +22,14 @@ _VOTE_ID_RE = re.compile(r"^[\x21-\x7e]{1,%d}$" % MAX_VOTE_ID)  # printable ASCI
 # message starting with anything else is an echo without being split into words (the hot path).
 _COMMAND_INITIALS = frozenset("vVrR")
 
-BUSY = b"ERROR server busy\n"
-INVALID_UTF8 = b"ERROR invalid UTF-8\n"
-LINE_TOO_LONG = b"ERROR line too long\n"
+# How each reply begins. The analyzer recognises the lab's protocol in a capture by these
+# (analysis/session/exchanges.py, LAB_REPLY_PREFIXES; tests/test_reply_contract.py ties the two).
+ECHO_PREFIX = "Echo: "
+VOTED_PREFIX = "VOTED "
+RESULTS_PREFIX = "RESULTS "
+ERROR_PREFIX = "ERROR "
+REPLY_PREFIXES = (ECHO_PREFIX, VOTED_PREFIX, RESULTS_PREFIX, ERROR_PREFIX)
+_ECHO_PREFIX_BYTES = ECHO_PREFIX.encode()
 
 
 class Echo(NamedTuple):
@@ -75,18 +80,18 @@ def parse(text: str, options: Sequence[str]) -> Request:
         return Echo(text)
     names = ", ".join(options)
     if len(words) == 1 or len(words) > 3:
-        return Invalid(f"ERROR usage: VOTE <option> [id=<token>] (options: {names})")
+        return Invalid(error_reply(f"usage: VOTE <option> [id=<token>] (options: {names})"))
     wanted = words[1]
     option = _match_option(wanted, options)
     if option is None:
-        return Invalid(f"ERROR unknown option '{wanted}' (options: {names})")
+        return Invalid(error_reply(f"unknown option '{wanted}' (options: {names})"))
     token = None
     if len(words) == 3:
         key, sep, token = words[2].partition("=")
         if key.lower() != "id" or not sep:
-            return Invalid(f"ERROR usage: VOTE <option> [id=<token>] (options: {names})")
+            return Invalid(error_reply(f"usage: VOTE <option> [id=<token>] (options: {names})"))
         if not _VOTE_ID_RE.match(token):
-            return Invalid(f"ERROR invalid vote id (1-{MAX_VOTE_ID} printable ASCII characters)")
+            return Invalid(error_reply(f"invalid vote id (1-{MAX_VOTE_ID} printable ASCII characters)"))
     return Vote(option, token)
 
 
@@ -104,16 +109,47 @@ def format_tally(options: Sequence[str], counts: Sequence[int]) -> str:
 
 
 def voted_reply(option: str, tally: str) -> str:
-    return f"VOTED {option} {tally}"
+    return VOTED_PREFIX + option + " " + tally
 
 
 def results_reply(tally: str) -> str:
-    return f"RESULTS {tally}"
+    return RESULTS_PREFIX + tally
 
 
 def echo_reply(text: str) -> str:
-    return f"Echo: {text}"
+    return ECHO_PREFIX + text
 
 
 def error_reply(why: str) -> str:
-    return f"ERROR {why}"
+    return ERROR_PREFIX + why
+
+
+# --- the reply lines as the server writes them (bytes, with the newline) ----------------------------
+
+def line(reply: str) -> bytes:
+    """A reply as one line on the wire."""
+    return (reply + "\n").encode()
+
+
+def echo_line(message: bytes) -> bytes:
+    """The echo reply to a message's own bytes (valid UTF-8, without its line ending): the bytes
+    are reused as they came, with no decode and encode on the server's hot path; the same line as
+    line(echo_reply(message.decode()))."""
+    return _ECHO_PREFIX_BYTES + message + b"\n"
+
+
+def voted_line(option: str, tally: str) -> bytes:
+    return line(voted_reply(option, tally))
+
+
+def results_line(tally: str) -> bytes:
+    return line(results_reply(tally))
+
+
+def error_line(why: str) -> bytes:
+    return line(error_reply(why))
+
+
+BUSY = error_line("server busy")
+INVALID_UTF8 = error_line("invalid UTF-8")
+LINE_TOO_LONG = error_line("line too long")

@@ -27,3 +27,38 @@ def test_console_script_answers_help(name: str) -> None:
         main(["--help"])
     assert stop.value.code == 0
     assert "usage:" in out.getvalue()
+
+
+def _third_party_imports() -> set[str]:
+    """Top-level modules the tests import, and the benchmarks they run, that are neither the
+    standard library nor the repo's."""
+    import ast
+    import sys
+
+    local = {"lab", "capture", "analysis", "bench", "tests", "notebooks", "compose"}
+    found = set()
+    for path in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                     else [])
+            found.update(n.split(".")[0] for n in names)
+    return {n for n in found - local if n not in sys.stdlib_module_names}
+
+
+def test_the_test_extra_installs_what_the_tests_import() -> None:
+    """`pip install -e '.[test]'` then `pytest` runs the suite: every distribution a test imports
+    is a dependency or in the test extra (pyinstrument, pyarrow, dask, babel were not)."""
+    import re
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    declared = {re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in wanted}
+    dists = packages_distributions()
+    missing = {}
+    for module in sorted(_third_party_imports()):
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        if not names & declared:
+            missing[module] = sorted(names)
+    assert not missing, f"imported by tests but not in the test extra: {missing}"

@@ -25,11 +25,14 @@ from analysis.decode.checksums import offloaded
 from analysis.model import Frame
 
 # --- codes ---------------------------------------------------------------------------------------
-NETS = ("other", "ipv4", "ipv6", "arp", "rarp")                 # Frame.net
-PROTOS = ("other", "tcp", "udp", "icmp", "icmpv6", "arp", "rarp", "ipv4", "ipv6")   # Frame.proto
+# Every closed vocabulary comes from analysis/vocabulary.py, in its order (a test checks that no
+# module spells one again).
+NETS = tuple(vocabulary.NETS)                         # Frame.net
+PROTOS = tuple(vocabulary.PROTOS)                     # Frame.proto
 NET_CODE = {name: i for i, name in enumerate(NETS)}
 PROTO_CODE = {name: i for i, name in enumerate(PROTOS)}
-P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP = 1, 2, 3, 4, 5, 6
+P_TCP, P_UDP, P_ICMP, P_ICMPV6 = PROTO_CODE["tcp"], PROTO_CODE["udp"], PROTO_CODE["icmp"], PROTO_CODE["icmpv6"]
+P_ARP, P_RARP = PROTO_CODE["arp"], PROTO_CODE["rarp"]
 
 # Frame.malformed, reduced to what the stages look at
 MAL_NONE = 0
@@ -42,9 +45,9 @@ LABELS = tuple(vocabulary.LABELS)
 ANALYSIS_FLAGS = tuple(vocabulary.ANALYSIS_FLAGS)   # bit i of TcpColumns.analysis <-> name i
 CONN_STATES = tuple(vocabulary.CONN_STATES)
 CONN_ENDS = tuple(vocabulary.CONN_ENDS)
-DIRECTIONS = ("request", "response")                  # LabelColumns.direction: -1 is None
-SIDES = ("orig", "resp")                              # ConnectionTable.closed_by: -1 is None
-EXCHANGE_KINDS = ("echo", "vote", "results", "error", "other")
+DIRECTIONS = tuple(vocabulary.DIRECTIONS)             # LabelColumns.direction: -1 is None
+SIDES = tuple(vocabulary.CLOSERS)                     # ConnectionTable.closed_by: -1 is None
+EXCHANGE_KINDS = tuple(vocabulary.EXCHANGE_KINDS)
 
 
 class FrameColumns(NamedTuple):

@@ -36,7 +36,8 @@ _MAX_PENDING_SEGMENTS = 64
 # its first MAX_MESSAGE bytes.
 MAX_MESSAGE = 64 * 1024
 _VOTE_COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")
-# How the lab server's replies begin (lab/protocol.py builds them; tests/lab checks they agree).
+# How the lab server's replies begin (lab/protocol.py builds them, REPLY_PREFIXES; the contract
+# test tests/test_reply_contract.py checks that these are what the server writes).
 LAB_REPLY_PREFIXES = (b"Echo: ", b"VOTED ", b"RESULTS ", b"ERROR ")
 LINES, TURNS = "lines", "turns"     # how a connection is paired (None: not known yet)
 

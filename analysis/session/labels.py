@@ -3,6 +3,8 @@
 ARP and non-TCP frames are labelled from their own headers. A TCP frame's label also depends on
 what came before it in its connection (the ACK that completes a handshake, the ACK that answers
 a FIN), so `FrameLabeler` keeps a few fields per connection - never anything per frame.
+The rules themselves are in label_rules.py, shared with the columnar kernel, the benchmark's
+agreement check and the pyshark cross-check; this module feeds them Frame records.
 
 Who is the client? The side that sent the SYN. When the capture has no SYN, the receiver of the
 SYN-ACK; when it has neither, the side with the higher port (ephemeral ports are high), as Zeek
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from analysis.model import Frame, TcpInfo
+from analysis.session import label_rules as rules
 
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE = 0x001, 0x002, 0x004, 0x008, 0x010, 0x020, 0x040, 0x080, 0x100
 
@@ -40,42 +43,44 @@ class Label(NamedTuple):
     direction: str | None   # "request" | "response" for data frames
 
 
+# One Label per rule code (label_rules.RULE_LABELS), made once: labelling builds no records.
+_BY_CODE = tuple(Label(phase, name, None) for name, phase in zip(rules.RULE_LABELS, rules.RULE_PHASES))
+_REQUEST = Label("data", "data", "request")
+_RESPONSE = Label("data", "data", "response")
+_OTHER = {proto: _BY_CODE[rules.RULE_LABELS.index(label)] for proto, label in rules.OTHER_LABELS.items()}
+_OTHER_DEFAULT = _BY_CODE[rules.K_OTHER]
+M32 = 0xFFFFFFFF
+
+
 class _ConnLabelState:
-    """What labelling needs to remember about one connection (a handful of ints)."""
+    """What labelling needs to remember about one connection: the rules' state bits, its two
+    endpoints ((ip, port), 0 = the first sender) and the sequence number past each one's FIN."""
 
-    __slots__ = ("client", "syn_seen", "synack_seen", "handshake_done", "fin_next", "data_seen")
+    __slots__ = ("endpoints", "bits", "fin_next")
 
-    def __init__(self, client: tuple[str | None, int | None]) -> None:
-        self.client = client              # (ip, port) of the client
-        self.syn_seen = False
-        self.synack_seen = False
-        self.handshake_done = False
-        self.data_seen = False
-        # raw sequence number just past each side's FIN, keyed by the FIN sender (ip, port)
-        self.fin_next: dict[tuple, int] = {}
+    def __init__(self, sender: tuple, receiver: tuple) -> None:
+        self.endpoints = (sender, receiver)
+        self.bits = 0
+        self.fin_next = [0, 0]
 
-
-_ARP_BROADCAST = "ff:ff:ff:ff:ff:ff"
-_OTHER_LABEL = {"udp": "udp", "icmp": "icmp", "icmpv6": "icmpv6", "ipv4": "ipv4", "ipv6": "ipv6"}
+    @property
+    def client(self) -> tuple[str | None, int | None]:
+        return self.endpoints[rules.client_endpoint(self.bits)]
 
 
 def label_arp(frame: Frame) -> Label:
     arp = frame.arp
     if arp is None:
-        return Label("arp", "arp-request", None) if frame.proto == "arp" else Label("arp", "rarp", None)
-    if arp.opcode in (3, 4) or frame.proto == "rarp":
-        return Label("arp", "rarp", None)
-    # A gratuitous ARP (sender and target protocol address equal) or a probe (sender 0.0.0.0)
-    # announces the sender's own address rather than asking for another host's.
-    if arp.spa and (arp.spa == arp.tpa or arp.spa == "0.0.0.0"):
-        return Label("arp", "arp-announcement", None)
-    if arp.opcode == 2:
-        return Label("arp", "arp-reply", None)
-    return Label("arp", "arp-request", None)
+        code = rules.arp_label(False, frame.proto == "rarp", -1, False, False, False)
+    else:
+        # spa is "" when the protocol addresses are not IPv4
+        code = rules.arp_label(True, frame.proto == "rarp", arp.opcode, bool(arp.spa),
+                               arp.spa == "0.0.0.0", arp.spa == arp.tpa)
+    return _BY_CODE[code]
 
 
 def label_other(frame: Frame) -> Label:
-    return Label("other", _OTHER_LABEL.get(frame.proto, "tcp" if frame.proto == "tcp" else "other"), None)
+    return _OTHER.get(frame.proto, _OTHER_DEFAULT)
 
 
 class FrameLabeler:
@@ -103,53 +108,20 @@ class FrameLabeler:
 
     def _label_tcp(self, frame: Frame, info: TcpInfo) -> Label:
         tcp = frame.tcp
-        flags = tcp.flags
-        sender = (frame.src, frame.sport)
+        src, dst = (frame.src, frame.sport), (frame.dst, frame.dport)
         state = self._conns.get(info.stream)
         if state is None:
-            state = self._conns[info.stream] = _ConnLabelState(self._guess_client(frame))
-        if flags & SYN and not flags & ACK:
-            if not state.syn_seen and not state.synack_seen:
-                state.client = sender
-            state.syn_seen = True
-            if flags & RST:
-                return Label("reset", "rst", None)
-            return Label("handshake", "syn", None)
-        if flags & SYN:  # SYN-ACK
-            if not state.syn_seen and not state.synack_seen:
-                state.client = (frame.dst, frame.dport)
-            state.synack_seen = True
-            if flags & RST:
-                return Label("reset", "rst", None)
-            return Label("handshake", "syn-ack", None)
-        if flags & RST:
-            return Label("reset", "rst", None)
-        from_client = sender == state.client
-        if flags & FIN:
-            state.fin_next[sender] = (tcp.seq + frame.payload_len + 1) & 0xFFFFFFFF
-            state.handshake_done = True
-            return Label("teardown", "fin", None)
-        if frame.payload_len > 0:
-            state.handshake_done = True
-            state.data_seen = True
-            return Label("data", "data", "request" if from_client else "response")
-        # A pure ACK from here on.
-        peer = (frame.dst, frame.dport)
-        peer_fin_next = state.fin_next.get(peer)
-        if peer_fin_next is not None and flags & ACK and tcp.ack == peer_fin_next:
-            return Label("teardown", "teardown-ack", None)
-        if (not state.handshake_done and state.synack_seen and from_client and flags & ACK
-                and info.seq_rel == 1 and info.ack_rel == 1):
-            state.handshake_done = True
-            return Label("handshake", "handshake-ack", None)
-        state.handshake_done = True
-        if flags & ACK:
-            return Label("data", "ack", None)
-        return Label("other", "tcp", None)
-
-    @staticmethod
-    def _guess_client(frame: Frame) -> tuple[str | None, int | None]:
-        # No handshake seen yet: the higher port is the ephemeral (client) one.
-        if (frame.sport or 0) >= (frame.dport or 0):
-            return (frame.src, frame.sport)
-        return (frame.dst, frame.dport)
+            state = self._conns[info.stream] = _ConnLabelState(src, dst)
+        sender = 0 if src == state.endpoints[0] else 1
+        peer = sender if src == dst else 1 - sender      # a host talking to itself on one port
+        bits, code = rules.tcp_label(
+            state.bits, tcp.flags, sender, peer,
+            rules.first_guess(frame.sport or 0, frame.dport or 0, sender, peer),
+            frame.payload_len > 0, tcp.ack == state.fin_next[peer],
+            info.seq_rel == 1 and info.ack_rel == 1)
+        state.bits = bits
+        if code == rules.K_FIN:
+            state.fin_next[sender] = (tcp.seq + frame.payload_len + 1) & M32
+        elif code == rules.K_DATA:
+            return _REQUEST if rules.is_request(bits, sender) else _RESPONSE
+        return _BY_CODE[code]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import inputs, peers
-from bench.agreement import TsharkLabeler, compare
+from bench.analyzer import inputs, peers
+from bench.analyzer.agreement import TsharkLabeler, compare
 from tests.bench.support.base import needs_tshark
 
 

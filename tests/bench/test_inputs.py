@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from bench import inputs
+from bench.analyzer import inputs
 from tests.bench.support.base import SERVER, needs_tshark
 
 REPLICAS = 5

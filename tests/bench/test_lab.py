@@ -7,7 +7,7 @@ import sys
 
 import psutil
 
-from bench.lab import ROOT, _durability
+from bench.lab.load import ROOT, _durability
 
 
 def test_a_short_lab_benchmark_reports_every_row_and_checks_durability(tmp_path):

@@ -68,3 +68,29 @@ def test_bad_specs_are_refused() -> None:
         Topology("lab-br0", "172.28.0.0/24", (server,), wire="lab-server")
     with pytest.raises(InvalidNameError, match="start with 'lab-'"):
         Topology("lab-br0", "172.28.0.0/24", (server,), wire="wire")
+
+
+def test_scenarios_read_the_server_address_from_the_topology() -> None:
+    import ast
+    import ipaddress
+    from pathlib import Path
+
+    from capture import scenarios, topology
+
+    for scenario in scenarios.SCENARIOS.values():
+        for client in scenario.clients:
+            assert client.args[client.args.index("--host") + 1] == topology.SERVER_IP, scenario.name
+    subnet = ipaddress.ip_network(topology.SUBNET)
+    spelled = []
+    for path in sorted((Path(topology.__file__).parent).rglob("*.py")):
+        if path.name == "topology.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:
+                    address = ipaddress.ip_address(node.value)
+                except ValueError:
+                    continue
+                if address in subnet:
+                    spelled.append(f"{path.name}:{node.lineno} {node.value}")
+    assert not spelled, "lab addresses outside capture/topology.py: " + ", ".join(spelled)

@@ -16,15 +16,12 @@ from analysis.columnar.conn import pools as P
 from analysis.columnar.columns import CONN_ENDS, CONN_STATES, SIDES, ConnectionTable, ip_text
 from analysis.columnar.conn.pools import JIT, addr_rehash, hist_copy
 
-# the summary kernel's own numbering, turned into CONN_STATES / CONN_ENDS indices afterwards
-_STATE_ORDER = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH",
-                "SHR", "OTH")
-K_S0, K_S1, K_SF, K_REJ, K_S2, K_S3, K_RSTO, K_RSTR, K_RSTOS0, K_RSTRH, K_SH, K_SHR, K_OTH = \
-    range(13)
-_END_ORDER = ("fin-both", "fin-one", "fin-rst", "rst", "open")
-K_FIN_BOTH, K_FIN_ONE, K_FIN_RST, K_RST, K_OPEN = range(5)
-_STATE_CODE = np.array([CONN_STATES.index(name) for name in _STATE_ORDER], np.uint8)
-_END_CODE = np.array([CONN_ENDS.index(name) for name in _END_ORDER], np.uint8)
+# the summary kernel's codes: indices into CONN_STATES / CONN_ENDS (vocabulary.py's order)
+K_S0, K_S1, K_SF, K_REJ = (CONN_STATES.index(n) for n in ("S0", "S1", "SF", "REJ"))
+K_S2, K_S3, K_RSTO, K_RSTR = (CONN_STATES.index(n) for n in ("S2", "S3", "RSTO", "RSTR"))
+K_RSTOS0, K_RSTRH, K_SH, K_SHR, K_OTH = (CONN_STATES.index(n) for n in ("RSTOS0", "RSTRH", "SH", "SHR", "OTH"))
+K_FIN_BOTH, K_FIN_ONE, K_FIN_RST = (CONN_ENDS.index(n) for n in ("fin-both", "fin-one", "fin-rst"))
+K_RST, K_OPEN = CONN_ENDS.index("rst"), CONN_ENDS.index("open")
 _ORIG_SIDE, _RESP_SIDE = SIDES.index("orig"), SIDES.index("resp")
 _NOT_IN_RSTOS0 = tuple(ord(c) for c in "HAFGIQ")   # Zeek's /^?S[^HAFGIQ]*R.*/
 
@@ -252,11 +249,11 @@ def summarize(st: ConnState) -> ConnectionTable:
         orig_port=st.conn_u16[ids, P.PORT_0 + orig_ep].astype(np.int32),
         resp_hi=st.addr_hi[resp_addr], resp_lo=st.addr_lo[resp_addr],
         resp_port=st.conn_u16[ids, P.PORT_1 - orig_ep].astype(np.int32),
-        conn_state=_STATE_CODE[state], history=history,
+        conn_state=state.astype(np.uint8), history=history,
         start_ns=c64[:, P.START_NS].copy(), duration_ns=c64[:, P.LAST_NS] - c64[:, P.START_NS],
         orig_pkts=o_pkts, orig_bytes=o_bytes, resp_pkts=r_pkts, resp_bytes=r_bytes,
         irtt_ns=np.where(st.conn_i8[ids, P.IRTT_STATE] == 2, syn_irtt, -1),
-        closed_by=closed, end=_END_CODE[end], frames=c64[:, P.FRAMES].copy())
+        closed_by=closed, end=end.astype(np.uint8), frames=c64[:, P.FRAMES].copy())
 
 
 def _fmt(ip: str, port: int) -> str:

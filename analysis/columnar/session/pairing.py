@@ -23,6 +23,7 @@ from numba import njit
 
 from analysis.columnar.session.pool import (BLOCK, C_NEX, C_TEXT, R_LEN, R_NEXT, R_TAIL, chain_append, chain_copy_out,
                         chain_trailing, chain_truncate, rec_free, rec_new)
+from analysis.session.exchanges import LAB_REPLY_PREFIXES
 
 # columns of the per-stream int32 `st`
 T_FLAGS = 0         # F_* bits; bits 8-15 / 16-23: pending segments of direction 0 / 1
@@ -90,11 +91,8 @@ _ECHO = np.frombuffer(b"Echo: ", np.uint8)
 _VOTE = np.frombuffer(b"VOTE", np.uint8)
 _VOTE_SP = np.frombuffer(b"VOTE ", np.uint8)
 _RESULTS = np.frombuffer(b"RESULTS", np.uint8)
-# exchanges.LAB_REPLY_PREFIXES
-_LAB_ECHO = np.frombuffer(b"Echo: ", np.uint8)
-_LAB_VOTED = np.frombuffer(b"VOTED ", np.uint8)
-_LAB_RESULTS = np.frombuffer(b"RESULTS ", np.uint8)
-_LAB_ERROR = np.frombuffer(b"ERROR ", np.uint8)
+# how the lab server's replies begin, as the per-frame pairing reads them
+_LAB_ECHO, _LAB_VOTED, _LAB_RESULTS, _LAB_ERROR = (np.frombuffer(p, np.uint8) for p in LAB_REPLY_PREFIXES)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -1,9 +1,11 @@
 """A second labelling engine built on tshark's own dissection (through pyshark).
 
 It reads tshark's fields (flags, tcp.len, relative seq/ack/nxtseq, tcp.stream, ARP opcode and
-addresses, tcp.analysis.*) and applies the label rules of analysis/vocabulary.py to them. It
-shares no code with the analyzer: when both engines agree on a capture, our decoding, stream
-numbering, analysis flags and labels agree with Wireshark's.
+addresses, tcp.analysis.*) and applies the label rules to them, through the benchmark's
+TsharkLabeler (bench/analyzer/agreement.py), which feeds analysis/session/label_rules.py - the rules both
+of our engines apply - with tshark's numbers. Decoding, stream numbering, sequence analysis and
+the analysis flags are tshark's own: when both engines agree on a capture, ours agree with
+Wireshark's, and one set of label rules means this check cannot drift from the analyzer's.
 """
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from typing import NamedTuple
 import pyshark
 
 from analysis.vocabulary import ANALYSIS_FLAGS, LABEL_PHASE
-
-SYN, ACK, RST, FIN = 0x002, 0x010, 0x004, 0x001
+from bench.analyzer.agreement import TsharkLabeler
 
 
 class EngineFrame(NamedTuple):
@@ -32,20 +33,16 @@ def _int(layer, name: str) -> int | None:
 
 def label_with_tshark(pcap) -> list[EngineFrame]:
     capture = pyshark.FileCapture(str(pcap), keep_packets=False)
-    streams: dict[int, dict] = {}
+    labeler = TsharkLabeler()
     frames: list[EngineFrame] = []
     try:
         for packet in capture:
             number = int(packet.number)
             if hasattr(packet, "arp"):
                 arp = packet.arp
-                opcode = _int(arp, "opcode")
-                if opcode in (3, 4):
-                    label = "rarp"
-                elif arp.get_field("src_proto_ipv4") == arp.get_field("dst_proto_ipv4"):
-                    label = "arp-announcement"
-                else:
-                    label = "arp-request" if opcode == 1 else "arp-reply"
+                # src_proto_ipv4 is absent when the ARP header does not carry IPv4 addresses
+                label = labeler.arp(_int(arp, "opcode"), arp.get_field("src_proto_ipv4") or "",
+                                    arp.get_field("dst_proto_ipv4") or "")
                 frames.append(EngineFrame(number, "arp", label, None, None, frozenset()))
                 continue
             if not hasattr(packet, "tcp"):
@@ -55,44 +52,13 @@ def label_with_tshark(pcap) -> list[EngineFrame]:
                 continue
             tcp = packet.tcp
             ip = packet.ip if hasattr(packet, "ip") else packet.ipv6
-            sender, receiver = (ip.src, int(tcp.srcport)), (ip.dst, int(tcp.dstport))
             stream = int(tcp.stream)
-            flags = int(tcp.flags, 16)
-            length, seq, ack = int(tcp.len), _int(tcp, "seq"), _int(tcp, "ack")
             analysis = frozenset(name for name in ANALYSIS_FLAGS
                                  if tcp.get_field("analysis_" + name.replace("-", "_")) is not None)
-            state = streams.setdefault(stream, {"client": None, "handshake_done": False, "fin": {}})
-            if state["client"] is None:
-                if flags & SYN and not flags & ACK:
-                    state["client"] = sender
-                elif flags & SYN:
-                    state["client"] = receiver
-                else:
-                    state["client"] = sender if sender[1] >= receiver[1] else receiver
-            direction = None
-            if flags & RST:
-                label = "rst"
-            elif flags & SYN:
-                label = "syn-ack" if flags & ACK else "syn"
-            elif flags & FIN:
-                label = "fin"
-                state["fin"][sender] = _int(tcp, "nxtseq")
-                state["handshake_done"] = True
-            elif length > 0:
-                label = "data"
-                direction = "request" if sender == state["client"] else "response"
-                state["handshake_done"] = True
-            elif flags & ACK and state["fin"].get(receiver) is not None and ack == state["fin"][receiver]:
-                label = "teardown-ack"
-            elif (flags & ACK and not state["handshake_done"] and sender == state["client"]
-                  and seq == 1 and ack == 1):
-                label = "handshake-ack"
-                state["handshake_done"] = True
-            else:
-                label = "ack" if flags & ACK else "tcp"
-                state["handshake_done"] = True
-            phase = "reset" if label == "rst" else LABEL_PHASE[label]
-            frames.append(EngineFrame(number, phase, label, direction, stream, analysis))
+            label, direction = labeler.tcp_frame(
+                stream, int(tcp.flags, 16), int(tcp.len), _int(tcp, "seq"), _int(tcp, "ack"),
+                _int(tcp, "nxtseq"), (str(ip.src), str(tcp.srcport)), (str(ip.dst), str(tcp.dstport)))
+            frames.append(EngineFrame(number, LABEL_PHASE[label], label, direction, stream, analysis))
     finally:
         capture.close()
     return frames

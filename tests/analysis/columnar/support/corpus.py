@@ -159,7 +159,7 @@ def crafted_tcp_pcap(path: Path) -> Path:
 
 def replicated_pcap(path: Path, packets: int = 20_000) -> Path:
     """The lossy lab capture replicated with shifted ports and times (as make bench does)."""
-    from bench.inputs import replicate
+    from bench.analyzer.inputs import replicate
 
     replicate(REPO / "notebooks" / "data" / "lossy.pcap", path, packets)
     return path

@@ -1,6 +1,6 @@
 """The benchmark's inputs, generated reproducibly and kept outside git (bench/data/).
 
-    base = capture_base.base_capture(DATA / "base.pcap")[0]   # a real lab capture (bench/capture_base.py)
+    base = capture_base.base_capture(DATA / "base.pcap")[0]   # a real lab capture (bench/analyzer/capture_base.py)
     info = replicate(base, DATA / "bench-2m.pcap", 2_000_000)  # connections replicated, ports/times shifted
 
 The large files are the base capture's connections replayed again and again: replica k of a TCP
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 # Replica client ports are drawn from [PORT_LOW, 65535]; a server port must lie below it so a
 # replicated client endpoint can never equal a server endpoint.

@@ -1,4 +1,4 @@
-"""Render the bench's results: bench/results.md (table, targets, machine) and bench/results.png."""
+"""Render the bench's results: bench/analyzer/results.md (table, targets, machine) and results.png."""
 from __future__ import annotations
 
 import os
@@ -143,7 +143,7 @@ def write_markdown(path: Path, files: dict, ms: list, agreed: dict, machine: dic
         "",
         "Compared per frame against tshark's one-pass field dump (our analyzer has one-pass semantics): "
         "tcp.stream, the TCP flag bits, relative seq/ack, every tcp.analysis.* flag, and our label "
-        "against the label the vocabulary's rules give on tshark's own fields (bench/agreement.py). "
+        "against the label the vocabulary's rules give on tshark's own fields (bench/analyzer/agreement.py). "
         "The two-pass column compares the analysis flags with `tshark -2`.",
         "",
         "| file | frames | TCP frames | frames disagreeing (one-pass) | by field | analysis flags differing from tshark -2 |",

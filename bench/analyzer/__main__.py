@@ -5,11 +5,11 @@
     python -m bench.analyzer --quick --data /tmp/d --out /tmp/o   # tiny end-to-end check (tests)
     python -m bench.analyzer --no-profile    # skip the pyinstrument profile of ours (small file)
 
-Steps: make the inputs (bench/inputs.py, cached in bench/data/), measure every peer in a child
-process (bench/peers.py) - the runs are interleaved round-robin so a burst of load from other work
+Steps: make the inputs (bench/analyzer/inputs.py, cached in bench/data/), measure every peer in a child
+process (bench/analyzer/peers.py) - the runs are interleaved round-robin so a burst of load from other work
 on the machine hits every tool alike, and the medians are reported - then check agreement with
-tshark frame by frame (bench/agreement.py) and write bench/results.md and bench/results.png
-(bench/report.py).
+tshark frame by frame (bench/analyzer/agreement.py) and write bench/analyzer/results.md and results.png
+(bench/analyzer/report.py).
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import capture_base, inputs, peers, report
-from bench.agreement import Agreement, compare
+from bench.analyzer import capture_base, inputs, peers, report
+from bench.analyzer.agreement import Agreement, compare
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent       # results.md / results.png
+OUT = HERE.parent / "out"                    # profiles, dumps, quick runs (not in git)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="runs per measurement (env BENCH_RUNS, 3)")
     parser.add_argument("--data", type=Path, default=inputs.DATA, help="where the inputs go (bench/data)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where results.md/png go (default bench/, or bench/out/quick with --quick)")
+                        help="where results.md/png go (default bench/analyzer/, or bench/out/quick with --quick)")
     parser.add_argument("--base", choices=("auto", "capture", "loopback"),
                         default=os.environ.get("BENCH_BASE", "auto"),
                         help="base capture: python -m capture if ready (auto), or tcpdump on loopback")
@@ -236,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.render is not None:
         return render(args.render, args.out or HERE)
     plan = _plan(args)
-    results_dir = args.out or (HERE / "out" / "quick" if args.quick else HERE)
-    work = (args.out or HERE / "out") if args.quick else HERE / "out"
+    results_dir = args.out or (OUT / "quick" if args.quick else HERE)
+    work = (args.out or OUT) if args.quick else OUT
     results_dir.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()

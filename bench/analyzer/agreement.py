@@ -7,8 +7,9 @@ it needs no more memory on the 2M-packet file than on a small one. Per frame it 
     flags               the TCP flag bits (tcp.flags) against our flags text
     seq, ack            tcp.seq / tcp.ack (relative) against ours (ack only where tshark shows it)
     <analysis flag>     every tcp.analysis.* field of vocabulary.ANALYSIS_FLAGS
-    label               the label the vocabulary's rules give when fed tshark's own stream,
-                        flags, lengths and relative numbers (TsharkLabeler), for TCP and ARP
+    label               the label the shared label rules (analysis/session/label_rules.py) give
+                        when fed tshark's own stream, flags, lengths and relative numbers
+                        (TsharkLabeler), for TCP and ARP
     phase               "other" for frames that are neither TCP nor ARP
 
 The flags of tshark's two-pass run are compared too when its dump is given (reported apart:
@@ -21,13 +22,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from bench.peers import BASE_FIELDS
+from analysis.session import label_rules as rules
+from bench.analyzer.peers import BASE_FIELDS
 
 _COL = {name: i for i, name in enumerate(BASE_FIELDS)}
 _N_BASE = len(BASE_FIELDS)
 _BITS = {"FIN": 0x001, "SYN": 0x002, "RST": 0x004, "PSH": 0x008, "ACK": 0x010, "URG": 0x020,
          "ECE": 0x040, "CWR": 0x080, "AE": 0x100}
-FIN, SYN, RST, ACK = 0x001, 0x002, 0x004, 0x010
 
 
 @dataclass(frozen=True)
@@ -48,62 +49,44 @@ def _flag_bits(text: str, cache: dict[str, int] = {}) -> int:   # noqa: B006 - a
     return bits
 
 
-class _StreamState:
-    __slots__ = ("client", "syn_seen", "synack_seen", "handshake_done", "fin_next")
-
-    def __init__(self, client: tuple[str, str]) -> None:
-        self.client = client
-        self.syn_seen = self.synack_seen = self.handshake_done = False
-        self.fin_next: dict[tuple[str, str], int] = {}
-
-
 class TsharkLabeler:
-    """The vocabulary's labelling rules (see analysis/vocabulary.py LABELS), driven by tshark's
-    fields: what our label should be if our decoding and sequence analysis equal tshark's."""
+    """The label rules (analysis/session/label_rules.py, the ones both engines apply) fed
+    tshark's fields: what our label should be if our decoding and sequence analysis equal
+    tshark's. Per stream: its endpoints ((ip, port) text, 0 = the first sender), the rules'
+    state bits and tshark's tcp.nxtseq of each endpoint's FIN."""
 
     def __init__(self) -> None:
-        self.streams: dict[int, _StreamState] = {}
+        self.streams: dict[int, list] = {}
+
+    def tcp_frame(self, stream: int, flags: int, length: int, seq: int | None, ack: int | None,
+                  nxtseq: int | None, src: tuple[str, str], dst: tuple[str, str]) -> tuple[str, str | None]:
+        """(label, direction): direction "request" / "response" for data, else None."""
+        st = self.streams.get(stream)
+        if st is None:
+            st = self.streams[stream] = [src, 0, [None, None]]
+        sender = 0 if src == st[0] else 1
+        peer = sender if src == dst else 1 - sender     # a host talking to itself on one port
+        peer_fin = st[2][peer]
+        bits, code = rules.tcp_label(st[1], flags, sender, peer,
+                                     rules.first_guess(int(src[1]), int(dst[1]), sender, peer),
+                                     length > 0, peer_fin is not None and ack == peer_fin,
+                                     seq == 1 and ack == 1)
+        st[1] = bits
+        if code == rules.K_FIN:
+            st[2][sender] = nxtseq
+        elif code == rules.K_DATA:
+            return "data", "request" if rules.is_request(bits, sender) else "response"
+        return rules.RULE_LABELS[code], None
 
     def tcp(self, stream: int, flags: int, length: int, seq: int | None, ack: int | None,
             nxtseq: int | None, src: tuple[str, str], dst: tuple[str, str]) -> str:
-        st = self.streams.get(stream)
-        if st is None:
-            # no handshake seen yet: the higher port is the ephemeral (client) one
-            st = self.streams[stream] = _StreamState(src if int(src[1]) >= int(dst[1]) else dst)
-        if flags & SYN:
-            if not st.syn_seen and not st.synack_seen:
-                st.client = dst if flags & ACK else src
-            if flags & ACK:
-                st.synack_seen = True
-            else:
-                st.syn_seen = True
-            return "rst" if flags & RST else ("syn-ack" if flags & ACK else "syn")
-        if flags & RST:
-            return "rst"
-        if flags & FIN:
-            st.fin_next[src] = nxtseq
-            st.handshake_done = True
-            return "fin"
-        if length > 0:
-            st.handshake_done = True
-            return "data"
-        peer_fin = st.fin_next.get(dst)
-        if peer_fin is not None and flags & ACK and ack == peer_fin:
-            return "teardown-ack"
-        if (not st.handshake_done and st.synack_seen and src == st.client and flags & ACK
-                and seq == 1 and ack == 1):
-            st.handshake_done = True
-            return "handshake-ack"
-        st.handshake_done = True
-        return "ack" if flags & ACK else "tcp"
+        return self.tcp_frame(stream, flags, length, seq, ack, nxtseq, src, dst)[0]
 
     @staticmethod
     def arp(opcode: int, spa: str, tpa: str) -> str:
-        if opcode in (3, 4):
-            return "rarp"
-        if spa and (spa == tpa or spa == "0.0.0.0"):
-            return "arp-announcement"
-        return "arp-reply" if opcode == 2 else "arp-request"
+        """spa / tpa: tshark's arp.src.proto_ipv4 / arp.dst.proto_ipv4 ("" when not IPv4)."""
+        return rules.RULE_LABELS[rules.arp_label(True, False, opcode, bool(spa), spa == "0.0.0.0",
+                                                 spa == tpa)]
 
 
 def _int(text: str) -> int | None:

@@ -7,7 +7,7 @@ no storage, no limits, no logging), both as subprocesses on 127.0.0.1. The load 
 
 Reports echo req/s and p99 for both and their ratio, and durable votes/s (with and without
 idempotency ids); then kills the server with SIGKILL and checks that every acknowledged vote is
-in the database. Writes bench/lab-results.md.
+in the database. Writes bench/lab/results.md.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ import psutil
 
 from lab.loadgen import LoadResult, run_load
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_MD = ROOT / "bench" / "lab-results.md"
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_MD = ROOT / "bench" / "lab" / "results.md"
 HOST = "127.0.0.1"
 CLIENTS = 100
 ROUNDS = 5              # runs per measurement; the median (by req/s) is reported

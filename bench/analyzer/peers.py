@@ -3,7 +3,7 @@
 Every measurement runs in its own child so its peak RSS is its own (read with os.wait4 for that
 child, not RUSAGE_CHILDREN, whose maximum never goes down again between measurements).
 
-Python peers run as `python -m bench.peers PEER FILE [--limit N]`: the child imports its library,
+Python peers run as `python -m bench.analyzer.peers PEER FILE [--limit N]`: the child imports its library,
 then times only the loop over the file and prints one JSON line {"packets", "seconds", ...}.
 tshark runs directly as the child and is timed from outside (its start-up is part of the cost,
 ~0.3 s, negligible against a 2M-packet file); its field dump goes to a file, which the agreement
@@ -65,11 +65,11 @@ class Run:
 
 def run_python_peer(peer: str, path: str | os.PathLike, limit: int | None = None,
                     timeout: float = 1800) -> Run:
-    argv = [sys.executable, "-m", "bench.peers", peer, str(path)]
+    argv = [sys.executable, "-m", "bench.analyzer.peers", peer, str(path)]
     if limit is not None:
         argv += ["--limit", str(limit)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -273,7 +273,7 @@ _IMPORTS = {"ours": ("analysis.columnar.engine",), "ours-per-frame": ("analysis.
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.peers",
+    parser = argparse.ArgumentParser(prog="python -m bench.analyzer.peers",
                                      description="one measurement, in this process (the bench's child)")
     parser.add_argument("peer", choices=sorted(PYTHON_PEERS))
     parser.add_argument("path")

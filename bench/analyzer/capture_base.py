@@ -5,43 +5,12 @@ from __future__ import annotations
 
 import os
 import random
-import re
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from bench.inputs import pcap_header, read_pcap
-
-def _free_port(start: int = 9100, tries: int = 200) -> int:
-    for port in range(start, start + tries):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free TCP port in {start}..{start + tries - 1}")
-
-
-def _wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {seconds:g} s waiting for {what}")
-
-
-def _port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
+from bench.analyzer.inputs import pcap_header, read_pcap
 
 
 def _sessions(port: int, connections: int, seed: int) -> None:
@@ -62,51 +31,24 @@ def _sessions(port: int, connections: int, seed: int) -> None:
 
 
 def loopback_capture(out: str | os.PathLike, connections: int = 200, seed: int = 6) -> Path:
-    """A real capture of the lab server and client on loopback: tcpdump -i lo on a port of our own.
+    """A real capture of the lab server and client on loopback (capture.loopback: tcpdump -i lo
+    on a port of the server's own, the helper the analyzer's tests use too).
 
     (The fallback while `python -m capture` cannot make one: loopback frames are Ethernet with zero
     MAC addresses and offloaded checksums, and there is no ARP.)"""
+    from capture.loopback import capture_loopback
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    # the server first, so the readiness probe is not in the capture
-    server = subprocess.Popen([sys.executable, "-m", "lab.server", "--host", "127.0.0.1",
-                               "--port", str(port), "--store", "memory"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dump = None
-    stats = ""
-    try:
-        _wait_for(lambda: _port_open(port), 10, f"lab.server on port {port}")
-        dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-n", "--immediate-mode",
-                                 "-B", "16384", "-Z", "root", "-w", str(out), "tcp", "port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # tcpdump says "listening on lo" on stderr once its filter is in place
-        line = dump.stderr.readline()
-        if "listening" not in line:
-            raise RuntimeError(f"tcpdump did not start: {line.strip()}")
-        _sessions(port, connections, seed)
-        time.sleep(0.5)       # the last FIN/ACK reaches the ring before tcpdump is stopped
-    finally:
-        for proc in (dump, server):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        if dump is not None:
-            stats = dump.stderr.read()
-            dump.stderr.close()
-    dropped = re.search(r"(\d+) packets? dropped by kernel", stats)
-    if dropped and int(dropped.group(1)):
-        raise RuntimeError(f"tcpdump dropped {dropped.group(1)} packets; run again on a quieter machine")
-    return out
+    made = capture_loopback(out, lambda port: _sessions(port, connections, seed), buffer_kib=16384)
+    if made.dropped:
+        raise RuntimeError(f"tcpdump dropped {made.dropped} packets; run again on a quieter machine")
+    return made.pcap
 
 
 def capture_package_ready() -> bool:
     """`python -m capture` exists and we can run it (root, for the network namespaces)."""
-    pkg = Path(__file__).resolve().parent.parent / "capture"
+    pkg = Path(__file__).resolve().parents[2] / "capture"
     return (pkg / "__main__.py").exists() and hasattr(os, "geteuid") and os.geteuid() == 0
 
 

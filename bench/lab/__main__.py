@@ -1,0 +1,6 @@
+"""`python -m bench.lab`: see bench/lab/load.py."""
+import sys
+
+from bench.lab.load import main
+
+sys.exit(main())
