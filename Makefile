@@ -125,9 +125,9 @@ batch: venv
 
 bench: bench-analyzer bench-lab bench-grade bench-lab-ready
 
-# seconds from `make lab` to its first prompt (root, netns): bench/lab-ready-results.md
+# seconds from `make lab` to its first prompt (root, netns): bench/lab/ready-results.md
 bench-lab-ready: venv tools
-	$(PY) -m bench.lab_ready
+	$(PY) -m bench.lab.ready
 
 bench-analyzer: venv tools
 	$(PY) -m bench.analyzer

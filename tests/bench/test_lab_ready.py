@@ -1,4 +1,4 @@
-"""bench.lab_ready end to end, once: make lab reaches its prompt, bye ends it, the table is written."""
+"""bench.lab.ready end to end, once: make lab reaches its prompt, bye ends it, the table is written."""
 from __future__ import annotations
 
 import os
@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from bench.lab_ready import ROOT
+from bench.lab.ready import ROOT
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="make lab needs root (network namespaces)")
 def test_one_run_writes_the_table(tmp_path):
     out = tmp_path / "ready.md"
-    run = subprocess.run([sys.executable, "-m", "bench.lab_ready", "--runs", "1", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "bench.lab.ready", "--runs", "1", "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     row = next(line for line in out.read_text().splitlines() if line.startswith("| ") and " s |" in line)
@@ -22,6 +22,6 @@ def test_one_run_writes_the_table(tmp_path):
 
 
 def test_runs_out_of_range_is_one_line():
-    run = subprocess.run([sys.executable, "-m", "bench.lab_ready", "--runs", "0"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "bench.lab.ready", "--runs", "0"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stderr.count("\n") == 1

@@ -5,7 +5,7 @@ Each run types `make lab` in a pseudo-terminal (pexpect), times the first `Enter
 types `bye` and waits for the session to end (bounded). Runs as root only (network namespaces).
 Only one lab runs on the machine at a time (the lab lock), so a run that had to wait for another
 worktree's capture says how long it waited: `make lab` prints nothing before the lock is taken,
-and the lock's holder is in /run/reqresp-lab/lab.lock. Writes bench/lab-ready-results.md.
+and the lock's holder is in /run/reqresp-lab/lab.lock. Writes bench/lab/ready-results.md.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pexpect
 
-from bench.report import loadavg
+from bench.analyzer.report import loadavg
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_MD = ROOT / "bench" / "lab-ready-results.md"
+RESULTS_MD = ROOT / "bench" / "lab" / "ready-results.md"
 LOCK = Path(os.environ.get("REQRESP_LAB_STATE_DIR", "/run/reqresp-lab")) / "lab.lock"
 TARGET = 3.0
 TIMEOUT = 60.0
@@ -68,7 +68,7 @@ def one_run(out: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.lab_ready", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m bench.lab.ready", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--out", type=Path, default=RESULTS_MD, help="the results file (default %(default)s)")
     args = p.parse_args(argv)
