@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", "--ignore-checksums", action="store_true",
                         help="trust TCP segments with bad checksums (as zeek -C), e.g. for captures "
                              "taken on a host with checksum offload")
+    parser.add_argument("--annotate", metavar="OUT.pcapng",
+                        help="also write the capture as pcapng, each frame's phase, label and "
+                             "explanation as its comment (Wireshark: frame.comment), the summary "
+                             "as the capture file comment")
     return parser
 
 
@@ -51,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.grade.cli import main as grade_main
         return grade_main(argv)
     args = build_parser().parse_args(argv)
+    if args.annotate and (args.summary or len(args.file) > 1 or Path(args.file[0]).is_dir()):
+        print("error: --annotate writes one capture's frames: give one file, without --summary",
+              file=sys.stderr)
+        return 2
     if len(args.file) > 1 or Path(args.file[0]).is_dir():
         from analysis.grade.many import analyze_many
         try:
@@ -73,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             frames = [f for f in frames if f.phase == check_phase(args.phase)]
         if args.out:
             written = write_outputs(result, Path(args.out))
+        if args.annotate:
+            from analysis.report.annotate import annotate
+            annotated = annotate(result, args.annotate)
         if args.json:
             write_json(result, sys.stdout, frames)
         elif args.csv:
@@ -86,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {warning.message}", file=sys.stderr)
         if args.out:
             print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+        if args.annotate:
+            print(f"wrote {annotated.path} ({annotated.frames} frames, each with its comment)",
+                  file=sys.stderr)
         return 0
     except AnalysisError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
