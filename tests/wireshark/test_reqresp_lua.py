@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from analysis import analyze
+from analysis.read.reader import iter_records
 from analysis.report.annotate import annotate
 from analysis.session.exchanges import reply_counts
 from tests.analysis.conftest import REPO_ROOT, SHIPPED_CAPTURES
@@ -23,6 +24,10 @@ TSHARK = shutil.which("tshark")
 LUA = REPO_ROOT / "wireshark" / "reqresp.lua"
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
 SCENARIOS = ("default", "echo", "vote", "multi", "legacy", "refused", "reset", "lossy")
+
+
+def _records(path: Path) -> list[tuple]:
+    return [(r.ts_ns, r.caplen, r.wirelen, r.linktype, bytes(r.data)) for r in iter_records(path)]
 
 
 def _fields(proto) -> dict[str, list[str]]:
@@ -201,6 +206,7 @@ def test_every_scenario(name, scenario_pcap, tmp_path):
     # and the annotated copy of the same capture selects its handshake in tshark
     out = tmp_path / "annotated.pcapng"
     annotate(result, out)
+    assert _records(out) == _records(pcap)
     selected = subprocess.run([TSHARK, "-n", "-r", str(out), "-Y", 'frame.comment contains "handshake"',
                                "-T", "fields", "-e", "frame.number"], capture_output=True, text=True,
                               check=True).stdout.split()
