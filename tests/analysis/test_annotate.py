@@ -18,9 +18,10 @@ from analysis import analyze
 from analysis.errors import AnalysisError
 from analysis.read.reader import CaptureReader
 from analysis.report.annotate import annotate, frame_comment
-from tests.analysis.conftest import (CONFORMANCE_DIR, REPO_ROOT, SHIPPED_CAPTURES, conformance_names,
-                                     pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_option,
-                                     pcapng_shb)
+from tests.analysis.support.conformance import (CONFORMANCE_DIR, REPO_ROOT, SHIPPED_CAPTURES,
+                                               conformance_names)
+from tests.analysis.support.pcapfiles import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb,
+                                              pcapng_option, pcapng_shb)
 
 TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")

@@ -17,8 +17,8 @@ from analysis import analyze
 from analysis.read.reader import iter_records
 from analysis.report.annotate import annotate
 from analysis.session.exchanges import reply_counts
-from tests.analysis.conftest import REPO_ROOT, SHIPPED_CAPTURES
-from tests.analysis.crafted import TcpConversation
+from tests.analysis.support.conformance import REPO_ROOT, SHIPPED_CAPTURES
+from tests.analysis.support.crafted import TcpConversation
 
 TSHARK = shutil.which("tshark")
 LUA = REPO_ROOT / "wireshark" / "reqresp.lua"
@@ -175,7 +175,7 @@ def test_make_wireshark_installs_into_the_personal_lua_folder(tmp_path):
 @pytest.fixture(scope="module")
 def scenario_pcap(tmp_path_factory):
     import capture
-    from tests.capture.conftest import SKIP_REASON, assert_no_leftovers
+    from tests.capture.support.netns import SKIP_REASON, assert_no_leftovers
 
     if SKIP_REASON is not None:
         pytest.skip(SKIP_REASON)
