@@ -31,7 +31,7 @@ FEEDBACK_LANG ?=
 RUBRIC ?=
 
 .PHONY: lab lab-client lab-shell bench-lab-ready
-.PHONY: help venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
+.PHONY: help wireshark venv tools tools-test tools-compose image test fuzz capture analyze grade batch locale bench bench-analyzer bench-lab bench-grade notebook clean-lab clean
 
 help:
 	@echo "make capture          run the lab on a virtual network and capture it into $(OUT)"
@@ -51,6 +51,7 @@ help:
 	@echo "make bench-lab        the lab server load benchmark only"
 	@echo "make bench-lab-ready  seconds from make lab to its first prompt (root)"
 	@echo "make bench-grade      grading/batch of a class: serial against 2 Dask workers"
+	@echo "make wireshark        install wireshark/reqresp.lua (the lab protocol's dissector) into your Lua plugins folder"
 	@echo "make notebook         open the Jupyter walkthrough"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
 
@@ -63,6 +64,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# The lab protocol's Wireshark dissector, into the personal Lua plugins folder this Wireshark
+# reads (tshark -G folders names it: ~/.local/lib/wireshark/plugins on Linux).
+wireshark:
+	@command -v tshark >/dev/null || { echo "error: tshark is not installed (make tools-test installs it)" >&2; exit 2; }
+	@dir="$$(tshark -G folders 2>/dev/null | sed -n 's/^Personal Lua Plugins:[[:space:]]*//p')"; \
+	test -n "$$dir" || { echo "error: tshark -G folders names no personal Lua plugins folder" >&2; exit 2; }; \
+	mkdir -p "$$dir" && install -m 644 wireshark/reqresp.lua "$$dir/reqresp.lua" && \
+	echo "installed $$dir/reqresp.lua (restart Wireshark or Analyze > Reload Lua Plugins; filter: reqresp)"
 
 tools:
 	@bash scripts/ensure-system-tools.sh

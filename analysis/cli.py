@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--name", action="append", default=[], metavar="IP=NAME",
                       help="with --live: call the host at IP NAME in ARP lines (repeatable), "
                            "e.g. --name 172.28.0.2=server")
+    parser.add_argument("--annotate", metavar="OUT.pcapng",
+                        help="also write the capture as pcapng, each frame's phase, label and "
+                             "explanation as its comment (Wireshark: frame.comment), the summary "
+                             "as the capture file comment")
     return parser
 
 
@@ -69,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis.grade.cli import main as grade_main
         return grade_main(argv)
     args = build_parser().parse_args(argv)
+    if args.annotate and (args.summary or len(args.file) > 1 or Path(args.file[0]).is_dir()):
+        print("error: --annotate writes one capture's frames: give one file, without --summary",
+              file=sys.stderr)
+        return 2
     if len(args.file) > 1 or Path(args.file[0]).is_dir():
         from analysis.grade.many import analyze_many
         try:
@@ -106,6 +114,9 @@ def report(args: argparse.Namespace, result) -> int:
         frames = [f for f in frames if f.phase == check_phase(args.phase)]
     if args.out:
         written = write_outputs(result, Path(args.out))
+    if getattr(args, "annotate", None):
+        from analysis.report.annotate import annotate
+        annotated = annotate(result, args.annotate)
     if args.json:
         write_json(result, sys.stdout, frames)
     elif args.csv:
@@ -119,6 +130,9 @@ def report(args: argparse.Namespace, result) -> int:
         print(f"warning: {warning.message}", file=sys.stderr)
     if args.out:
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    if getattr(args, "annotate", None):
+        print(f"wrote {annotated.path} ({annotated.frames} frames, each with its comment)",
+              file=sys.stderr)
     return 0
 
 
