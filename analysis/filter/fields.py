@@ -57,6 +57,8 @@ EITHER = {"tcp.port": ("tcp.srcport", "tcp.dstport"), "udp.port": ("udp.srcport"
           "ip.addr": ("ip.src", "ip.dst"), "ipv6.addr": ("ipv6.src", "ipv6.dst"),
           "eth.addr": ("eth.src", "eth.dst")}
 
+_IP_KINDS = {"ipv4": (ipaddress.IPv4Network, ipaddress.IPv4Address, "IPv4"),
+             "ipv6": (ipaddress.IPv6Network, ipaddress.IPv6Address, "IPv6")}
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2}){5}$")
 _HEX_BYTES = re.compile(r"^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$")
 
@@ -102,20 +104,14 @@ def literal(kind: str, lit, *, field: str, text: str):
             return int(value, 0)
         except ValueError:
             raise bad("an integer") from None
-    if kind == "ipv4":
+    if kind in _IP_KINDS:
+        network, address, what = _IP_KINDS[kind]
         if lit.quoted:
-            raise bad("an IPv4 address (write it without quotes)")
+            raise bad(f"an {what} address (write it without quotes)")
         try:
-            return ipaddress.IPv4Network(value, strict=False) if "/" in value \
-                else ipaddress.IPv4Address(value)
+            return network(value, strict=False) if "/" in value else address(value)
         except ValueError:
-            raise bad("an IPv4 address or network") from None
-    if kind == "ipv6":
-        try:
-            return ipaddress.IPv6Network(value, strict=False) if "/" in value \
-                else ipaddress.IPv6Address(value)
-        except ValueError:
-            raise bad("an IPv6 address or network") from None
+            raise bad(f"an {what} address or network") from None
     if kind == "ether":
         if not _MAC.match(value):
             raise bad("a MAC address")
