@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.analysis.wireshark_oracle import tshark_select_y
+from tests.analysis.support.wireshark_oracle import tshark_select_y
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = REPO / "notebooks" / "data" / "reqresp.pcap"

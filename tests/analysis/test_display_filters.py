@@ -11,8 +11,8 @@ from analysis import analyze
 from analysis.dissect import dissect_capture
 from analysis.errors import FilterError
 from analysis.filter import compile_filter, frame_values, select
-from tests.analysis.dissect_captures import conformance_pcaps, lab_pcaps, write_crafted
-from tests.analysis.wireshark_oracle import tshark_select, tshark_select_y
+from tests.analysis.support.dissect_captures import conformance_pcaps, lab_pcaps, write_crafted
+from tests.analysis.support.wireshark_oracle import tshark_select, tshark_select_y
 
 pytestmark = pytest.mark.skipif(not shutil.which("tshark"), reason="tshark not installed")
 

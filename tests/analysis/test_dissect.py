@@ -12,8 +12,8 @@ import pytest
 from analysis import analyze
 from analysis.dissect import Field, dissect, dissect_capture, dissect_frame
 from analysis.errors import UsageError
-from tests.analysis.dissect_captures import conformance_pcaps, lab_pcaps, write_crafted
-from tests.analysis.wireshark_oracle import pdml_frames
+from tests.analysis.support.dissect_captures import conformance_pcaps, lab_pcaps, write_crafted
+from tests.analysis.support.wireshark_oracle import pdml_frames
 
 pytestmark = pytest.mark.skipif(not shutil.which("tshark"), reason="tshark not installed")
 

@@ -4,7 +4,6 @@ item 3): the per-phase filters of the reports, each lab question's filter, and t
 afresh on network namespaces (root), and on the conformance captures."""
 from __future__ import annotations
 
-import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,8 +15,9 @@ from analysis.report.html import render_html
 from analysis.report.markdown import render_md
 from analysis.report.questions import answer_all
 from analysis.report.text import render_plain
-from tests.analysis.dissect_captures import conformance_pcaps, lab_pcaps
-from tests.analysis.wireshark_oracle import tshark_select
+from tests.analysis.support.dissect_captures import conformance_pcaps, lab_pcaps
+from tests.analysis.support.wireshark_oracle import tshark_select
+from tests.capture.support.netns import needs_root
 
 pytestmark = pytest.mark.skipif(not shutil.which("tshark"), reason="tshark not installed")
 
@@ -54,14 +54,8 @@ def test_printed_filters_select_exactly_our_frames_on_the_lab_and_conformance_ca
     assert not wrong, f"{len(wrong)} printed filters select other frames in tshark: {wrong[:5]}"
 
 
-def _can_capture() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    return None if shutil.which("tcpdump") else "needs tcpdump"
-
-
 @pytest.mark.root
-@pytest.mark.skipif(_can_capture() is not None, reason=str(_can_capture()))
+@needs_root
 def test_printed_filters_select_exactly_our_frames_on_every_lab_scenario(tmp_path):
     import capture
     from capture.scenarios import SCENARIOS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.analysis.conftest import CONFORMANCE_DIR, SHIPPED_CAPTURES
+from tests.analysis.support.conformance import CONFORMANCE_DIR, SHIPPED_CAPTURES
 
 
 def conformance_pcaps() -> list[Path]:

@@ -8,7 +8,7 @@ tshark starts in about a second on this machine, so running `-Y` once per filter
 would take minutes: `tshark_select` registers every filter as a tap listener of a Lua script
 (`Listener.new("frame", filter)`: the tap sees the frames its display filter selects, with the
 same filter engine and the same single pass as -Y) and writes each one's frame numbers.  A test
-checks that it selects what `-Y` selects (test_display_filters.py).
+checks that it selects what `-Y` selects (tests/analysis/test_display_filters.py).
 """
 from __future__ import annotations
 
