@@ -4,6 +4,7 @@
     ├── CaptureFormatError      not a capture / empty file / bad header           (exit 2)
     │   └── UnknownLinkTypeError a link type we cannot decode                      (exit 2)
     └── UsageError              bad CLI/library argument (unknown phase, conn id)  (exit 2)
+        └── FilterError         a display filter we cannot parse (column, what was expected)
 
 A file cut in the middle of a record is *not* an error: every whole frame is analysed and a
 `Warning` record (see model.py) says where the file ends. The same holds for a pcapng block whose
@@ -47,3 +48,14 @@ class UnknownLinkTypeError(CaptureFormatError):
 
 class UsageError(AnalysisError):
     """A caller asked for something that does not exist (a phase name, a connection id)."""
+
+
+class FilterError(UsageError):
+    """A display filter we cannot parse, or one naming a field we do not dissect."""
+
+    def __init__(self, message: str, *, text: str, column: int | None = None,
+                 hint: str | None = None) -> None:
+        self.text = text
+        self.column = column
+        where = f" at column {column}" if column is not None else ""
+        super().__init__(f"display filter {text!r}{where}: {message}", hint=hint)
