@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    parser.add_argument("--frames", metavar="FROM-TO", type=_frame_range,
+                        help="only frames FROM to TO (Wireshark's numbers; also narrows what "
+                             "report.html's explorer holds, as --conn, --phase and --filter do)")
+    parser.add_argument("--filter", metavar="EXPR",
+                        help="only the frames this Wireshark display filter selects, e.g. "
+                             "'tcp.port == 2222 && tcp.len > 0' (analysis.filter)")
     parser.add_argument("--summary", action="store_true",
                         help="counts only, with the fast columnar engine (for large captures: "
                              "millions of frames/s, memory flat in the file size); with --out, "
@@ -43,6 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help="trust TCP segments with bad checksums (as zeek -C), e.g. for captures "
                              "taken on a host with checksum offload")
     return parser
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    try:
+        first, last = int(low), int(high) if sep else int(low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame range such as 100-200") from None
+    if first < 1 or last < first:
+        raise argparse.ArgumentTypeError(f"{text!r}: frames are numbered from 1, FROM <= TO")
+    return first, last
+
+
+def _narrowed(result, frames, args):
+    """--frames and --filter applied to the frames --conn / --phase left."""
+    if args.frames is not None:
+        first, last = args.frames
+        frames = [f for f in frames if first <= f.number <= last]
+    if args.filter is not None:
+        from analysis.filter import select
+        chosen = set(select(args.file, args.filter, result=result))
+        frames = [f for f in frames if f.number in chosen]
+    return frames
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             frames = result.frames_of(args.conn)
         if args.phase is not None:
             frames = [f for f in frames if f.phase == check_phase(args.phase)]
+        frames = _narrowed(result, frames, args)
+        narrowed = any(x is not None for x in (args.conn, args.phase, args.frames, args.filter))
         if args.out:
-            written = write_outputs(result, Path(args.out))
+            written = write_outputs(result, Path(args.out), frames if narrowed else None)
         if args.json:
             write_json(result, sys.stdout, frames)
         elif args.csv:
@@ -102,8 +133,10 @@ def _summary(args: argparse.Namespace) -> int:
     from analysis.columnar.engine import Scan
     from analysis.columnar.tally import Tally, connections_dataframe, render_summary
 
-    if args.json or args.csv or args.phase or args.conn is not None:
-        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn, or "
+    if (args.json or args.csv or args.phase or args.conn is not None or args.frames is not None
+            or args.filter is not None):
+        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
+                         "--filter, or "
                          "drop --summary for the frame-by-frame report", path=args.file)
     _compile_first()
     t0 = time.perf_counter()
@@ -140,12 +173,13 @@ def _compile_first() -> None:
         warmup.warm_up()
 
 
-def write_outputs(result, out: Path) -> list[Path]:
-    """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole."""
-    return replace_report(out, lambda staging: _write_report_files(result, staging))
+def write_outputs(result, out: Path, frames=None) -> list[Path]:
+    """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole;
+    `frames` (--conn, --phase, --frames, --filter): what report.html's explorer holds."""
+    return replace_report(out, lambda staging: _write_report_files(result, staging, frames))
 
 
-def _write_report_files(result, out: Path) -> list[Path]:
+def _write_report_files(result, out: Path, frames=None) -> list[Path]:
     paths = []
     with open(out / "analysis.json", "w", encoding="utf-8") as handle:
         write_json(result, handle)
@@ -158,5 +192,5 @@ def _write_report_files(result, out: Path) -> list[Path]:
     # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
     # matplotlib is slow to import and only --out needs it.
     from analysis.report.html import write_reports
-    paths += write_reports(result, out)
+    paths += write_reports(result, out, frames)
     return paths
