@@ -37,6 +37,10 @@ figcaption { color: #444; font-size: 0.9em; margin-top: 0.5em; }
 """
 
 
+# a capture of thousands of connections would make the page hundreds of MB of questions
+MAX_QUESTION_GROUPS = 25
+
+
 def _e(text: object) -> str:
     return html.escape("" if text is None else str(text))
 
@@ -68,7 +72,8 @@ def _questions(answers: list[Answer], analysis) -> str:
     groups: dict[int | None, list[Answer]] = {}
     for answer in answers:
         groups.setdefault(answer.conn, []).append(answer)
-    for conn, group in groups.items():
+    shown = list(groups.items())[:MAX_QUESTION_GROUPS]
+    for conn, group in shown:
         if conn is None:
             heading = "ARP"
         else:
@@ -78,6 +83,9 @@ def _questions(answers: list[Answer], analysis) -> str:
                  a.wireshark_filter or "-") for a in group]
         parts.append(f"<h3>{_e(heading)}</h3>" +
                      _table(("Question", "Answer", "Frames", "Wireshark filter"), rows))
+    if len(groups) > len(shown):
+        parts.append(f'<p class="warn">The questions of the first {len(shown) - (None in groups)} of '
+                     f"{len(groups) - (None in groups)} connections; report.md has all of them.</p>")
     return "".join(parts)
 
 

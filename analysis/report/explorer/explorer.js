@@ -432,10 +432,11 @@
     reveal($("x-tree"), line);
   }
   function selectByte(i) {
-    // the smallest field holding this byte; of equal sizes the deepest (the last in tree order)
+    // the smallest field holding this byte; of equal sizes the deepest, then the first (tcp.seq
+    // before tcp.seq_raw, as Wireshark picks)
     let best = null;
     for (const [line, pos, size, depth] of fieldLines) {
-      if (size > 0 && pos <= i && i < pos + size && (!best || size < best[2] || (size === best[2] && depth >= best[3]))) {
+      if (size > 0 && pos <= i && i < pos + size && (!best || size < best[2] || (size === best[2] && depth > best[3]))) {
         best = [line, pos, size, depth];
       }
     }
