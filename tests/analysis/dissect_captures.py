@@ -16,7 +16,9 @@ def lab_pcaps() -> list[Path]:
     return sorted(SHIPPED_CAPTURES.glob("*.pcap"))
 
 
-def write_crafted(path: Path) -> Path:
+def write_crafted(path: Path, *, fragments: bool = True) -> Path:
+    """The crafted capture; `fragments`: with the three fragments of a UDP datagram (frames 5-7),
+    which tshark reassembles (it dissects the UDP header in the last one) and we do not."""
     from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw, fragment, wrpcap
 
     a, b = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -34,7 +36,7 @@ def write_crafted(path: Path) -> Path:
         / Raw(b"hello"),
         *(Ether(src=a, dst=b) / f for f in fragment(
             IP(src="10.0.0.1", dst="10.0.0.2", id=7) / UDP(sport=1, dport=2) / Raw(b"x" * 100),
-            fragsize=48)),
+            fragsize=48) if fragments),
         Ether(src=a, dst=b) / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2, flags="S", ack=12345),
         Ether(src=a, dst=b) / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP() / Raw(b"ping"),
         Ether(src=a, dst=b, type=0x88B5) / Raw(b"\x01\x02\x03"),
