@@ -1,5 +1,5 @@
-"""The thin command line over the library: `python -m analysis FILE... [--json | --csv] [--out DIR]
-[--phase PHASE] [--conn ID]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
+"""The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
+[--out DIR] [--phase PHASE] [--conn ID] [-Y FILTER]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
 
 Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
 (one line on stderr, no traceback).
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    parser.add_argument("-Y", "--filter", metavar="FILTER",
+                        help="only frames this Wireshark display filter selects (the fields of "
+                             "analysis/dissect, plus phase and label: 'phase == \"data\"')")
+    parser.add_argument("--fields", action="store_true",
+                        help="with --json: each frame's bytes and its field tree (schema_version 2)")
     parser.add_argument("--summary", action="store_true",
                         help="counts only, with the fast columnar engine (for large captures: "
                              "millions of frames/s, memory flat in the file size); with --out, "
@@ -71,9 +76,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             frames = result.frames_of(args.conn)
         if args.phase is not None:
             frames = [f for f in frames if f.phase == check_phase(args.phase)]
+        if args.filter is not None:
+            from analysis.filter import select
+            chosen = set(select(args.file, args.filter, result=result))
+            frames = [f for f in frames if f.number in chosen]
+        if args.fields and not args.json:
+            raise UsageError("--fields adds the field tree to the JSON document: use it with --json",
+                             path=args.file)
         if args.out:
             written = write_outputs(result, Path(args.out))
-        if args.json:
+        if args.json and args.fields:
+            import json
+
+            from analysis.dissect.json import add_fields
+            from analysis.report.export import to_document
+            json.dump(add_fields(to_document(result, frames), result), sys.stdout, indent=1,
+                      ensure_ascii=False)
+            sys.stdout.write("\n")
+        elif args.json:
             write_json(result, sys.stdout, frames)
         elif args.csv:
             write_csv(frames, sys.stdout)
@@ -102,8 +122,8 @@ def _summary(args: argparse.Namespace) -> int:
     from analysis.columnar.engine import Scan
     from analysis.columnar.tally import Tally, connections_dataframe, render_summary
 
-    if args.json or args.csv or args.phase or args.conn is not None:
-        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn, or "
+    if args.json or args.csv or args.phase or args.conn is not None or args.filter is not None:
+        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/-Y, or "
                          "drop --summary for the frame-by-frame report", path=args.file)
     _compile_first()
     t0 = time.perf_counter()
