@@ -1,5 +1,5 @@
-"""The thin command line over the library: `python -m analysis FILE... [--json | --csv] [--out DIR]
-[--phase PHASE] [--conn ID]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
+"""The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
+[--out DIR] [--phase PHASE] [--conn ID] [--frames FROM-TO] [-Y FILTER]`; `python -m analysis grade ...` and `batch ...` are analysis/grade/cli.py.
 
 Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
 (one line on stderr, no traceback).
@@ -36,11 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
     parser.add_argument("--frames", metavar="FROM-TO", type=_frame_range,
-                        help="only frames FROM to TO (Wireshark's numbers; also narrows what "
-                             "report.html's explorer holds, as --conn, --phase and --filter do)")
-    parser.add_argument("--filter", metavar="EXPR",
-                        help="only the frames this Wireshark display filter selects, e.g. "
-                             "'tcp.port == 2222 && tcp.len > 0' (analysis.filter)")
+                        help="only frames FROM to TO (Wireshark's numbers); --conn, --phase, "
+                             "--frames and -Y also narrow what report.html's explorer holds")
+    parser.add_argument("-Y", "--filter", metavar="FILTER",
+                        help="only frames this Wireshark display filter selects (the fields of "
+                             "analysis/dissect, plus phase and label: 'phase == \"data\"')")
+    parser.add_argument("--fields", action="store_true",
+                        help="with --json: each frame's bytes and its field tree (schema_version 2)")
     parser.add_argument("--summary", action="store_true",
                         help="counts only, with the fast columnar engine (for large captures: "
                              "millions of frames/s, memory flat in the file size); with --out, "
@@ -101,10 +103,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.phase is not None:
             frames = [f for f in frames if f.phase == check_phase(args.phase)]
         frames = _narrowed(result, frames, args)
+        if args.fields and not args.json:
+            raise UsageError("--fields adds the field tree to the JSON document: use it with --json",
+                             path=args.file)
         narrowed = any(x is not None for x in (args.conn, args.phase, args.frames, args.filter))
         if args.out:
             written = write_outputs(result, Path(args.out), frames if narrowed else None)
-        if args.json:
+        if args.json and args.fields:
+            import json
+
+            from analysis.dissect.json import add_fields
+            from analysis.report.export import to_document
+            json.dump(add_fields(to_document(result, frames), result), sys.stdout, indent=1,
+                      ensure_ascii=False)
+            sys.stdout.write("\n")
+        elif args.json:
             write_json(result, sys.stdout, frames)
         elif args.csv:
             write_csv(frames, sys.stdout)
@@ -136,7 +149,7 @@ def _summary(args: argparse.Namespace) -> int:
     if (args.json or args.csv or args.phase or args.conn is not None or args.frames is not None
             or args.filter is not None):
         raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
-                         "--filter, or "
+                         "-Y, or "
                          "drop --summary for the frame-by-frame report", path=args.file)
     _compile_first()
     t0 = time.perf_counter()

@@ -22,8 +22,10 @@ PHASES: dict[str, str] = {
 
 # Wireshark display filter for each phase's kind of frame, to explore any capture by hand. A
 # phase also depends on what came before a frame (the ACK that completes the handshake, the ACK
-# that answers a FIN), which no display filter can see, so the reports also give the exact
-# filter for the frames of one capture (`frame_filter`, "frame.number in {3..5,22}").
+# that answers a FIN), which no display filter can see, so on one capture these can select a
+# frame of another phase or miss one; the reports print, per capture, a filter selecting exactly
+# the phase's frames (analysis/filter/exact.py: this one when exact, else corrected, else the
+# frame list of `frame_filter`, "frame.number in {3..5,22}").
 PHASE_FILTERS: dict[str, str] = {
     "arp": "arp",
     "handshake": "tcp.flags.syn == 1 || (tcp.flags == 0x010 && tcp.seq == 1 && tcp.ack == 1 && tcp.len == 0)",

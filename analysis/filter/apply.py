@@ -40,7 +40,7 @@ def frame_values(dissection, labeled=None) -> dict[str, list]:
 
 
 # bytes fields whose PDML show is not their bytes (nop/eol show "01"/"00"): use the value
-_BYTES_FROM_VALUE = frozenset({"tcp.options.nop", "tcp.options.eol", "null.family"})
+_BYTES_FROM_VALUE = frozenset({"tcp.options.nop", "tcp.options.eol"})
 
 
 class Filter:

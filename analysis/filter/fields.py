@@ -11,8 +11,11 @@ import re
 
 from analysis.errors import FilterError
 
+# `data` is not among them: our data layer holds the bytes *we* do not dissect, Wireshark's the
+# bytes no dissector of its own claims (an ICMP echo's payload, MPTCP's): the same name would
+# select other frames
 PROTOCOLS = frozenset({"frame", "eth", "vlan", "sll", "null", "loop", "arp", "ip", "ipv6", "tcp",
-                       "udp", "icmp", "icmpv6", "data"})
+                       "udp", "icmp", "icmpv6"})
 
 _BOOL = {"tcp.flags.ae", "tcp.flags.cwr", "tcp.flags.ece", "tcp.flags.urg", "tcp.flags.ack",
          "tcp.flags.push", "tcp.flags.reset", "tcp.flags.syn", "tcp.flags.fin", "tcp.flags.res",
@@ -22,12 +25,12 @@ _IPV6 = {"ipv6.src", "ipv6.dst", "ipv6.addr"}
 _ETHER = {"eth.src", "eth.dst", "eth.addr", "arp.src.hw_mac", "arp.dst.hw_mac", "sll.src.eth"}
 _BYTES = {"tcp.options", "tcp.options.mss", "tcp.options.nop", "tcp.options.wscale",
           "tcp.options.sack_perm", "tcp.options.sack", "tcp.options.timestamp", "tcp.options.eol",
-          "tcp.payload", "udp.payload", "data.data", "sll.unused", "null.family"}
+          "tcp.payload", "udp.payload", "sll.unused"}
 _STRING = {"tcp.flags.str", "phase", "label"}
 _FLOAT = {"frame.time_epoch"}
 _UINT = {"frame.number", "frame.len", "frame.cap_len", "eth.type", "vlan.priority", "vlan.dei",
          "vlan.id", "vlan.etype", "sll.pkttype", "sll.hatype", "sll.halen", "sll.etype",
-         "sll.ifindex", "loop.family", "arp.hw.type", "arp.proto.type", "arp.hw.size",
+         "sll.ifindex", "null.family", "loop.family", "arp.hw.type", "arp.proto.type", "arp.hw.size",
          "arp.proto.size", "arp.opcode", "ip.version", "ip.hdr_len", "ip.dsfield",
          "ip.dsfield.dscp", "ip.dsfield.ecn", "ip.len", "ip.id", "ip.flags", "ip.frag_offset",
          "ip.ttl", "ip.proto", "ip.checksum", "ipv6.version", "ipv6.tclass", "ipv6.tclass.dscp",
@@ -38,7 +41,7 @@ _UINT = {"frame.number", "frame.len", "frame.cap_len", "eth.type", "vlan.priorit
          "tcp.option_kind", "tcp.option_len", "tcp.options.mss_val", "tcp.options.wscale.shift",
          "tcp.options.wscale.multiplier", "tcp.options.timestamp.tsval",
          "tcp.options.timestamp.tsecr", "tcp.options.sack_le", "tcp.options.sack_re",
-         "udp.srcport", "udp.dstport", "udp.port", "udp.length", "udp.checksum", "data.len",
+         "udp.srcport", "udp.dstport", "udp.port", "udp.length", "udp.checksum",
          "icmp.type", "icmp.code", "icmp.checksum", "icmpv6.type", "icmpv6.code",
          "icmpv6.checksum"}
 

@@ -145,9 +145,11 @@ def parse(text: str):
         raise FilterError(f"unexpected end, expected {_expected(err.expected)}", text=text,
                           column=len(text) + 1) from None
     except UnexpectedToken as err:
-        got = "the end" if err.token.type == "$END" else repr(str(err.token))
+        at_end = err.token.type == "$END"
+        got = "the end" if at_end else repr(str(err.token))
+        column = len(text.rstrip()) + 1 if at_end or err.column == "?" else err.column
         raise FilterError(f"expected {_expected(err.expected)}, got {got}", text=text,
-                          column=err.column if err.column != "?" else len(text) + 1) from None
+                          column=column) from None
     except UnexpectedCharacters as err:
         raise FilterError(f"unexpected character {text[err.pos_in_stream]!r}", text=text,
                           column=err.column) from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analysis import vocabulary
+from analysis.filter.exact import phase_filters
 from analysis.report.questions import Answer, answer_all
 from analysis.report.text import sections
 
@@ -91,11 +92,13 @@ def _questions(answers: list[Answer], analysis) -> str:
 
 def _phase_overview(analysis) -> str:
     rows = []
+    exact_filters = phase_filters(analysis)       # exactly each phase's frames of this capture
     for phase, explanation in vocabulary.PHASES.items():
         count = sum(1 for f in analysis.frames if f.phase == phase)
         if count:
-            rows.append((phase, count, explanation, vocabulary.PHASE_FILTERS[phase]))
-    return _table(("Phase", "Frames", "What it is", "Wireshark filter"), rows, numeric=("Frames",))
+            rows.append((phase, count, explanation, exact_filters[phase]))
+    return _table(("Phase", "Frames", "What it is", "Wireshark filter (exactly these frames)"), rows,
+                  numeric=("Frames",))
 
 
 def render_html(analysis, figures: Sequence = (), answers: list[Answer] | None = None,

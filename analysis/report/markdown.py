@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analysis import vocabulary
+from analysis.filter.exact import phase_filters
 from analysis.report.questions import Answer, answer_all
 from analysis.report.text import sections
 
@@ -38,11 +39,12 @@ def render_md(analysis, figures: Sequence = (), answers: list[Answer] | None = N
     if analysis.warnings:
         out.append("")
     out += ["## Phases", ""]
+    exact_filters = phase_filters(analysis)       # exactly each phase's frames of this capture
     rows = [(phase, sum(1 for f in analysis.frames if f.phase == phase), explanation,
-             f"`{vocabulary.PHASE_FILTERS[phase]}`")
+             f"`{exact_filters[phase]}`")
             for phase, explanation in vocabulary.PHASES.items()
             if any(f.phase == phase for f in analysis.frames)]
-    out += _table(("Phase", "Frames", "What it is", "Wireshark filter"), rows)
+    out += _table(("Phase", "Frames", "What it is", "Wireshark filter (exactly these frames)"), rows)
     if figures:
         out += ["## Figures", ""]
         for fig in figures:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from analysis.model import Connection, LabeledFrame
+from analysis.vocabulary import frame_filter
 from analysis.session.arp import BROADCAST_MAC, ArpFields, arp_fields, mac_to_ip  # noqa: F401 (re-exported)
 from analysis.tcp.measures import (ALPHA, RTT_SEGMENTS, AckedBytes, RttEstimate, RttSample,
                            Throughput, acked_bytes, estimated_rtt, has_ack, is_retransmission, rtt_samples,
@@ -37,9 +38,8 @@ class Answer(NamedTuple):
     @property
     def wireshark_filter(self) -> str:
         """A display filter that shows exactly these frames in Wireshark."""
-        if not self.frames:
-            return ""
-        return "frame.number in {" + " ".join(str(n) for n in self.frames) + "}"
+        # commas: tshark 4.0 rejects a set whose members are separated by spaces only
+        return frame_filter(self.frames) if self.frames else ""
 
 
 # --- helpers -------------------------------------------------------------------------------------

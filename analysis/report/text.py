@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterable, NamedTuple
 
 from analysis import vocabulary
+from analysis.filter.exact import phase_filters
 from analysis.model import LabeledFrame
 
 
@@ -36,6 +37,15 @@ def frame_row(frame: LabeledFrame) -> tuple[str, ...]:
             ",".join(frame.analysis), frame.info)
 
 
+def _phase_filter_note(analysis, chosen, phase: str) -> str:
+    # the filter selecting exactly these frames (analysis/filter/exact.py); a long one gives way
+    # to the general filter of this kind of frame, said to be no more than that
+    exact = phase_filters(analysis, chosen).get(phase, "")
+    if exact and len(exact) <= _MAX_FILTER:
+        return f"Wireshark filter (exactly these frames): {exact}"
+    return f"Wireshark filter for this kind of frame (not exactly these): {vocabulary.PHASE_FILTERS[phase]}"
+
+
 def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Section]:
     chosen = list(analysis.frames if frames is None else frames)
     result: list[Section] = []
@@ -43,9 +53,7 @@ def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Sec
         members = [f for f in chosen if f.phase == phase]
         rows = [frame_row(f) for f in members]
         if rows:
-            exact = vocabulary.frame_filter(f.number for f in members)
-            note = (f"{explanation} Wireshark filter: {vocabulary.PHASE_FILTERS[phase]}"
-                    + (f"; exactly these frames: {exact}" if len(exact) <= _MAX_FILTER else ""))
+            note = f"{explanation} {_phase_filter_note(analysis, chosen, phase)}"
             result.append(Section(f"Phase: {phase} ({len(rows)} frames)", note, FRAME_COLUMNS, rows))
     if analysis.connections:
         rows = [(str(c.id), c.orig, c.resp, c.conn_state, c.history,

@@ -35,7 +35,8 @@ def test_text_report_groups_frames_by_phase_with_filters(http_get):
     for heading in ("Phase: handshake (3 frames)", "Phase: data (8 frames)", "Phase: teardown (3 frames)",
                     "Connections (1)", "Exchanges ("):
         assert heading in out
-    assert "Wireshark filter: tcp.flags.syn == 1" in out
+    assert "Wireshark filter (exactly these frames): tcp.flags.syn == 1" in out
+    assert "Wireshark filter (exactly these frames): (tcp.flags.fin == 1) || frame.number in {14}" in out
     assert re.search(r"\n  1 +0\.000000 +141\.142\.228\.5:59856 +192\.150\.187\.43:80 +SYN +78 +syn ", out)
     assert out.index("Phase: handshake") < out.index("Phase: data") < out.index("Phase: teardown")
     assert re.search(r"SF +ShADadFf", out)
