@@ -61,6 +61,7 @@ def explorer_data(analysis, chosen=None) -> dict:
     """Everything the page's script shows, as JSON-ready data."""
     from analysis.read.reader import iter_records
 
+    selected = len(analysis.frames if chosen is None else chosen)
     frames, cut = select_frames(analysis, chosen)
     wanted = {f.number: f for f in frames}
     contexts = tcp_contexts(frames)
@@ -88,11 +89,9 @@ def explorer_data(analysis, chosen=None) -> dict:
             cut = f"the first {len(rows):,} (their bytes reach the page's size bound)"
             break
         rows.append(row)
-    total = len(analysis.frames)
     return {
-        "name": Path(analysis.path).name, "total": analysis.frame_count,
-        "selected": len(frames) if chosen is not None else total,
-        "cut": None if cut is None else f"This page holds {cut} of the {len(frames):,} selected "
+        "name": Path(analysis.path).name, "total": analysis.frame_count, "selected": selected,
+        "cut": None if cut is None else f"This page holds {cut} of the {selected:,} selected "
                                         f"frames ({analysis.frame_count:,} in the capture).",
         "frames": rows, "phases": vocabulary.PHASES, "labels": vocabulary.LABELS,
         "types": FIELD_TYPES, "either": EITHER, "titles": FIELD_TITLES,

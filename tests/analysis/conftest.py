@@ -151,12 +151,12 @@ def refused():
     return _shipped("refused.pcap")
 
 
-# -- a real browser (tests/analysis/browser.py) --------------------------------------------------
+# -- a real browser (tests/analysis/support/browser.py) --------------------------------------------------
 
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium driven by selenium with the system's chromedriver (never downloaded)."""
-    from tests.analysis.browser import CHROMEDRIVER, CHROMIUM, chromium
+    from tests.analysis.support.browser import CHROMEDRIVER, CHROMIUM, chromium
 
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.fail("chromium / chromedriver not installed (make tools-test installs them)")

@@ -20,7 +20,7 @@ from selenium.webdriver.common.keys import Keys
 
 from analysis.report import explorer
 from analysis.report.html import write_reports
-from tests.analysis.browser import console_errors, requested_urls
+from tests.analysis.support.browser import console_errors, requested_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "notebooks" / "data"

@@ -1,7 +1,7 @@
 """report.html / report.md and `python -m analysis FILE --out DIR`; report.html in a real browser.
 
 The browser test drives headless Chromium with selenium and the system's chromedriver (the
-`browser` fixture, tests/analysis/browser.py: no driver download, Chromium's flags keep it off
+`browser` fixture, tests/analysis/support/browser.py: no driver download, Chromium's flags keep it off
 the network): report.html opens from a file:// URL, every <img> must be loaded with a non-zero
 natural size, and a screenshot is kept in test-artifacts/. The explorer's own browser tests are
 in test_explorer.py.
@@ -114,7 +114,7 @@ def test_make_analyze_cli_writes_the_report_files(tmp_path):
     assert json.loads((out / "analysis.json").read_text())["frame_count"] == 24
 
 
-# --- the browser (selenium on headless Chromium: the `browser` fixture, tests/analysis/browser.py) ---
+# --- the browser (selenium on headless Chromium: the `browser` fixture, tests/analysis/support/browser.py) ---
 
 IMAGES = ("return Array.from(document.images).map(i => ({alt: i.alt, ok: i.complete && "
           "i.naturalWidth > 0, width: i.naturalWidth}));")
