@@ -1,7 +1,8 @@
 """The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
-[--out DIR] [--phase PHASE] [--conn ID] [-Y FILTER]`; `python -m analysis grade ...` and `batch ...`
-are analysis/grade/cli.py; `python -m analysis - --live` (and FILE --live --follow) is
-analysis/cli_live.py.
+"""The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
+[--out DIR] [--phase PHASE] [--conn ID] [--frames FROM-TO] [-Y FILTER]`; `python -m analysis
+grade ...` and `batch ...` are analysis/grade/cli.py; `python -m analysis - --live` (and FILE
+--live --follow) is analysis/cli_live.py.
 
 Exit status: 0 (also when there are warnings, which go to stderr), 2 for a bad input or argument
 (one line on stderr, no traceback).
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
     parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
     parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    parser.add_argument("--frames", metavar="FROM-TO", type=_frame_range,
+                        help="only frames FROM to TO (Wireshark's numbers); --conn, --phase, "
+                             "--frames and -Y also narrow what report.html's explorer holds")
     parser.add_argument("-Y", "--filter", metavar="FILTER",
                         help="only frames this Wireshark display filter selects (the fields of "
                              "analysis/dissect, plus phase and label: 'phase == \"data\"')")
@@ -71,6 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
                              "explanation as its comment (Wireshark: frame.comment), the summary "
                              "as the capture file comment")
     return parser
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    try:
+        first, last = int(low), int(high) if sep else int(low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame range such as 100-200") from None
+    if first < 1 or last < first:
+        raise argparse.ArgumentTypeError(f"{text!r}: frames are numbered from 1, FROM <= TO")
+    return first, last
+
+
+def _narrowed(result, frames, args):
+    """--frames and --filter applied to the frames --conn / --phase left."""
+    if args.frames is not None:
+        first, last = args.frames
+        frames = [f for f in frames if first <= f.number <= last]
+    if args.filter is not None:
+        from analysis.filter import select
+        chosen = set(select(args.file, args.filter, result=result))
+        frames = [f for f in frames if f.number in chosen]
+    return frames
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,15 +145,13 @@ def report(args: argparse.Namespace, result) -> int:
         frames = result.frames_of(args.conn)
     if args.phase is not None:
         frames = [f for f in frames if f.phase == check_phase(args.phase)]
-    if args.filter is not None:
-        from analysis.filter import select
-        chosen = set(select(args.file, args.filter, result=result))
-        frames = [f for f in frames if f.number in chosen]
+    frames = _narrowed(result, frames, args)
     if args.fields and not args.json:
         raise UsageError("--fields adds the field tree to the JSON document: use it with --json",
                          path=args.file)
+    narrowed = any(x is not None for x in (args.conn, args.phase, args.frames, args.filter))
     if args.out:
-        written = write_outputs(result, Path(args.out))
+        written = write_outputs(result, Path(args.out), frames if narrowed else None)
     if args.annotate:
         from analysis.report.annotate import annotate
         annotated = annotate(result, args.annotate)
@@ -164,8 +189,10 @@ def _summary(args: argparse.Namespace) -> int:
     from analysis.columnar.engine import Scan
     from analysis.columnar.tally import Tally, connections_dataframe, render_summary
 
-    if args.json or args.csv or args.phase or args.conn is not None or args.filter is not None:
-        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/-Y, or "
+    if (args.json or args.csv or args.phase or args.conn is not None or args.frames is not None
+            or args.filter is not None):
+        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
+                         "-Y, or "
                          "drop --summary for the frame-by-frame report", path=args.file)
     _compile_first()
     t0 = time.perf_counter()
@@ -203,12 +230,13 @@ def _compile_first() -> None:
         warmup.warm_up()
 
 
-def write_outputs(result, out: Path) -> list[Path]:
-    """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole."""
-    return replace_report(out, lambda staging: _write_report_files(result, staging))
+def write_outputs(result, out: Path, frames=None) -> list[Path]:
+    """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole;
+    `frames` (--conn, --phase, --frames, --filter): what report.html's explorer holds."""
+    return replace_report(out, lambda staging: _write_report_files(result, staging, frames))
 
 
-def _write_report_files(result, out: Path) -> list[Path]:
+def _write_report_files(result, out: Path, frames=None) -> list[Path]:
     paths = []
     with open(out / "analysis.json", "w", encoding="utf-8") as handle:
         write_json(result, handle)
@@ -221,5 +249,5 @@ def _write_report_files(result, out: Path) -> list[Path]:
     # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
     # matplotlib is slow to import and only --out needs it.
     from analysis.report.html import write_reports
-    paths += write_reports(result, out)
+    paths += write_reports(result, out, frames)
     return paths

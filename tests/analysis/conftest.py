@@ -59,3 +59,16 @@ def lossy():
 def refused():
     """The `refused` scenario's capture, analysed."""
     return shipped_analysis("refused.pcap")
+
+
+# -- a real browser (tests/analysis/support/browser.py) --------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by selenium with the system's chromedriver (never downloaded)."""
+    from tests.analysis.support.browser import CHROMEDRIVER, CHROMIUM, chromium
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("chromium / chromedriver not installed (make tools-test installs them)")
+    with chromium() as driver:
+        yield driver

@@ -1,22 +1,18 @@
 """report.html / report.md and `python -m analysis FILE --out DIR`; report.html in a real browser.
 
-The browser test drives chromedriver's W3C WebDriver HTTP API on loopback with urllib (no
-selenium): headless Chromium opens report.html from a file:// URL, every <img> must be loaded
-with a non-zero natural size, and a screenshot is kept in test-artifacts/. Chromium runs with
-the flags that keep it off the network (no background networking, no component updates, ...).
+The browser test drives headless Chromium with selenium and the system's chromedriver (the
+`browser` fixture, tests/analysis/support/browser.py: no driver download, Chromium's flags keep it off
+the network): report.html opens from a file:// URL, every <img> must be loaded with a non-zero
+natural size, and a screenshot is kept in test-artifacts/. The explorer's own browser tests are
+in test_explorer.py.
 """
 from __future__ import annotations
 
 import base64
 import json
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,8 +25,6 @@ from analysis.report.markdown import render_md
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "notebooks" / "data"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +49,11 @@ def test_html_is_self_contained(written):
     for source in sources:
         assert base64.b64decode(source.split(",", 1)[1])[:4] == b"\x89PNG"
     assert not re.search(r'(src|href)="(https?:)?//', page), "an external reference"
-    assert "<script" not in page and "@import" not in page
+    assert "@import" not in page and "url(http" not in page
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts == [' type="application/json" id="x-data"', ""], scripts   # inline only
+    for call in ("fetch(", "XMLHttpRequest", "WebSocket", "importScripts", "sendBeacon"):
+        assert call not in page, call
 
 
 def test_html_has_phase_tables_connections_exchanges_and_questions(default):
@@ -116,88 +114,23 @@ def test_make_analyze_cli_writes_the_report_files(tmp_path):
     assert json.loads((out / "analysis.json").read_text())["frame_count"] == 24
 
 
-# --- the browser ---------------------------------------------------------------------------------
-
-class WebDriver:
-    """The few WebDriver commands the test needs, over HTTP on loopback."""
-
-    def __init__(self, profile: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self._call("GET", "/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.process.kill()
-                    raise
-                time.sleep(0.1)
-        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--disable-default-apps", f"--user-data-dir={profile}",
-                "--window-size=1300,1600"]
-        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions":
-                                                 {"binary": CHROMIUM, "args": args}}}}
-        self.session = self._call("POST", "/session", caps)["value"]["sessionId"]
-
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-
-    def open(self, url: str) -> None:
-        self._call("POST", f"/session/{self.session}/url", {"url": url})
-
-    def run(self, script: str):
-        return self._call("POST", f"/session/{self.session}/execute/sync",
-                          {"script": script, "args": []})["value"]
-
-    def screenshot(self) -> bytes:
-        return base64.b64decode(self._call("GET", f"/session/{self.session}/screenshot")["value"])
-
-    def close(self) -> None:
-        try:
-            self._call("DELETE", f"/session/{self.session}")
-        finally:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
+# --- the browser (selenium on headless Chromium: the `browser` fixture, tests/analysis/support/browser.py) ---
 
 IMAGES = ("return Array.from(document.images).map(i => ({alt: i.alt, ok: i.complete && "
           "i.naturalWidth > 0, width: i.naturalWidth}));")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium / chromium-driver not installed (make tools-test installs them)")
-    with tempfile.TemporaryDirectory() as profile:
-        driver = WebDriver(profile)
-        try:
-            yield driver
-        finally:
-            driver.close()
-
-
 @pytest.mark.slow
 def test_report_renders_every_figure_in_a_browser(browser, written):
     out, _ = written
-    browser.open((out / "report.html").resolve().as_uri())
-    images = browser.run(IMAGES)
+    browser.get((out / "report.html").resolve().as_uri())
+    images = browser.execute_script(IMAGES)
     assert [i["alt"] for i in images] == ["Ladder diagram", "Phase timeline", "Time-sequence graph, connection 0"]
     assert all(i["ok"] for i in images), images
-    assert browser.run("return document.title").startswith("reqresp.pcap")
-    assert "Questions" in browser.run("return document.body.innerText")
+    assert browser.title.startswith("reqresp.pcap")
+    assert "Questions" in browser.execute_script("return document.body.innerText")
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = browser.screenshot()
+    shot = browser.get_screenshot_as_png()
     (ARTIFACTS / "report-reqresp.png").write_bytes(shot)
     assert shot[:4] == b"\x89PNG" and len(shot) > 50_000
 
@@ -207,5 +140,5 @@ def test_the_browser_check_does_see_a_broken_image(browser, tmp_path):
     # the check above must be able to fail: a truncated PNG is reported as not rendered
     page = tmp_path / "broken.html"
     page.write_text('<html><body><img alt="broken" src="data:image/png;base64,iVBORw0KGgo="></body></html>')
-    browser.open(page.as_uri())
-    assert browser.run(IMAGES) == [{"alt": "broken", "ok": False, "width": 0}]
+    browser.get(page.as_uri())
+    assert browser.execute_script(IMAGES) == [{"alt": "broken", "ok": False, "width": 0}]
