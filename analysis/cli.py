@@ -1,5 +1,4 @@
 """The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
-"""The thin command line over the library: `python -m analysis FILE... [--json [--fields] | --csv]
 [--out DIR] [--phase PHASE] [--conn ID] [--frames FROM-TO] [-Y FILTER]`; `python -m analysis
 grade ...` and `batch ...` are analysis/grade/cli.py; `python -m analysis - --live` (and FILE
 --live --follow) is analysis/cli_live.py.
