@@ -79,7 +79,7 @@ FUZZ_MUTATIONS ?= 3352
 fuzz: venv tools-test
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MUTATIONS=$(FUZZ_MUTATIONS) FUZZ_SEED=$(FUZZ_SEED) \
 		$(PY) -m pytest -q -o timeout=3600 tests/analysis/test_fuzz_engines.py
-	$(PY) -m tests.analysis.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
+	$(PY) -m tests.analysis.support.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
 capture: venv tools $(if $(filter compose,$(BACKEND)),image)

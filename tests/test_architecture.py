@@ -72,17 +72,69 @@ def test_notebooks_use_public_apis_only() -> None:
         assert "analysis._" not in code and "capture._" not in code, f"{nb.name} uses a private name"
 
 
-def test_no_test_module_imports_another_test_module() -> None:
-    """Shared test helpers live in helper modules; a test module is never a library (importing one
-    runs its tests' collection twice and ties unrelated tests together)."""
-    bad = []
-    for path in sorted((ROOT / "tests").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names
-                    if n.split(".")[-1].startswith("test_")]
+def _test_imports(path: Path) -> list[str]:
+    """The modules under tests/ that a file imports (absolute names)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return [n for n in names if n.split(".")[0] == "tests"]
+
+
+def _is_support(path: Path) -> bool:
+    return "support" in path.relative_to(ROOT / "tests").parts[:-1]
+
+
+def test_no_test_imports_a_test_module_or_a_conftest() -> None:
+    """Shared test helpers live in tests/<pkg>/support/; a test module or a conftest is never a
+    library (importing a test module runs its tests' collection twice; importing a conftest
+    imports it a second time under another name, with its fixtures)."""
+    bad = [f"{p.relative_to(ROOT)} imports {n}" for p in sorted((ROOT / "tests").rglob("*.py"))
+           for n in _test_imports(p) if ".support." not in f".{n}." and n != "tests"]
     assert not bad, "; ".join(bad)
+
+
+def test_test_helpers_live_in_support_packages() -> None:
+    """Beside test modules and conftests, tests/ holds only support/ packages (and __init__.py)."""
+    bad = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").rglob("*.py"))
+           if not (p.name.startswith("test_") or p.name in ("conftest.py", "__init__.py") or _is_support(p))]
+    assert not bad, "helpers outside tests/<pkg>/support/: " + ", ".join(bad)
+    missing = [str(p.parent.relative_to(ROOT)) for p in (ROOT / "tests").rglob("support/*.py")
+               if not (p.parent / "__init__.py").exists()]
+    assert not missing, "support folders without __init__.py: " + ", ".join(sorted(set(missing)))
+
+
+def _is_fixture_or_hook(node: ast.stmt) -> bool:
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    if node.name.startswith("pytest_"):
+        return True
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr == "fixture":
+            return True
+    return False
+
+
+def test_conftests_hold_only_fixtures_and_hooks() -> None:
+    """A conftest defines fixtures and pytest hooks; every other helper is in support/."""
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("conftest.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                    and not _is_fixture_or_hook(node):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} a module-level name")
+    assert not bad, "non-fixture helpers in conftests: " + "; ".join(bad)
+
+
+def test_the_helper_checks_see_what_they_look_for() -> None:
+    assert _is_fixture_or_hook(ast.parse("@pytest.fixture(scope='session')\ndef f(): pass").body[0])
+    assert _is_fixture_or_hook(ast.parse("def pytest_configure(config): pass").body[0])
+    assert not _is_fixture_or_hook(ast.parse("def pcap_bytes(frames): pass").body[0])
 
 
 # --- inside analysis: the stages, the reports and the engine's internals ---------------------------

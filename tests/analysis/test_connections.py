@@ -18,7 +18,7 @@ from analysis.conn.zeek import (CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, S
                                 SYN_SENT)
 from analysis.conn.connections import conn_state
 from analysis.vocabulary import CONN_STATES
-from tests.analysis.conn_tracking import track
+from tests.analysis.support.conn_tracking import track
 
 
 

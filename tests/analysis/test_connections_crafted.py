@@ -9,7 +9,7 @@ from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from analysis.vocabulary import CONN_ENDS, HISTORY_LETTERS
-from tests.analysis.conn_tracking import seg, track
+from tests.analysis.support.conn_tracking import seg, track
 
 
 # --- crafted captures ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from analysis import analyze
-from tests.analysis.pyshark_engine import disagreements, label_with_tshark
+from tests.analysis.support.pyshark_engine import disagreements, label_with_tshark
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="lab captures need root (network namespaces)")
 

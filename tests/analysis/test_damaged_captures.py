@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from analysis.read.reader import TS_MAX, TS_MIN
-from tests.analysis.columnar.crafted_frames import TCP4, V4A, V4B, ethernet, ipv4, ipv6, tcp
-from tests.analysis.conftest import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb,
-                                     pcapng_shb)
-from tests.analysis.fuzz_captures import check_engines_agree as _check
+from tests.analysis.columnar.support.crafted_frames import TCP4, V4A, V4B, ethernet, ipv4, ipv6, tcp
+from tests.analysis.support.pcapfiles import pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb
+from tests.analysis.support.fuzz_captures import check_engines_agree as _check
 
 REPO = Path(__file__).resolve().parents[2]
 PLAIN = ethernet(0x0800, TCP4)

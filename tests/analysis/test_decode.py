@@ -13,7 +13,7 @@ from analysis.decode.frame import CUT_MARK, decode_frame, iter_frames
 from analysis.errors import UnknownLinkTypeError
 from analysis.model import RawRecord
 from analysis.read.reader import CaptureReader
-from tests.analysis.conftest import pcap_bytes
+from tests.analysis.support.pcapfiles import pcap_bytes
 
 # Wireshark's frame.encap_type (WTAP_ENCAP_*) -> the LINKTYPE_* the file declares
 WTAP_TO_LINKTYPE = {1: 1, 15: 0, 25: 113, 129: 228, 210: 276}

@@ -12,9 +12,9 @@ from analysis.columnar.frames_view import FrameRow, collect
 from analysis.decode.frame import iter_frames
 from analysis.read.reader import CaptureReader
 from analysis.vocabulary import ENCAPSULATIONS as ENCAPSULATION_NAMES
-from tests.analysis.encap_captures import (ENCAPSULATIONS, UNDECODED, encap_pcap, turns_pcap,
+from tests.analysis.support.encap_captures import (ENCAPSULATIONS, UNDECODED, encap_pcap, turns_pcap,
                                            undecoded_pcap)
-from tests.analysis.tshark_oracle import run_tshark, tshark_available
+from tests.analysis.support.tshark_oracle import run_tshark, tshark_available
 
 needs_tshark = pytest.mark.skipif(not tshark_available(), reason="tshark is not installed")
 

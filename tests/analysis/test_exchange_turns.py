@@ -9,9 +9,9 @@ import pytest
 
 from analysis import analyze
 from analysis.session.exchanges import MAX_MESSAGE, ExchangeTracker, turn_text
-from tests.analysis.conftest import CONFORMANCE_DIR
-from tests.analysis.encap_captures import turns_pcap
-from tests.analysis.tshark_oracle import TSHARK, tshark_available
+from tests.analysis.support.conformance import CONFORMANCE_DIR
+from tests.analysis.support.encap_captures import turns_pcap
+from tests.analysis.support.tshark_oracle import TSHARK, tshark_available
 
 needs_tshark = pytest.mark.skipif(not tshark_available(), reason="tshark is not installed")
 NOT_LAB = ("zeek_ftp_ipv4.pcap", "zeek_http_get.pcap")

@@ -8,7 +8,7 @@ from scapy.all import IP, TCP, Ether, wrpcap
 
 from analysis import analyze
 from analysis.session.exchanges import ExchangeTracker, exchange_kind, vote_totals
-from tests.analysis.lab_capture import capture_lab, lab_client, legacy_client, root
+from tests.analysis.support.lab_capture import capture_lab, lab_client, legacy_client, root
 
 needs_tcpdump = pytest.mark.skipif(not (root() and shutil.which("tcpdump")),
                                    reason="capturing on lo needs root and tcpdump")

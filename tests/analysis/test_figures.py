@@ -11,7 +11,7 @@ from analysis.figures.render import (PHASE_COLORS, figure_png, figure_svg, ladde
                               phase_timeline, phase_title, save_figure, time_sequence)
 from analysis.figures.common import safe_text
 from analysis import vocabulary
-from tests.analysis.conftest import conformance_names
+from tests.analysis.support.conformance import conformance_names
 
 
 

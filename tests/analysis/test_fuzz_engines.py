@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from tests.analysis.fuzz_captures import capture_files, outcome
-from tests.analysis.fuzz_captures import check_engines_agree as _check
-from tests.analysis.fuzz_run import run_mutations
+from tests.analysis.support.fuzz_captures import capture_files, outcome
+from tests.analysis.support.fuzz_captures import check_engines_agree as _check
+from tests.analysis.support.fuzz_run import run_mutations
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 MUTATIONS = int(os.environ.get("FUZZ_MUTATIONS", "300"))

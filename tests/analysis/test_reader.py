@@ -13,7 +13,7 @@ from scapy.utils import RawPcapWriter, rdpcap
 import analysis.read.reader as reader_module
 from analysis.errors import CaptureFormatError
 from analysis.read.reader import CaptureReader, iter_records
-from tests.analysis.conftest import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb)
+from tests.analysis.support.pcapfiles import pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb
 
 T0 = 1_700_000_000_123_456_789      # an epoch time in ns with every digit significant
 

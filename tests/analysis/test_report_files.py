@@ -9,7 +9,7 @@ import pytest
 from analysis import cli
 
 from analysis.report import html as report_html
-from tests.analysis.conftest import CONFORMANCE_DIR
+from tests.analysis.support.conformance import CONFORMANCE_DIR
 
 FTP = CONFORMANCE_DIR / "pcaps" / "zeek_ftp_ipv4.pcap"        # 5 connections
 ONE = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "reqresp.pcap"  # 1 connection

@@ -9,10 +9,10 @@ from analysis.decode.frame import decode_frame
 from analysis.read.reader import iter_records
 from analysis.tcp.analysis import TcpAnalyzer
 from analysis.vocabulary import ANALYSIS_FIELDS, ANALYSIS_FLAGS
-from tests.analysis.conftest import conformance_names
-from tests.analysis.crafted import TcpConversation, write_conversations
-from tests.analysis.tcp_cases import CRAFTED
-from tests.analysis.tshark_oracle import (
+from tests.analysis.support.conformance import conformance_names
+from tests.analysis.support.crafted import TcpConversation, write_conversations
+from tests.analysis.support.tcp_cases import CRAFTED
+from tests.analysis.support.tshark_oracle import (
     our_tcp_infos as analyze, tcp_disagreements, tshark_available, tshark_tcp_fields_many)
 
 # Deliberate differences from the conformance truth: {(capture, frame, field): (ours, truth)}.

@@ -5,7 +5,7 @@ import pytest
 
 from bench import inputs, peers
 from bench.agreement import TsharkLabeler, compare
-from tests.bench.conftest import needs_tshark
+from tests.bench.support.base import needs_tshark
 
 
 @pytest.fixture(scope="module")

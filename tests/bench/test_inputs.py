@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from bench import inputs
-from tests.bench.conftest import SERVER, needs_tshark
+from tests.bench.support.base import SERVER, needs_tshark
 
 REPLICAS = 5
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bench.conftest import needs_tshark
+from tests.bench.support.base import needs_tshark
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("ours", "ours, per-frame pipeline (reference)", "tshark -2 (two-pass tcp.analysis)", "tshark (one-pass field dump)",

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 import capture
-from tests.capture.conftest import ROOT, assert_no_leftovers, frames, needs_root, needs_tshark
+from tests.capture.support.netns import ROOT, assert_no_leftovers, needs_root, needs_tshark
+from tests.capture.support.tshark_fields import frames
 
 pytestmark = [needs_root, pytest.mark.root]
 

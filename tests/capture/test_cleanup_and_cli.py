@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from capture.state import STATE_DIR, recorded_processes
-from tests.capture.conftest import ROOT, assert_no_leftovers, frames, lab_leftovers, needs_root, needs_tshark, run_cli
+from tests.capture.support.netns import ROOT, assert_no_leftovers, lab_leftovers, needs_root, needs_tshark, run_cli
+from tests.capture.support.tshark_fields import frames
 
 pytestmark = [needs_root, pytest.mark.root]
 

@@ -14,9 +14,9 @@ import pytest
 import capture
 from capture.compose_project import BUILD_SCRIPT, NETWORK
 from capture.errors import ComposeError
-from tests.capture.compose_support import (ROOT, assert_no_compose_leftovers, compose_image, compose_leftovers,
+from tests.capture.support.compose import (ROOT, assert_no_compose_leftovers, compose_image, compose_leftovers,
                                            docker, needs_compose)
-from tests.capture.conftest import run_cli
+from tests.capture.support.netns import run_cli
 
 pytestmark = [needs_compose, pytest.mark.root, pytest.mark.slow]
 __all__ = ["compose_image"]

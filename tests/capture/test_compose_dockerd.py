@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.capture.compose_support import ROOT, needs_compose
+from tests.capture.support.compose import ROOT, needs_compose
 
 pytestmark = [needs_compose]
 SCRIPT = ROOT / "scripts" / "dockerd.sh"

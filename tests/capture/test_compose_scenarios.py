@@ -8,9 +8,10 @@ import pytest
 
 import capture
 from capture.result import CaptureResult
-from tests.capture.compose_support import (assert_no_compose_leftovers, compose_image, needs_compose, phases,
+from tests.capture.support.compose import (assert_no_compose_leftovers, compose_image, needs_compose, phases,
                                            sequences)
-from tests.capture.conftest import Frame, frames, needs_root, needs_tshark, payloads
+from tests.capture.support.netns import needs_root, needs_tshark
+from tests.capture.support.tshark_fields import Frame, frames, payloads
 
 pytestmark = [needs_compose, needs_root, needs_tshark, pytest.mark.root, pytest.mark.slow]
 __all__ = ["compose_image"]  # the session fixture, imported for pytest

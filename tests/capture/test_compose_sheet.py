@@ -17,7 +17,7 @@ import subprocess
 import pexpect
 import pytest
 
-from tests.capture.compose_support import (ROOT, assert_no_compose_leftovers, compose_image, docker,
+from tests.capture.support.compose import (ROOT, assert_no_compose_leftovers, compose_image, docker,
                                            needs_compose, sequences)
 
 pytestmark = [needs_compose, pytest.mark.root, pytest.mark.slow]

@@ -9,7 +9,7 @@ import pytest
 
 from capture.errors import NetworkSetupError
 from capture.loss import RandomLoss, add_receive_loss, list_rules
-from tests.capture.conftest import needs_root
+from tests.capture.support.netns import needs_root
 
 pytestmark = [needs_root, pytest.mark.root]
 

@@ -8,7 +8,8 @@ import pytest
 
 import capture
 from capture.result import CaptureResult
-from tests.capture.conftest import Frame, assert_no_leftovers, frames, needs_root, needs_tshark, payloads
+from tests.capture.support.netns import assert_no_leftovers, needs_root, needs_tshark
+from tests.capture.support.tshark_fields import Frame, frames, payloads
 
 pytestmark = [needs_root, needs_tshark, pytest.mark.root]
 

@@ -1,6 +1,6 @@
 """A signal at any point of start-up leaves nothing behind (issue 11, item 6).
 
-The signal is injected deterministically (tests/capture/inject.py): right after the N-th lab child
+The signal is injected deterministically (tests/capture/support/inject.py): right after the N-th lab child
 is forked and before anyone recorded it, right after it is recorded in the run file and before the
 run's list holds it, in the middle of building the network, after each readiness wait. Before the
 fix, a signal right after a client's fork left it running with PPID 1 (every `multi` point did);
@@ -18,7 +18,7 @@ import pytest
 
 import capture
 from capture.state import STATE_DIR
-from tests.capture.conftest import ROOT, assert_no_leftovers, needs_root
+from tests.capture.support.netns import ROOT, assert_no_leftovers, needs_root
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -58,7 +58,7 @@ def _inject(tmp_path: Path, scenario: str, *hook: str) -> tuple[subprocess.Compl
     out = tmp_path / "reqresp.pcap"
     out.write_bytes(PREVIOUS)
     pids = tmp_path / "pids"
-    done = subprocess.run([sys.executable, "-m", "tests.capture.inject", *hook, "--pids", str(pids), "--",
+    done = subprocess.run([sys.executable, "-m", "tests.capture.support.inject", *hook, "--pids", str(pids), "--",
                            "--scenario", scenario, "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     spawned = [int(line) for line in pids.read_text().split()] if pids.exists() else []

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from tests.lab.conftest import HOST, ROOT, ask
+from tests.lab.support.server import HOST, ROOT, ask
 
 
 def _client(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ import time
 
 import psutil
 
-from tests.lab.conftest import ask, recv_until_eof
+from tests.lab.support.server import ask, recv_until_eof
 
 RST = struct.pack("ii", 1, 0)   # SO_LINGER on, 0 s: close() sends RST
 

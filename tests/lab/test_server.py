@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import HOST, ask, recv_line, recv_until_eof
+from tests.lab.support.server import HOST, ask, recv_line, recv_until_eof
 
 
 def test_prints_the_course_lines(start_server):

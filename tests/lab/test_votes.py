@@ -10,7 +10,7 @@ import time
 
 from lab.loadgen import run_load
 from lab.session import ClientConfig, Session
-from tests.lab.conftest import HOST, ROOT, ask
+from tests.lab.support.server import HOST, ROOT, ask
 
 
 def _results(server) -> dict[str, int]:

@@ -25,11 +25,11 @@ from analysis.decode.frame import _decode_general, decode_frame
 from analysis.errors import CaptureFormatError, UnknownLinkTypeError
 from analysis.model import RawRecord
 from analysis.read.reader import CaptureReader
-from tests.analysis.columnar.crafted_frames import (HOP_BY_HOP, LINKTYPES, NETWORK, T0, TCP4, UDP4, V4A, V4B,
+from tests.analysis.columnar.support.crafted_frames import (HOP_BY_HOP, LINKTYPES, NETWORK, T0, TCP4, UDP4, V4A, V4B,
                                                    arp, ethernet, ipv4, link_frames, records_of, tcp)
-from tests.analysis.columnar.corpus import (MADE_NAMES, NOTEBOOK_PCAPS, conformance_pcaps,
+from tests.analysis.columnar.support.corpus import (MADE_NAMES, NOTEBOOK_PCAPS, conformance_pcaps,
                                            corpus_paths)
-from tests.analysis.conftest import pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb
+from tests.analysis.support.pcapfiles import pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb
 
 CORPUS_NAMES = ([p.name for p in conformance_pcaps() + NOTEBOOK_PCAPS]
                 + ["crafted_tcp.pcap", "replicated.pcap"] + [f"fuzz{s}.pcap" for s in range(8)]

@@ -1,6 +1,6 @@
 """The columnar connection stage (analysis/columnar/conn/kernel.py) against ConnectionTracker.
 
-Every corpus capture (tests/analysis/columnar/corpus.py) plus a crafted capture aimed at the
+Every corpus capture (tests/analysis/columnar/support/corpus.py) plus a crafted capture aimed at the
 stage's own corners (long histories past the inline letters and several overflow chunks, many
 above-hole blocks and gaps, the above-hole skip, scaled letters past 10, a self-connection, the
 flips, IPv6, bad checksums) is run through the reference per-frame tracker and through
@@ -29,8 +29,8 @@ from analysis.conn.connections import ConnectionTracker
 from analysis.decode.frame import decode_frame
 from analysis.read.reader import CaptureReader
 from analysis.tcp.analysis import TcpAnalyzer
-from tests.analysis.columnar.corpus import corpus_paths
-from tests.analysis.conn_tracking import seg
+from tests.analysis.columnar.support.corpus import corpus_paths
+from tests.analysis.support.conn_tracking import seg
 
 CHUNKS = (1_000_000, 1000, 7)
 

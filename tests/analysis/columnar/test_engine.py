@@ -9,7 +9,7 @@ from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect
 from analysis.errors import AnalysisError
-from tests.analysis.columnar.corpus import corpus_paths
+from tests.analysis.columnar.support.corpus import corpus_paths
 
 
 @pytest.fixture(scope="module")

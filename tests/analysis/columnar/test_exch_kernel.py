@@ -17,8 +17,8 @@ from analysis.columnar.session.exchanges import ExchangeStage, exchanges_from_co
 from analysis.columnar.session.labels import LabelStage
 from analysis.session.exchanges import LINES, TURNS, ExchangeTracker, vote_totals
 from analysis.model import Exchange
-from tests.analysis.columnar.corpus import corpus_paths
-from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference
+from tests.analysis.columnar.support.corpus import corpus_paths
+from tests.analysis.columnar.support.reference_stages import Reference, chunk_bounds, reference
 
 CHUNK_SIZES = (1_000_000, 1000, 7)
 

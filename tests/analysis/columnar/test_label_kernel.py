@@ -1,5 +1,5 @@
 """LabelStage (analysis/columnar/session/labels.py) agrees with FrameLabeler on every frame of the
-corpus (tests/analysis/columnar/corpus.py), whatever the chunk size."""
+corpus (tests/analysis/columnar/support/corpus.py), whatever the chunk size."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 
 from analysis.columnar.columns import DIRECTIONS, LABELS, PHASES, LabelColumns, slice_frames, slice_tcp
 from analysis.columnar.session.labels import LabelStage
-from tests.analysis.columnar.corpus import corpus_paths
-from tests.analysis.columnar.reference_stages import Reference, chunk_bounds, reference
+from tests.analysis.columnar.support.corpus import corpus_paths
+from tests.analysis.columnar.support.reference_stages import Reference, chunk_bounds, reference
 
 CHUNK_SIZES = (1_000_000, 1000, 7)
 

@@ -12,7 +12,7 @@ from analysis.columnar.tcp.kernel import TcpStage
 from analysis.decode.frame import decode_frame
 from analysis.read.reader import CaptureReader
 from analysis.tcp.analysis import TcpAnalyzer
-from tests.analysis.columnar.corpus import corpus_paths
+from tests.analysis.columnar.support.corpus import corpus_paths
 
 CHUNK_SIZES = (1_000_000, 1000, 7)
 

@@ -16,7 +16,7 @@ from capture.compose_backend import NETNS_NAMES
 from capture.nsutil import netns_path
 from capture.topology import SERVER_IP, mac_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "compose" / "reqresp.yml"
 
 

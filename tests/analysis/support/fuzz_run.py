@@ -1,7 +1,7 @@
 """Count how both engines fare on many damaged captures (`make fuzz` runs this after the long
 property test):
 
-    python -m tests.analysis.fuzz_run --mutations 3352 --properties 3000 [--seed 11]
+    python -m tests.analysis.support.fuzz_run --mutations 3352 --properties 3000 [--seed 11]
 
 --mutations N: N files, each a capture of the test corpus (the conformance captures, the lab
 captures, and each of them rewritten as pcapng by editcap) with a few bytes overwritten, a
@@ -24,8 +24,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from tests.analysis.columnar.corpus import NOTEBOOK_PCAPS, conformance_pcaps
-from tests.analysis.fuzz_captures import NASTY_U32, capture_files, outcome
+from tests.analysis.columnar.support.corpus import NOTEBOOK_PCAPS, conformance_pcaps
+from tests.analysis.support.fuzz_captures import NASTY_U32, capture_files, outcome
 
 ENGINES = ("per-frame", "columnar")
 

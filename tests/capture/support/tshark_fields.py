@@ -1,53 +1,8 @@
-"""Shared helpers for the capture tests: the root marker, leftover checks, tshark queries."""
+"""A capture as tshark dissects it: one dict of fields per frame (the capture tests' oracle)."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _can_make_namespaces() -> str | None:
-    """None if this process can build the netns lab, else why not."""
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    if not Path("/proc/self/ns/net").exists():
-        return "no network namespaces in this kernel"
-    if shutil.which("tcpdump") is None:
-        return "tcpdump is not installed"
-    return None
-
-
-SKIP_REASON = _can_make_namespaces()
-needs_root = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
-
-
-def lab_leftovers() -> dict[str, list[str]]:
-    """Every lab- namespace, root-namespace link, and process living in a lab- namespace."""
-    from capture.netns_backend import existing_lab_objects, namespace_inode
-    from capture.state import processes_in_namespaces
-
-    spaces, links = existing_lab_objects()
-    inodes = {ino: n for n in spaces if (ino := namespace_inode(n)) is not None}
-    procs = [what for _, what in processes_in_namespaces(inodes)]
-    return {"namespaces": spaces, "links": links, "processes": procs}
-
-
-def assert_no_leftovers() -> None:
-    """Checked under the lab lock: the lab- names are machine-wide, and another worktree's run in
-    progress (which holds the lock) is not a leftover of ours."""
-    from capture.state import lab_lock
-
-    with lab_lock():
-        left = lab_leftovers()
-    assert left == {"namespaces": [], "links": [], "processes": []}, f"lab leftovers: {left}"
-
 
 FIELDS = (
     "frame.number", "frame.len", "frame.protocols", "eth.src", "arp.opcode", "arp.src.proto_ipv4",
@@ -101,8 +56,3 @@ def frames(pcap: Path) -> list[Frame]:
 def payloads(rows: list[Frame], src: str) -> list[str]:
     """The TCP payloads sent by ``src``, decoded (one entry per segment, retransmissions included)."""
     return [f.payload for f in rows if f["ip.src"] == src and f["tcp.len"] not in ("", "0")]
-
-
-def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    return subprocess.run([sys.executable, "-m", "capture", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=kwargs.pop("timeout", 120), **kwargs)

@@ -16,10 +16,11 @@ import struct
 from pathlib import Path
 
 from analysis.columnar.warmup import internet_checksum
-from tests.analysis.conftest import CONFORMANCE_DIR, pcap_bytes
-from tests.analysis.encap_captures import ENCAPSULATIONS
+from tests.analysis.support.conformance import CONFORMANCE_DIR
+from tests.analysis.support.pcapfiles import pcap_bytes
+from tests.analysis.support.encap_captures import ENCAPSULATIONS
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 NOTEBOOK_PCAPS = sorted((REPO / "notebooks" / "data").glob("*.pcap"))
 
 
@@ -134,9 +135,9 @@ def fuzz_pcap(path: Path, seed: int, n: int = 3000) -> Path:
 
 
 def crafted_tcp_pcap(path: Path) -> Path:
-    """Every crafted TCP-analysis case (tests/analysis/tcp_cases.py) in one pcap."""
-    from tests.analysis.crafted import TcpConversation, write_conversations
-    from tests.analysis.tcp_cases import CRAFTED
+    """Every crafted TCP-analysis case (tests/analysis/support/tcp_cases.py) in one pcap."""
+    from tests.analysis.support.crafted import TcpConversation, write_conversations
+    from tests.analysis.support.tcp_cases import CRAFTED
 
     convs = []
     for index, case in enumerate(sorted(CRAFTED)):
@@ -162,8 +163,8 @@ def conformance_pcaps() -> list[Path]:
 
 def made_pcaps(tmp: Path) -> list[Path]:
     """The encapsulated sessions, the undecoded layers and the not-lab sessions of
-    tests/analysis/encap_captures.py (both engines must agree on them too)."""
-    from tests.analysis.encap_captures import encap_pcap, turns_pcap, undecoded_pcap
+    tests/analysis/support/encap_captures.py (both engines must agree on them too)."""
+    from tests.analysis.support.encap_captures import encap_pcap, turns_pcap, undecoded_pcap
 
     paths = [encap_pcap(tmp / f"encap_{kind}.pcap", kind) for kind in ENCAPSULATIONS]
     return paths + [undecoded_pcap(tmp / "undecoded.pcap"), turns_pcap(tmp / "turns.pcap")]

@@ -1,6 +1,6 @@
 """Capture files built by hypothesis from their structure, and both engines' verdict on a file.
 
-    from tests.analysis.fuzz_captures import capture_files, outcome
+    from tests.analysis.support.fuzz_captures import capture_files, outcome
     @given(capture_files())
     def test(blob): ...
     outcome(path, engine)        # what analysis.analyze / analysis.scan made of the file
@@ -30,7 +30,7 @@ from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect
 from analysis.errors import AnalysisError
-from tests.analysis.columnar.crafted_frames import LINKTYPES, T0, link_frames
+from tests.analysis.columnar.support.crafted_frames import LINKTYPES, T0, link_frames
 
 I64_MAX = 2**63 - 1
 U32, U64 = 2**32 - 1, 2**64 - 1

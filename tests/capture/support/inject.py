@@ -1,6 +1,6 @@
 """Run `python -m capture` with a signal injected at one exact point of start-up (no timing luck).
 
-    python -m tests.capture.inject --at spawn:2 --signal SIGTERM --pids PIDFILE -- ARGS...
+    python -m tests.capture.support.inject --at spawn:2 --signal SIGTERM --pids PIDFILE -- ARGS...
 
 ``--at TARGET:N``: wrap the callable TARGET (``capture.state.RunState.add``,
 ``capture.netns_backend.build``, ...); right after its N-th call returns, the process sends itself
