@@ -179,7 +179,7 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def _bad_captures(tmp: Path) -> dict[str, Path]:
-    from tests.analysis.conftest import pcap_bytes
+    from tests.analysis.support.pcapfiles import pcap_bytes
 
     shipped = (ROOT / "notebooks" / "data" / "reqresp.pcap").read_bytes()
     files = {"empty": b"", "not-a-capture": b"hello, this is text\n", "header-cut": shipped[:10],
