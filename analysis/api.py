@@ -22,6 +22,7 @@ from analysis import vocabulary
 from analysis.conn.connections import ConnectionTracker
 from analysis.decode.frame import decode_frame
 from analysis.errors import AnalysisError, UsageError
+from analysis.i18n import N_
 from analysis.session.exchanges import ExchangeTracker, vote_totals
 from analysis.session.labels import SYN, FrameLabeler, flags_text
 from analysis.decode.link import undecoded_warnings
@@ -53,8 +54,9 @@ class Analysis:
         for conn in self.connections:
             if conn.id == conn_id:
                 return conn
-        known = ", ".join(str(c.id) for c in self.connections) or "none"
-        raise UsageError(f"no connection {conn_id} (connections: {known})", path=self.path)
+        known = ", ".join(str(c.id) for c in self.connections) or "-"
+        raise UsageError(N_("no connection {conn_id} (connections: {known})"), path=self.path,
+                         fields={"conn_id": conn_id, "known": known})
 
     def frames_of(self, conn_id: int) -> list[LabeledFrame]:
         self.connection(conn_id)
@@ -71,7 +73,8 @@ class Analysis:
 
 def check_phase(name: str) -> str:
     if name not in vocabulary.PHASES:
-        raise UsageError(f"unknown phase {name!r} (phases: {', '.join(vocabulary.PHASES)})")
+        raise UsageError(N_("unknown phase {name!r} (phases: {phases})"),
+                         fields={"name": name, "phases": ", ".join(vocabulary.PHASES)})
     return name
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from gettext import gettext as _   # the global domain: i18n.argparse_language binds our catalog
 from pathlib import Path
 from typing import Sequence
 
-from analysis import vocabulary
+from analysis import i18n, vocabulary
+from analysis.i18n import N_
 from analysis.api import analyze, check_phase
 from analysis.errors import AnalysisError, UsageError
 from analysis.report.export import write_csv, write_json
@@ -22,57 +24,61 @@ from analysis.report.text import render_plain, render_rich
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser; its texts are in the language of the i18n.argparse_language block it is built in."""
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="Explain a pcap/pcapng capture frame by frame: phases, labels, Wireshark's TCP "
-                    "analysis flags, Zeek connection states, request/response exchanges.",
-        epilog="Also: python -m analysis grade ... (grade a class) and python -m analysis batch "
-               "... (a row per capture); each has --help.")
+        description=_("Explain a pcap/pcapng capture frame by frame: phases, labels, Wireshark's TCP "
+                      "analysis flags, Zeek connection states, request/response exchanges."),
+        epilog=_("Also: python -m analysis grade ... (grade a class) and python -m analysis batch "
+                 "... (a row per capture); each has --help."))
     parser.add_argument("file", nargs="+",
-                        help="capture file (pcap or pcapng, detected by content); several files "
-                             "or a folder: each is reported in turn, with --out into DIR/<name>/; "
-                             "- reads a capture stream on stdin (tcpdump -U -w -)")
+                        help=_("capture file (pcap or pcapng, detected by content); several files "
+                               "or a folder: each is reported in turn, with --out into DIR/<name>/; "
+                               "- reads a capture stream on stdin (tcpdump -U -w -)"))
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print the JSON document (schema in export.py)")
-    fmt.add_argument("--csv", action="store_true", help="print the frames as CSV")
-    parser.add_argument("--out", metavar="DIR", help="also write the report files into DIR")
-    parser.add_argument("--phase", choices=list(vocabulary.PHASES), help="only frames of this phase")
-    parser.add_argument("--conn", type=int, metavar="ID", help="only frames of this connection (tcp.stream)")
+    fmt.add_argument("--json", action="store_true", help=_("print the JSON document (schema in export.py)"))
+    fmt.add_argument("--csv", action="store_true", help=_("print the frames as CSV"))
+    parser.add_argument("--out", metavar="DIR", help=_("also write the report files into DIR"))
+    parser.add_argument("--phase", choices=list(vocabulary.PHASES), help=_("only frames of this phase"))
+    parser.add_argument("--conn", type=int, metavar="ID", help=_("only frames of this connection (tcp.stream)"))
     parser.add_argument("--frames", metavar="FROM-TO", type=_frame_range,
-                        help="only frames FROM to TO (Wireshark's numbers); --conn, --phase, "
-                             "--frames and -Y also narrow what report.html's explorer holds")
+                        help=_("only frames FROM to TO (Wireshark's numbers); --conn, --phase, "
+                               "--frames and -Y also narrow what report.html's explorer holds"))
     parser.add_argument("-Y", "--filter", metavar="FILTER",
-                        help="only frames this Wireshark display filter selects (the fields of "
-                             "analysis/dissect, plus phase and label: 'phase == \"data\"')")
+                        help=_("only frames this Wireshark display filter selects (the fields of "
+                               "analysis/dissect, plus phase and label: 'phase == \"data\"')"))
     parser.add_argument("--fields", action="store_true",
-                        help="with --json: each frame's bytes and its field tree (schema_version 2)")
+                        help=_("with --json: each frame's bytes and its field tree (schema_version 2)"))
     parser.add_argument("--summary", action="store_true",
-                        help="counts only, with the fast columnar engine (for large captures: "
-                             "millions of frames/s, memory flat in the file size); with --out, "
-                             "writes summary.txt and connections.csv")
+                        help=_("counts only, with the fast columnar engine (for large captures: "
+                               "millions of frames/s, memory flat in the file size); with --out, "
+                               "writes summary.txt and connections.csv"))
     checks = parser.add_mutually_exclusive_group()
     checks.add_argument("-C", "--ignore-checksums", action="store_true",
-                        help="trust every TCP segment with a bad checksum (as zeek -C)")
+                        help=_("trust every TCP segment with a bad checksum (as zeek -C)"))
     checks.add_argument("--strict-checksums", action="store_true",
-                        help="count every bad TCP checksum as bad, also those checksum offload "
-                             "explains (Zeek's reading without -C; by default those are trusted, "
-                             "with a warning)")
+                        help=_("count every bad TCP checksum as bad, also those checksum offload "
+                               "explains (Zeek's reading without -C; by default those are trusted, "
+                               "with a warning)"))
     live = parser.add_argument_group("live")
     live.add_argument("--live", action="store_true",
-                      help="print one narrated line per frame as it arrives, then the summary "
-                           "(at the end of the stream, or on Ctrl-C)")
+                      help=_("print one narrated line per frame as it arrives, then the summary "
+                             "(at the end of the stream, or on Ctrl-C)"))
     live.add_argument("--follow", action="store_true",
-                      help="FILE is still being written: wait for more at its end (tail -f) "
-                           "until Ctrl-C or --idle-timeout")
+                      help=_("FILE is still being written: wait for more at its end (tail -f) "
+                             "until Ctrl-C or --idle-timeout"))
     live.add_argument("--idle-timeout", type=float, metavar="S",
-                      help="with --follow: stop after S seconds without new bytes")
+                      help=_("with --follow: stop after S seconds without new bytes"))
     live.add_argument("--name", action="append", default=[], metavar="IP=NAME",
-                      help="with --live: call the host at IP NAME in ARP lines (repeatable), "
-                           "e.g. --name 172.28.0.2=server")
+                      help=_("with --live: call the host at IP NAME in ARP lines (repeatable), "
+                             "e.g. --name 172.28.0.2=server"))
     parser.add_argument("--annotate", metavar="OUT.pcapng",
-                        help="also write the capture as pcapng, each frame's phase, label and "
-                             "explanation as its comment (Wireshark: frame.comment), the summary "
-                             "as the capture file comment")
+                        help=_("also write the capture as pcapng, each frame's phase, label and "
+                               "explanation as its comment (Wireshark: frame.comment), the summary "
+                               "as the capture file comment"))
+    parser.add_argument("--lang", choices=list(i18n.LANGUAGES),
+                        help=_("language of the reports and messages (default: the locale's, "
+                               "LANGUAGE/LC_ALL/LC_MESSAGES/LANG; English otherwise)"))
     return parser
 
 
@@ -104,9 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("grade", "batch"):     # subcommands: analysis/grade/cli.py
         from analysis.grade.cli import main as grade_main
         return grade_main(argv)
-    args = build_parser().parse_args(argv)
+    with i18n.argparse_language(i18n.lang_from_argv(argv)):
+        args = build_parser().parse_args(argv)
+    args.lang = i18n.resolve_lang(args.lang)
+    t = i18n.translation(args.lang)
     if args.annotate and (args.summary or len(args.file) > 1 or Path(args.file[0]).is_dir()):
-        print("error: --annotate writes one capture's frames: give one file, without --summary",
+        print(t.gettext("error: {message}").format(message=t.gettext(
+            "--annotate writes one capture's frames: give one file, without --summary")),
               file=sys.stderr)
         return 2
     if len(args.file) > 1 or Path(args.file[0]).is_dir():
@@ -114,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return analyze_many(args, main)
         except AnalysisError as error:
-            print(f"error: {error.one_line()}", file=sys.stderr)
+            print(t.gettext("error: {message}").format(message=error.one_line(t)), file=sys.stderr)
             return 2
     args.file = args.file[0]
     try:
@@ -122,23 +132,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             from analysis.cli_live import main_live
             return main_live(args)
         if not Path(args.file).is_file():
-            raise AnalysisError("no such capture file",
-                                path=args.file, hint="check the path; make capture writes reqresp.pcap")
+            raise AnalysisError(N_("no such capture file"),
+                                path=args.file, hint=N_("check the path; make capture writes reqresp.pcap"))
         if args.summary:
-            return _summary(args)
+            return _summary(args, t)
         result = analyze(args.file, verify_checksums=not args.ignore_checksums,
                          strict_checksums=args.strict_checksums)
         return report(args, result)
     except AnalysisError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
+        print(t.gettext("error: {message}").format(message=error.one_line(t)), file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: {args.file}: {error.strerror or error}", file=sys.stderr)
+        print(t.gettext("error: {message}").format(message=f"{args.file}: {error.strerror or error}"),
+              file=sys.stderr)
         return 2
 
 
 def report(args: argparse.Namespace, result) -> int:
-    """Print (and with --out write) the report of one analysed capture."""
+    """Print (and with --out write) the report of one analysed capture, in args.lang."""
+    t = i18n.translation(args.lang)
     frames = result.frames
     if args.conn is not None:
         frames = result.frames_of(args.conn)
@@ -146,11 +158,11 @@ def report(args: argparse.Namespace, result) -> int:
         frames = [f for f in frames if f.phase == check_phase(args.phase)]
     frames = _narrowed(result, frames, args)
     if args.fields and not args.json:
-        raise UsageError("--fields adds the field tree to the JSON document: use it with --json",
+        raise UsageError(N_("--fields adds the field tree to the JSON document: use it with --json"),
                          path=args.file)
     narrowed = any(x is not None for x in (args.conn, args.phase, args.frames, args.filter))
     if args.out:
-        written = write_outputs(result, Path(args.out), frames if narrowed else None)
+        written = write_outputs(result, Path(args.out), frames if narrowed else None, args.lang)
     if args.annotate:
         from analysis.report.annotate import annotate
         annotated = annotate(result, args.annotate)
@@ -159,29 +171,30 @@ def report(args: argparse.Namespace, result) -> int:
 
         from analysis.dissect.json import add_fields
         from analysis.report.export import to_document
-        json.dump(add_fields(to_document(result, frames), result), sys.stdout, indent=1,
-                  ensure_ascii=False)
+        json.dump(add_fields(to_document(result, frames, lang=args.lang), result), sys.stdout,
+                  indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     elif args.json:
-        write_json(result, sys.stdout, frames)
+        write_json(result, sys.stdout, frames, lang=args.lang)
     elif args.csv:
         write_csv(frames, sys.stdout)
     elif sys.stdout.isatty():
         from rich.console import Console
-        render_rich(result, Console(), frames)
+        render_rich(result, Console(), frames, lang=args.lang)
     else:
-        sys.stdout.write(render_plain(result, frames))
+        sys.stdout.write(render_plain(result, frames, lang=args.lang))
     for warning in result.warnings:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)
     if args.out:
-        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
-    if args.annotate:
-        print(f"wrote {annotated.path} ({annotated.frames} frames, each with its comment)",
+        print(t.gettext("wrote {paths}").format(paths=", ".join(str(p) for p in written)),
               file=sys.stderr)
+    if args.annotate:
+        print(t.gettext("wrote {path} ({frames} frames, each with its comment)").format(
+            path=annotated.path, frames=annotated.frames), file=sys.stderr)
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _summary(args: argparse.Namespace, t=None) -> int:
     """--summary: the columnar engine's counts, streamed (no frame is kept)."""
     import time
 
@@ -190,10 +203,9 @@ def _summary(args: argparse.Namespace) -> int:
 
     if (args.json or args.csv or args.phase or args.conn is not None or args.frames is not None
             or args.filter is not None):
-        raise UsageError("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
-                         "-Y, or "
-                         "drop --summary for the frame-by-frame report", path=args.file)
-    _compile_first()
+        raise UsageError(N_("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
+                            "-Y, or drop --summary for the frame-by-frame report"), path=args.file)
+    _compile_first(t)
     t0 = time.perf_counter()
     scan = Scan(args.file, verify_checksums=not args.ignore_checksums,
                 strict_checksums=args.strict_checksums, keep_exchanges=False)
@@ -203,8 +215,9 @@ def _summary(args: argparse.Namespace) -> int:
     summary = scan.summary()
     text = render_summary(summary, tally, time.perf_counter() - t0)
     sys.stdout.write(text)
+    t = t or i18n.translation(i18n.DEFAULT)
     for warning in summary.warnings:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)
     if args.out:
         out = Path(args.out)
 
@@ -214,39 +227,40 @@ def _summary(args: argparse.Namespace) -> int:
             return [staging / "summary.txt", staging / "connections.csv"]
 
         written = replace_report(out, write)
-        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+        print(t.gettext("wrote {paths}").format(paths=", ".join(str(p) for p in written)), file=sys.stderr)
     return 0
 
 
-def _compile_first() -> None:
+def _compile_first(t=None) -> None:
     """Compile the kernels before the clock starts, saying so in one line (only if not done yet:
     `make venv` does it at set-up), so printed speeds never include the compile."""
     from analysis.columnar import warmup
 
     if not warmup.compiled():
-        print("compiling the analyzer's kernels first (once; about a minute on 2 cores) ...",
+        t = t or i18n.translation(i18n.DEFAULT)
+        print(t.gettext("compiling the analyzer's kernels first (once; about a minute on 2 cores) ..."),
               file=sys.stderr, flush=True)
         warmup.warm_up()
 
 
-def write_outputs(result, out: Path, frames=None) -> list[Path]:
+def write_outputs(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:
     """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole;
     `frames` (--conn, --phase, --frames, --filter): what report.html's explorer holds."""
-    return replace_report(out, lambda staging: _write_report_files(result, staging, frames))
+    return replace_report(out, lambda staging: _write_report_files(result, staging, frames, lang))
 
 
-def _write_report_files(result, out: Path, frames=None) -> list[Path]:
+def _write_report_files(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:
     paths = []
     with open(out / "analysis.json", "w", encoding="utf-8") as handle:
-        write_json(result, handle)
+        write_json(result, handle, lang=lang)
     paths.append(out / "analysis.json")
     with open(out / "frames.csv", "w", encoding="utf-8", newline="") as handle:
         write_csv(result.frames, handle)
     paths.append(out / "frames.csv")
-    (out / "report.txt").write_text(render_plain(result), encoding="utf-8")
+    (out / "report.txt").write_text(render_plain(result, lang=lang), encoding="utf-8")
     paths.append(out / "report.txt")
     # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
     # matplotlib is slow to import and only --out needs it.
     from analysis.report.html import write_reports
-    paths += write_reports(result, out, frames)
+    paths += write_reports(result, out, frames, lang=lang)
     return paths

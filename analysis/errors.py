@@ -11,6 +11,10 @@ A file cut in the middle of a record is *not* an error: every whole frame is ana
 trailing length differs from its leading one (the file ends there: `damaged-block`), and for a
 timestamp outside 1823..2116 (set to the nearest limit: `timestamp-out-of-range`).  Errors carry the file and, where one
 applies, the frame number, so the one-line message says what, where and what to do.
+
+The message and hint are English templates with named fields (marked N_() where raised, so the
+catalog carries them): `.message` and `one_line()` are English for the library and its logs;
+`one_line(t)` with a gettext translation is the same line in that language (the CLI's edge).
 """
 from __future__ import annotations
 
@@ -19,22 +23,34 @@ class AnalysisError(Exception):
     """Base of every error the analysis package raises on purpose."""
 
     def __init__(self, message: str, *, path: str | None = None, frame: int | None = None,
-                 hint: str | None = None) -> None:
-        self.message = message
+                 hint: str | None = None, fields: dict | None = None) -> None:
+        self.template = message
+        self.hint_template = hint
+        self.fields = dict(fields or {})
+        self.message = message.format(**self.fields) if self.fields else message
         self.path = path
         self.frame = frame
-        self.hint = hint
+        self.hint = hint.format(**self.fields) if hint and self.fields else hint
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
+    def one_line(self, t=None) -> str:
+        """What, where, what to do, in one line: English, or in the language of `t`
+        (a gettext translation, analysis.i18n.translation(lang))."""
+        def say(template: str) -> str:
+            text = t.gettext(template) if t is not None else template
+            return text.format(**self.fields) if self.fields else text
+
+        message = say(self.template) if t is not None else self.message
+        hint = say(self.hint_template) if t is not None and self.hint_template else self.hint
         where = []
         if self.path is not None:
             where.append(str(self.path))
         if self.frame is not None:
-            where.append(f"frame {self.frame}")
-        text = f"{': '.join(where)}: {self.message}" if where else self.message
-        if self.hint:
-            text += f" ({self.hint})"
+            where.append((t.gettext("frame {frame}") if t is not None else "frame {frame}")
+                         .format(frame=self.frame))
+        text = f"{': '.join(where)}: {message}" if where else message
+        if hint:
+            text += f" ({hint})"
         return text
 
 

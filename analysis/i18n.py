@@ -36,6 +36,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural message (its forms count `{count}`) where it is defined; shown with ngettext."""
+    return singular, plural
+
+
 def resolve_lang(choice: str | None, environ: Mapping[str, str] | None = None) -> str:
     """`--lang` when given, else the locale as gettext reads it (`id_ID.UTF-8` -> "id"), else English."""
     if choice is not None:
@@ -59,8 +64,9 @@ def resolve_lang(choice: str | None, environ: Mapping[str, str] | None = None) -
 
 def check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
-        raise UsageError(f"unknown language {lang!r} (languages: {', '.join(LANGUAGES)})",
-                         hint="use --lang en or --lang id")
+        raise UsageError(N_("unknown language {lang!r} (languages: {languages})"),
+                         hint=N_("use --lang en or --lang id"),
+                         fields={"lang": lang, "languages": ", ".join(LANGUAGES)})
     return lang
 
 
@@ -74,8 +80,9 @@ def translation(lang: str) -> gettext.NullTranslations:
         with open(mo, "rb") as handle:
             return gettext.GNUTranslations(handle)
     except OSError:
-        raise UsageError(f"the {LANGUAGES[lang]} catalog is not compiled", path=str(mo),
-                         hint="run make locale (pybabel compile -d analysis/locale -D reqresp)") from None
+        raise UsageError(N_("the {language} catalog is not compiled"), path=str(mo),
+                         hint=N_("run make locale (pybabel compile -d analysis/locale -D reqresp)"),
+                         fields={"language": LANGUAGES[lang]}) from None
 
 
 @contextlib.contextmanager

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from analysis.i18n import N_
+
 
 class RawRecord(NamedTuple):
     """One captured record as the file holds it, before any header is decoded."""
@@ -124,9 +126,30 @@ class Warning(NamedTuple):      # noqa: A001 - a record, shadows nothing we use
     code: str                   # "truncated-file" | "damaged-block" | "timestamp-out-of-range"
                                 # | "bad-checksums" | "checksum-offload" (decode/checksums.py)
                                 # | "not-decoded" (api.py, columnar/engine.py)
-    message: str                # one line: what, where, what to do
+    message: str                # one line: what, where, what to do (English)
     frame: int | None = None
     offset: int | None = None   # byte offset in the file
+    # the message as an English template (a (singular, plural) pair counts {count}) and its
+    # named fields: text(t) says it in t's language (see warning())
+    template: str | tuple[str, str] = ""
+    fields: tuple[tuple[str, object], ...] = ()
+
+    def text(self, t=None) -> str:
+        """The message in the language of `t` (a gettext translation; None: English)."""
+        if t is None or not self.template:
+            return self.message
+        fields = dict(self.fields)
+        if isinstance(self.template, tuple):
+            return t.ngettext(*self.template, fields["count"]).format(**fields)
+        return t.gettext(self.template).format(**fields)
+
+
+def warning(code: str, template: str | tuple[str, str], *, frame: int | None = None,
+            offset: int | None = None, **fields) -> Warning:
+    """A Warning from an English template (marked N_() by the caller) and its named fields."""
+    fields = {"frame": frame, "offset": offset, **fields}   # a template may name them too
+    english = template if isinstance(template, str) else template[fields["count"] != 1]
+    return Warning(code, english.format(**fields), frame, offset, template, tuple(fields.items()))
 
 
 class Connection(NamedTuple):

@@ -42,6 +42,7 @@ from analysis.decode.link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, ETH_TEB
                                   LINKTYPE_NAMES, MAX_TUNNELS, VXLAN_HEADER, VXLAN_PORT, _cut,
                                   ethernet_at, peel)
 from analysis.errors import UnknownLinkTypeError
+from analysis.i18n import N_
 from analysis.model import ArpHeader, Frame, RawRecord, TcpHeader
 
 _new = tuple.__new__
@@ -107,8 +108,9 @@ def _decode_general(rec: RawRecord, path: str | None, verify_checksums: bool) ->
     link = LINK_DECODERS.get(rec.linktype)
     if link is None:
         raise UnknownLinkTypeError(
-            f"link type {rec.linktype} is not supported", path=path, frame=rec.number,
-            hint="supported: " + ", ".join(f"{n} {LINKTYPE_NAMES[n]}" for n in sorted(LINKTYPE_NAMES)))
+            N_("link type {linktype} is not supported"), path=path, frame=rec.number,
+            hint=N_("supported: {types}"), fields={"linktype": rec.linktype, "types": ", ".join(
+                f"{n} {LINKTYPE_NAMES[n]}" for n in sorted(LINKTYPE_NAMES))})
     data = rec.data
     eth_src, eth_dst, vlans, ethertype, off, malformed = link(data)
     layers = _network(data, rec.wirelen, (eth_src, eth_dst, vlans), ethertype, off, malformed,

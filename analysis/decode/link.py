@@ -16,7 +16,8 @@ count frames by code and give one warning line per code.
 """
 from __future__ import annotations
 
-from analysis.model import Warning
+from analysis.i18n import NP_
+from analysis.model import Warning, warning
 
 ETH_IPV4, ETH_ARP, ETH_RARP, ETH_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
 ETH_PPPOE_SESSION, ETH_MPLS, ETH_MPLS_MULTICAST = 0x8864, 0x8847, 0x8848
@@ -44,11 +45,10 @@ def undecoded_warnings(path: str, seen: dict) -> list[Warning]:
     (`seen`: UNDECODED_* code -> [frames, first frame number]), most frames first."""
     out = []
     for code, (count, first) in sorted(seen.items(), key=lambda item: (-item[1][0], item[0])):
-        noun = "frame" if count == 1 else "frames"
-        out.append(Warning(
-            code="not-decoded", frame=first,
-            message=f"{path}: {count} {noun} behind {undecoded_layer(code)} not decoded "
-                    f"(the first is frame {first})"))
+        out.append(warning(
+            "not-decoded", NP_("{path}: {count} frame behind {layer} not decoded (the first is frame {first})",
+                                "{path}: {count} frames behind {layer} not decoded (the first is frame {first})"),
+            frame=first, path=path, count=count, layer=undecoded_layer(code), first=first))
     return out
 VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})   # 802.1Q, 802.1ad, old Q-in-Q
 NULL_FAMILY_ETHERTYPE = {2: ETH_IPV4, 24: ETH_IPV6, 28: ETH_IPV6, 30: ETH_IPV6}

@@ -28,13 +28,14 @@ PHASE_COLORS: dict[str, str] = {
 TROUBLE_COLOR = "#cc0000"
 
 
-def phase_title(phase: str) -> str:
+def phase_title(phase: str, t=None) -> str:
     """The phase's name as the vocabulary explains it: 'ARP exchange', 'TCP three-way handshake'...
 
     Taken from the explanation's first clause so the figures never invent a second set of names;
     the phase key is added when the title does not already say it ('Connection termination
     (teardown)')."""
-    title = vocabulary.PHASES[phase].split(":", 1)[0].strip()
+    explanation = vocabulary.PHASES[phase] if t is None else t.gettext(vocabulary.PHASES[phase])
+    title = explanation.split(":", 1)[0].strip()
     return title if phase.lower() in title.lower() else f"{title} ({phase})"
 
 

@@ -25,6 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title, safe_text
+from analysis.i18n import translation
 from analysis.model import LabeledFrame
 from analysis.session.arp import BROADCAST_MAC, arp_fields, mac_to_ip
 from analysis.tcp.measures import is_retransmission
@@ -172,10 +173,11 @@ class _Hosts:
         ranked += sorted(k for k in keys if k not in ranked and k != BROADCAST)
         return ranked + ([BROADCAST] if BROADCAST in keys else [])
 
-    def title(self, key: str) -> str:
+    def title(self, key: str, t=None) -> str:
+        t = translation("en") if t is None else t
         if key == BROADCAST:
-            return f"broadcast\n{BROADCAST_MAC}\n(every host on the LAN)"
-        role = "/".join(sorted(self.roles.get(key, ()))) or "host"
+            return t.gettext("broadcast\n{mac}\n(every host on the LAN)").format(mac=BROADCAST_MAC)
+        role = "/".join(sorted(self.roles.get(key, ()))) or t.gettext("host")
         ports = self.ports.get(key, set())
         address = key if len(ports) != 1 or key.count(":") == 1 else f"{key}:{next(iter(ports))}"
         macs = [mac for mac, ip in self.macs.items() if ip == key.split(":")[0] or ip == key]
@@ -235,8 +237,10 @@ def _pauses(rows: list[LadderRow]) -> dict[int, float]:
 
 def ladder(analysis, *, conn: int | None = None, first: int | None = None, last: int | None = None,
            phases: str | Iterable[str] | None = None, max_rows: int = 60,
-           title: str | None = None) -> Figure:
-    """The ladder diagram of a capture (or of one connection, a frame range, some phases)."""
+           title: str | None = None, lang: str = "en") -> Figure:
+    """The ladder diagram of a capture (or of one connection, a frame range, some phases), its
+    texts in `lang`."""
+    t = translation(lang)
     rows = ladder_rows(analysis, conn=conn, first=first, last=last, phases=phases, max_rows=max_rows)
     drawn = [r.frame for r in rows if r.frame is not None]
     hosts = _Hosts(analysis, drawn)
@@ -250,7 +254,7 @@ def ladder(analysis, *, conn: int | None = None, first: int | None = None, last:
         rows = [r for r in rows if r.frame is None or r.frame.number not in skip]
         drawn = [f for f in drawn if f.number not in skip]
     keys = {k for f in drawn for k in ends[f.number]}
-    lanes = [_Lane(k, hosts.title(k)) for k in hosts.order(keys)] or [_Lane("-", "no frames")]
+    lanes = [_Lane(k, hosts.title(k, t)) for k in hosts.order(keys)] or [_Lane("-", t.gettext("no frames"))]
     lane_x = {lane.key: _LEFT + 0.6 + i * _LANE_GAP for i, lane in enumerate(lanes)}
     ports_on_arrows = any(len(hosts.ports.get(k, ())) > 1 for k in keys)
 
@@ -263,11 +267,13 @@ def ladder(analysis, *, conn: int | None = None, first: int | None = None, last:
     ax.axis("off")
 
     name = Path(analysis.path).name
-    what = f"connection {conn}" if conn is not None else f"{len(drawn)} of {analysis.frame_count} frames"
-    ax.text(0.15, 0.22, title or f"{name}: ladder diagram ({what})", fontsize=11, weight="bold",
-            va="center")
-    ax.text(_LEFT - 0.15, _HEAD - 0.12, "No.", fontsize=_FONT, ha="right", weight="bold")
-    ax.text(_LEFT - 0.05, _HEAD - 0.12, "time (s)", fontsize=_FONT, ha="left", weight="bold")
+    what = (t.gettext("{name}: ladder diagram (connection {conn})") if conn is not None else
+            t.ngettext("{name}: ladder diagram ({drawn} of {count} frame)",
+                       "{name}: ladder diagram ({drawn} of {count} frames)", analysis.frame_count))
+    ax.text(0.15, 0.22, title or what.format(name=name, conn=conn, drawn=len(drawn), count=analysis.frame_count),
+            fontsize=11, weight="bold", va="center")
+    ax.text(_LEFT - 0.15, _HEAD - 0.12, t.gettext("No."), fontsize=_FONT, ha="right", weight="bold")
+    ax.text(_LEFT - 0.05, _HEAD - 0.12, t.gettext("time (s)"), fontsize=_FONT, ha="left", weight="bold")
     bottom = _HEAD + len(rows) * _ROW
     for lane in lanes:
         x = lane_x[lane.key]
@@ -281,14 +287,15 @@ def ladder(analysis, *, conn: int | None = None, first: int | None = None, last:
     for index, row in enumerate(rows):
         y = _HEAD + (index + 0.55) * _ROW
         if index in pauses:
-            ax.text(_LEFT - 0.05, y - _ROW / 2, f"… {pauses[index]:.3f} s later", ha="left",
+            ax.text(_LEFT - 0.05, y - _ROW / 2, "… " + t.gettext("{seconds} s later").format(
+                seconds=f"{pauses[index]:.3f}"), ha="left",
                     va="center", fontsize=_FONT - 0.5, style="italic", color="#555555")
         if row.frame is None:
-            _draw_gap(ax, row, y, lane_x, lanes)
+            _draw_gap(ax, row, y, lane_x, lanes, t)
             continue
         _draw_arrow(ax, row.frame, y, lane_x, ends[row.frame.number], texts, ports_on_arrows)
-    _draw_brackets(ax, rows, lane_x[lanes[-1].key] + 0.45)
-    _draw_legend(ax, drawn, off_lane, bottom + 0.1, width)
+    _draw_brackets(ax, rows, lane_x[lanes[-1].key] + 0.45, t)
+    _draw_legend(ax, drawn, off_lane, bottom + 0.1, width, t)
     return fig
 
 
@@ -325,17 +332,20 @@ def _draw_arrow(ax, frame, y, lane_x, ends, texts, ports_on_arrows) -> None:
                 bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85))
 
 
-def _draw_gap(ax, row: LadderRow, y: float, lane_x, lanes) -> None:
+def _draw_gap(ax, row: LadderRow, y: float, lane_x, lanes, t) -> None:
     counts = Counter(f.phase for f in row.hidden)
     span = ", ".join(f"{phase} {n}" for phase, n in counts.most_common())
     first, last = row.hidden[0].number, row.hidden[-1].number
     middle = (lane_x[lanes[0].key] + lane_x[lanes[-1].key]) / 2
-    ax.text(middle, y, f"⋮   {len(row.hidden)} frames not drawn (no. {first}–{last}: {span})   ⋮",
+    gap = t.ngettext("{count} frame not drawn (no. {first}–{last}: {span})",
+                     "{count} frames not drawn (no. {first}–{last}: {span})", len(row.hidden)).format(
+        count=len(row.hidden), first=first, last=last, span=span)
+    ax.text(middle, y, f"⋮   {gap}   ⋮",
             ha="center", va="center", fontsize=_FONT + 0.5, style="italic", color="#444444",
             bbox=dict(boxstyle="round,pad=0.25", fc="#f2f2f2", ec="#bbbbbb"), zorder=4)
 
 
-def _draw_brackets(ax, rows: list[LadderRow], x: float) -> None:
+def _draw_brackets(ax, rows: list[LadderRow], x: float, t) -> None:
     """A bracket and the phase's name beside each run of rows of one phase."""
     runs: list[tuple[str, int, int]] = []
     for index, row in enumerate(rows):
@@ -349,25 +359,26 @@ def _draw_brackets(ax, rows: list[LadderRow], x: float) -> None:
         bottom = _HEAD + (end + 1) * _ROW - 0.04
         color = PHASE_COLORS[phase]
         ax.plot([x, x + 0.1, x + 0.1, x], [top, top, bottom, bottom], color=color, lw=1.6)
-        name = textwrap.fill(phase_title(phase), 24)
+        name = textwrap.fill(phase_title(phase, t), 24)
         count = end - start + 1
-        ax.text(x + 0.2, (top + bottom) / 2, f"{name}\n({count} frame{'s' if count > 1 else ''})",
+        ax.text(x + 0.2, (top + bottom) / 2,
+                name + "\n" + t.ngettext("({count} frame)", "({count} frames)", count).format(count=count),
                 va="center", ha="left", fontsize=8, color=color, weight="bold", linespacing=1.2)
 
 
-def _draw_legend(ax, drawn, off_lane, y: float, width: float) -> None:
+def _draw_legend(ax, drawn, off_lane, y: float, width: float, t) -> None:
     phases = [p for p in PHASE_COLORS if any(f.phase == p for f in drawn)]
     handles = [Patch(color=PHASE_COLORS[p], label=p) for p in phases]
     if any(is_retransmission(f) for f in drawn):
-        handles.append(Line2D([], [], color=TROUBLE_COLOR, ls="--", label="retransmission"))
+        handles.append(Line2D([], [], color=TROUBLE_COLOR, ls="--", label=t.gettext("retransmission")))
     if handles:
         ax.legend(handles=handles, loc="upper left", ncol=len(handles), fontsize=_FONT,
                   frameon=False, bbox_to_anchor=(0.12 / width, 1 - y / ax.get_ylim()[0]),
                   bbox_transform=ax.transAxes)
-    notes = ["Rows are in capture order; the left column gives each frame's number and time "
-             "since the first frame. Seq/Ack are relative (as Wireshark shows them)."]
+    notes = [t.gettext("Rows are in capture order; the left column gives each frame's number and time "
+                       "since the first frame. Seq/Ack are relative (as Wireshark shows them).")]
     if off_lane:
         listed = ", ".join(f"{f.number} ({f.label} {f.src} → {f.dst})" for f in off_lane[:4])
-        more = f" and {len(off_lane) - 4} more" if len(off_lane) > 4 else ""
-        notes.append(f"Not drawn, traffic of no host above: frame {listed}{more}.")
+        more = " " + t.gettext("and {count} more").format(count=len(off_lane) - 4) if len(off_lane) > 4 else ""
+        notes.append(t.gettext("Not drawn, traffic of no host above: frame {listed}.").format(listed=listed + more))
     ax.text(0.15, y + 0.35, "\n".join(notes), fontsize=_FONT - 0.5, color="#444444", va="top")

@@ -19,6 +19,7 @@ from analysis.figures.common import (PHASE_COLORS, TROUBLE_COLOR, data_uri, figu
                              phase_title, save_figure)
 from analysis.figures.ladder import LadderRow, ladder, ladder_rows
 from analysis.figures.timeseq import phase_timeline, time_sequence
+from analysis.i18n import translation
 from analysis.vocabulary import RETRANSMISSION_FLAGS
 
 __all__ = ["PHASE_COLORS", "TROUBLE_COLOR", "RETRANSMISSION_FLAGS", "phase_title", "ladder",
@@ -36,29 +37,32 @@ class ReportFigure(NamedTuple):
     svg: str | None     # kept for the ladder (ladder.svg)
 
 
-def report_figures(analysis, *, max_conns: int = 4, max_rows: int = 60) -> list[ReportFigure]:
-    """The figures a report shows, rendered once (the HTML embeds them, the files hold them).
+def report_figures(analysis, *, max_conns: int = 4, max_rows: int = 60,
+                   lang: str = "en") -> list[ReportFigure]:
+    """The figures a report shows, rendered once (the HTML embeds them, the files hold them),
+    their titles, labels, legends and captions in `lang`.
     A capture without frames has nothing to draw: no figures (the report says 0 frames)."""
+    _ = translation(lang).gettext
     figures: list[ReportFigure] = []
     if not analysis.frames:
         return figures
-    fig = ladder(analysis, max_rows=max_rows)
+    fig = ladder(analysis, max_rows=max_rows, lang=lang)
     figures.append(ReportFigure(
-        "ladder", "Ladder diagram",
-        "One arrow per frame, time going down: flags, relative Seq/Ack, payload length and the "
-        "frame's label, coloured by phase; the request and response text under the data arrows; "
-        "each phase bracketed on the right (Wireshark: Statistics > Flow Graph).",
+        "ladder", _("Ladder diagram"),
+        _("One arrow per frame, time going down: flags, relative Seq/Ack, payload length and the "
+          "frame's label, coloured by phase; the request and response text under the data arrows; "
+          "each phase bracketed on the right (Wireshark: Statistics > Flow Graph)."),
         figure_png(fig), figure_svg(fig)))
-    fig = phase_timeline(analysis)
+    fig = phase_timeline(analysis, lang=lang)
     figures.append(ReportFigure(
-        "timeline", "Phase timeline",
-        "Every frame of the capture on a time axis, one row per TCP connection (and ARP, other "
-        "traffic), coloured by phase.", figure_png(fig), None))
+        "timeline", _("Phase timeline"),
+        _("Every frame of the capture on a time axis, one row per TCP connection (and ARP, other "
+          "traffic), coloured by phase."), figure_png(fig), None))
     for connection in analysis.connections[:max_conns]:
-        fig = time_sequence(analysis, connection.id)
+        fig = time_sequence(analysis, connection.id, lang=lang)
         figures.append(ReportFigure(
-            f"tseq-conn{connection.id}", f"Time-sequence graph, connection {connection.id}",
-            "Each data segment is a bar from its first to its last relative sequence number at "
-            "the time it was sent; the green steps are the peer's ACKs; retransmissions are red "
-            "(Wireshark: Statistics > TCP Stream Graphs > Stevens).", figure_png(fig), None))
+            f"tseq-conn{connection.id}", _("Time-sequence graph, connection {conn}").format(conn=connection.id),
+            _("Each data segment is a bar from its first to its last relative sequence number at "
+              "the time it was sent; the green steps are the peer's ACKs; retransmissions are red "
+              "(Wireshark: Statistics > TCP Stream Graphs > Stevens)."), figure_png(fig), None))
     return figures

@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title
+from analysis.i18n import translation
 from analysis.model import LabeledFrame
 from analysis.tcp.measures import is_retransmission
 
@@ -85,8 +86,9 @@ class _CompressedTime:
                     transform=ax.get_xaxis_transform())
 
 
-def time_sequence(analysis, conn: int, *, title: str | None = None) -> Figure:
+def time_sequence(analysis, conn: int, *, title: str | None = None, lang: str = "en") -> Figure:
     """Stevens graph of connection `conn`: client -> server on top, server -> client below."""
+    t = translation(lang)
     connection = analysis.connection(conn)
     frames = analysis.frames_of(conn)
     client = (connection.orig_ip, connection.orig_port)
@@ -99,36 +101,39 @@ def time_sequence(analysis, conn: int, *, title: str | None = None) -> Figure:
     axes = fig.subplots(2, 1, sharex=True)
     drawn: set[str] = set()
     for ax, sender, receiver, name in (
-            (axes[0], client, server, "requests"), (axes[1], server, client, "responses")):
-        drawn |= _stevens(ax, frames, sender, receiver, axis, scale)
+            (axes[0], client, server, t.gettext("requests")), (axes[1], server, client, t.gettext("responses"))):
+        drawn |= _stevens(ax, frames, sender, receiver, axis, scale, t)
         ax.set_title(f"{sender[0]}:{sender[1]} → {receiver[0]}:{receiver[1]} ({name})",
                      fontsize=10, loc="left")
-        ax.set_ylabel("relative sequence number (bytes)")
+        ax.set_ylabel(t.gettext("relative sequence number (bytes)"))
         ax.grid(True, color="#e5e5e5", lw=0.6)
         axis.mark(ax, scale, unit)
-    axes[1].set_xlabel(f"time since the connection's first frame ({unit})")
+    axes[1].set_xlabel(t.gettext("time since the connection's first frame ({unit})").format(unit=unit))
     legend = {
-        "data": Line2D([], [], color=PHASE_COLORS["data"], lw=2.5, label="data segment (seq … seq+len)"),
-        "retransmission": Line2D([], [], color=TROUBLE_COLOR, lw=2.5, marker="x", label="retransmission"),
+        "data": Line2D([], [], color=PHASE_COLORS["data"], lw=2.5, label=t.gettext("data segment (seq … seq+len)")),
+        "retransmission": Line2D([], [], color=TROUBLE_COLOR, lw=2.5, marker="x", label=t.gettext("retransmission")),
         "syn": Line2D([], [], color=PHASE_COLORS["handshake"], marker="^", ls="", label="SYN"),
         "fin": Line2D([], [], color=PHASE_COLORS["teardown"], marker="v", ls="", label="FIN"),
-        "ack": Line2D([], [], color="#2ca02c", drawstyle="steps-post", label="ACK from the peer"),
+        "ack": Line2D([], [], color="#2ca02c", drawstyle="steps-post", label=t.gettext("ACK from the peer")),
         "window": Line2D([], [], color="#aaaaaa", ls=":", drawstyle="steps-post",
-                         label="ACK + window (receiver's limit)"),
+                         label=t.gettext("ACK + window (receiver's limit)")),
     }
     handles = [handle for key, handle in legend.items() if key in drawn]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     retrans = sum(1 for f in frames if is_retransmission(f))
-    fig.suptitle(title or f"{Path(analysis.path).name}: time-sequence graph (Stevens), connection {conn}"
-                 f" - {retrans} retransmission{'s' if retrans != 1 else ''}",
+    fig.suptitle(title or t.ngettext(
+        "{name}: time-sequence graph (Stevens), connection {conn} - {count} retransmission",
+        "{name}: time-sequence graph (Stevens), connection {conn} - {count} retransmissions",
+        retrans).format(name=Path(analysis.path).name, conn=conn, count=retrans),
                  fontsize=11, weight="bold")
     fig.subplots_adjust(left=0.09, right=0.97, top=0.9, bottom=0.17, hspace=0.3)
     return fig
 
 
 def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _CompressedTime,
-             scale: float) -> set[str]:
-    """Draw one direction; return what was drawn (for the legend)."""
+             scale: float, tr=None) -> set[str]:
+    """Draw one direction; return what was drawn (for the legend); texts in the language of `tr`."""
+    tr = translation("en") if tr is None else tr
     sent = [f for f in frames if (f.src, f.sport) == sender]
     acks = [f for f in frames if (f.src, f.sport) == receiver and "ACK" in f.flags.split(",")]
     drawn: set[str] = set()
@@ -157,7 +162,8 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
                 # Stack the notes of retransmissions that land on the same spot.
                 stack = sum(1 for nt, ny in notes if abs(nt - t) < 0.05 * max(right, 1e-9) and ny == top)
                 near_right = right > 0 and t > 0.75 * right
-                ax.annotate(f"frame {frame.number}: {frame.label} retransmitted", (t, top),
+                ax.annotate(tr.gettext("frame {frame}: {label} retransmitted").format(
+                    frame=frame.number, label=frame.label), (t, top),
                             xytext=(-6 if near_right else 6, 6 + 11 * stack), textcoords="offset points",
                             fontsize=7.5, color=TROUBLE_COLOR, ha="right" if near_right else "left")
                 notes.append((t, top))
@@ -176,14 +182,14 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
                     color="#aaaaaa", ls=":", lw=1.0, zorder=1)
             drawn.add("window")
     if not sent:
-        ax.text(0.5, 0.5, "no segments in this direction", transform=ax.transAxes, ha="center",
+        ax.text(0.5, 0.5, tr.gettext("no segments in this direction"), transform=ax.transAxes, ha="center",
                 color="#666666")
     return drawn
 
 
 # --- phase timeline -----------------------------------------------------------------------------
 
-def _rows(analysis, max_conns: int) -> list[tuple[str, list[LabeledFrame]]]:
+def _rows(analysis, max_conns: int, t) -> list[tuple[str, list[LabeledFrame]]]:
     rows: list[tuple[str, list[LabeledFrame]]] = []
     arp = [f for f in analysis.frames if f.phase == "arp"]
     if arp:
@@ -193,14 +199,14 @@ def _rows(analysis, max_conns: int) -> list[tuple[str, list[LabeledFrame]]]:
         if frame.conn is not None:
             by_conn.setdefault(frame.conn, []).append(frame)
     for connection in analysis.connections[:max_conns]:
-        rows.append((f"conn {connection.id}\n{connection.orig}\n→ {connection.resp}",
+        rows.append((t.gettext("conn {conn}").format(conn=connection.id) + f"\n{connection.orig}\n→ {connection.resp}",
                      by_conn.get(connection.id, [])))
     rest = [f for c in analysis.connections[max_conns:] for f in by_conn.get(c.id, [])]
     if rest:
-        rows.append((f"{len(analysis.connections) - max_conns} more\nconnections", rest))
+        rows.append((t.gettext("{count} more\nconnections").format(count=len(analysis.connections) - max_conns), rest))
     other = [f for f in analysis.frames if f.conn is None and f.phase != "arp"]
     if other:
-        rows.append(("other", other))
+        rows.append((t.gettext("other"), other))
     return rows
 
 
@@ -233,12 +239,13 @@ def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
     ax.grid(True, axis="x", color="#e5e5e5", lw=0.6)
 
 
-def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None) -> Figure:
+def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None, lang: str = "en") -> Figure:
     """The whole capture on a time axis: a row per connection (and ARP, other), ticks by phase.
 
     When the session itself fills only a sliver of the capture (a stray frame seconds later), a
     second panel zooms into the session."""
-    rows = _rows(analysis, max_conns)
+    t = translation(lang)
+    rows = _rows(analysis, max_conns, t)
     times = [f.rel_time for f in analysis.frames]
     end = max(times, default=0.0)
     session = [f.rel_time for f in analysis.frames if f.phase != "other"]
@@ -253,22 +260,25 @@ def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None) -
     panels = fig.subplots(2 if zoom else 1, 1, squeeze=False)[:, 0]
     scale, unit = _time_unit(end)
     _draw_rows(panels[0], rows, 0.0, end, scale)
-    panels[0].set_xlabel(f"time since the first frame ({unit})", fontsize=9)
+    panels[0].set_xlabel(t.gettext("time since the first frame ({unit})").format(unit=unit), fontsize=9)
     if zoom:
         zscale, zunit = _time_unit(zoom[1])
         _draw_rows(panels[1], rows, zoom[0], zoom[1], zscale)
         panels[1].set_xlim(zoom[0] * zscale, zoom[1] * zscale)
-        panels[1].set_xlabel(f"zoom on the session: time since the first frame ({zunit})", fontsize=9)
+        panels[1].set_xlabel(t.gettext("zoom on the session: time since the first frame ({unit})").format(unit=zunit),
+                             fontsize=9)
         panels[0].axvspan(zoom[0] * scale, zoom[1] * scale, color="#ffe9a8", alpha=0.6, lw=0, zorder=0)
     present = [p for p in PHASE_COLORS if any(f.phase == p for f in analysis.frames)]
-    handles = [Patch(color=PHASE_COLORS[p], label=phase_title(p)) for p in present]
+    handles = [Patch(color=PHASE_COLORS[p], label=phase_title(p, t)) for p in present]
     if any(is_retransmission(f) for f in analysis.frames):
-        handles.append(Line2D([], [], marker="v", ls="", color=TROUBLE_COLOR, label="retransmission"))
+        handles.append(Line2D([], [], marker="v", ls="", color=TROUBLE_COLOR, label=t.gettext("retransmission")))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4) or 1, fontsize=8,
                frameon=False)
     conns = len(analysis.connections)
-    fig.suptitle(title or f"{Path(analysis.path).name}: phases over time "
-                 f"({analysis.frame_count} frames, {conns} connection{'s' if conns != 1 else ''})",
+    fig.suptitle(title or "{name}: {what} ({frames}, {conns})".format(
+        name=Path(analysis.path).name, what=t.gettext("phases over time"),
+        frames=t.ngettext("{count} frame", "{count} frames", analysis.frame_count).format(count=analysis.frame_count),
+        conns=t.ngettext("{count} connection", "{count} connections", conns).format(count=conns)),
                  fontsize=11, weight="bold")
     fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.45 / fig.get_figheight(),
                         bottom=0.95 / fig.get_figheight(), hspace=0.55)

@@ -28,6 +28,8 @@ def _flags(args) -> list[str]:
         flags += ["--phase", args.phase]
     if args.conn is not None:
         flags += ["--conn", str(args.conn)]
+    if getattr(args, "lang", None):
+        flags += ["--lang", args.lang]
     return flags
 
 

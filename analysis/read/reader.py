@@ -37,7 +37,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from analysis.errors import CaptureFormatError
-from analysis.model import RawRecord, Warning
+from analysis.i18n import N_
+from analysis.model import RawRecord, Warning, warning
 from analysis.read.sources import CHUNK, FileSource
 
 MAX_CAPLEN = 256 << 20           # a larger record length means a corrupt file, not a big frame
@@ -94,18 +95,19 @@ class CaptureReader:
                 # the header, and whatever came with it: kept for records(), nothing is re-read
                 head = self._pending = source.fill(24)
         except OSError as exc:
-            raise CaptureFormatError(f"cannot open: {exc.strerror}", path=self.path,
-                                     hint="check the path") from None
+            raise CaptureFormatError(N_("cannot open: {reason}"), path=self.path,
+                                     hint=N_("check the path"), fields={"reason": exc.strerror}) from None
         if not head:
-            raise CaptureFormatError("empty file (0 bytes), not a capture", path=self.path,
-                                     hint="capture again; tcpdump may have been stopped before writing")
+            raise CaptureFormatError(N_("empty file (0 bytes), not a capture"), path=self.path,
+                                     hint=N_("capture again; tcpdump may have been stopped before writing"))
         if head[:4] in PCAP_MAGICS:
             self.format = "pcap"
             order, self.nanosecond, self._rec_header = PCAP_MAGICS[head[:4]]
             self._order = order
             if len(head) < 24:
-                raise CaptureFormatError(f"pcap file header cut at {len(head)} of 24 bytes",
-                                         path=self.path, hint="the file is not a whole capture")
+                raise CaptureFormatError(N_("pcap file header cut at {have} of 24 bytes"),
+                                         path=self.path, hint=N_("the file is not a whole capture"),
+                                         fields={"have": len(head)})
             _, _, _, _, snaplen, linktype = struct.unpack(order + "HHiIII", head[4:24])
             self.snaplen = snaplen
             # the upper bits of the link-type field carry FCS information, not the type
@@ -115,12 +117,12 @@ class CaptureReader:
             self.format = "pcapng"
             self.nanosecond = False                # set when an IDB has a finer resolution than us
             if len(head) < 12 or head[8:12] not in BYTE_ORDER_MAGIC:
-                raise CaptureFormatError("pcapng section header block has no valid byte-order magic",
-                                         path=self.path, hint="the file is damaged or not pcapng")
+                raise CaptureFormatError(N_("pcapng section header block has no valid byte-order magic"),
+                                         path=self.path, hint=N_("the file is damaged or not pcapng"))
         else:
             raise CaptureFormatError(
-                f"not a pcap or pcapng capture (starts with bytes {head[:4].hex()})",
-                path=self.path, hint="give a file written by tcpdump, dumpcap or Wireshark")
+                N_("not a pcap or pcapng capture (starts with bytes {magic})"), fields={"magic": head[:4].hex()},
+                path=self.path, hint=N_("give a file written by tcpdump, dumpcap or Wireshark"))
 
     @property
     def linktypes(self) -> tuple[int, ...]:
@@ -144,19 +146,20 @@ class CaptureReader:
     # -- helpers ---------------------------------------------------------------------------
 
     def _cut(self, number: int, offset: int, have: int, need: int) -> None:
-        self.warnings.append(Warning(
+        self.warnings.append(warning(
             "truncated-file",
-            f"{self.path}: file ends inside frame {number} at byte offset {offset} ({have} of "
-            f"{need} bytes present); the {number - 1} whole frames before it were read",
-            frame=number, offset=offset))
+            N_("{path}: file ends inside frame {number} at byte offset {offset} ({have} of "
+               "{need} bytes present); the {whole} whole frames before it were read"),
+            frame=number, offset=offset, path=self.path, number=number, have=have, need=need,
+            whole=number - 1))
 
     def _damaged(self, number: int, offset: int, lead: int, trail: int) -> None:
-        self.warnings.append(Warning(
+        self.warnings.append(warning(
             "damaged-block",
-            f"{self.path}: the block at byte offset {offset} is damaged: its total length is "
-            f"{lead} at its start and {trail} at its end (tshark: total block lengths don't "
-            f"match); the {number - 1} whole frames before it were read, nothing after it",
-            frame=number, offset=offset))
+            N_("{path}: the block at byte offset {offset} is damaged: its total length is "
+               "{lead} at its start and {trail} at its end (tshark: total block lengths don't "
+               "match); the {whole} whole frames before it were read, nothing after it"),
+            frame=number, offset=offset, path=self.path, lead=lead, trail=trail, whole=number - 1))
 
     def _clamp(self, number: int, offset: int, ts: int) -> int:
         """`ts` set to the nearest int64 nanosecond; counted for the one warning per file."""
@@ -169,22 +172,22 @@ class CaptureReader:
         if not self._clamped:
             return
         number, offset = self._first_clamped
-        if self._clamped == 1:
-            which = f"frame {number} (byte offset {offset}) has"
-        else:
-            which = f"{self._clamped} frames, the first frame {number} (byte offset {offset}), have"
-        self.warnings.append(Warning(
+        self.warnings.append(warning(
             "timestamp-out-of-range",
-            f"{self.path}: {which} a timestamp outside 1823-11-12 .. 2116-02-20 (what the "
-            "analyzer's nanosecond times hold), set to the nearest of those limits: times and "
-            "durations involving it are wrong (the capture's clock or an interface's if_tsoffset "
-            "is damaged)",
-            frame=number, offset=offset))
+            N_("{path}: frame {number} (byte offset {offset}) has a timestamp outside "
+                "1823-11-12 .. 2116-02-20 (what the analyzer's nanosecond times hold), set to the "
+                "nearest of those limits: times and durations involving it are wrong (the "
+                "capture's clock or an interface's if_tsoffset is damaged)") if self._clamped == 1 else
+            N_("{path}: {count} frames, the first frame {number} (byte offset {offset}), have a "
+                "timestamp outside 1823-11-12 .. 2116-02-20 (what the analyzer's nanosecond times "
+                "hold), set to the nearest of those limits: times and durations involving it are "
+                "wrong (the capture's clock or an interface's if_tsoffset is damaged)"),
+            frame=number, offset=offset, path=self.path, number=number, count=self._clamped))
 
     def _absurd(self, number: int, caplen: int) -> CaptureFormatError:
         return CaptureFormatError(
-            f"record length {caplen} is larger than {MAX_CAPLEN} bytes", path=self.path,
-            frame=number, hint="the file is corrupt")
+            N_("record length {caplen} is larger than {limit} bytes"), path=self.path,
+            frame=number, hint=N_("the file is corrupt"), fields={"caplen": caplen, "limit": MAX_CAPLEN})
 
     # -- pcap ------------------------------------------------------------------------------
 
@@ -292,8 +295,9 @@ class CaptureReader:
                     magic = buf[pos + 8:pos + 12]
                     if magic not in BYTE_ORDER_MAGIC:
                         raise CaptureFormatError(
-                            f"section header block at byte offset {base + pos} has no valid "
-                            "byte-order magic", path=self.path, hint="the file is damaged")
+                            N_("section header block at byte offset {offset} has no valid "
+                               "byte-order magic"), path=self.path, hint=N_("the file is damaged"),
+                            fields={"offset": base + pos})
                     order = BYTE_ORDER_MAGIC[magic]
                     block_head = struct.Struct(order + "II")
                     epb = struct.Struct(order + "IIIII")
@@ -304,8 +308,9 @@ class CaptureReader:
                 btype, blen = block_head.unpack_from(buf, pos)
                 if blen < 12 or blen % 4:
                     raise CaptureFormatError(
-                        f"block at byte offset {base + pos} has an invalid length {blen}",
-                        path=self.path, frame=number + 1, hint="the file is damaged")
+                        N_("block at byte offset {offset} has an invalid length {length}"),
+                        path=self.path, frame=number + 1, hint=N_("the file is damaged"),
+                        fields={"offset": base + pos, "length": blen})
                 end = pos + blen
                 if end > size:
                     if blen > MAX_CAPLEN:
@@ -386,13 +391,14 @@ class CaptureReader:
 
     def _bad_interface(self, number: int, local: int) -> CaptureFormatError:
         return CaptureFormatError(
-            f"packet refers to interface {local}, which no interface description block defined",
-            path=self.path, frame=number, hint="the file is damaged")
+            N_("packet refers to interface {local}, which no interface description block defined"),
+            path=self.path, frame=number, hint=N_("the file is damaged"), fields={"local": local})
 
     def _bad_block(self, number: int, offset: int, caplen: int) -> CaptureFormatError:
         return CaptureFormatError(
-            f"captured length {caplen} does not fit in its block at byte offset {offset}",
-            path=self.path, frame=number, hint="the file is damaged")
+            N_("captured length {caplen} does not fit in its block at byte offset {offset}"),
+            path=self.path, frame=number, hint=N_("the file is damaged"),
+            fields={"caplen": caplen, "offset": offset})
 
 
 def _ns_scale(ticks_per_second: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ JSON schema, version 1 (additive changes keep the version; a removal or a change
 bumps it):
 
     {
-      "schema": "reqresp-lab/analysis", "schema_version": 1,
+      "schema": "reqresp-lab/analysis", "schema_version": 1, "lang": "en" | "id" (of the texts),
       "file": str, "frame_count": int, "linktypes": [int],
       "frames": [ {"number": int (1-based, as Wireshark), "time": float (epoch s),
                    "rel_time": float, "src": str, "dst": str, "sport": int|null, "dport": int|null,
@@ -48,12 +48,16 @@ def frame_dict(frame: LabeledFrame) -> dict:
     return row
 
 
-def to_document(analysis, frames: Iterable[LabeledFrame] | None = None) -> dict:
-    """The JSON document for an Analysis (frames may be given separately, e.g. filtered)."""
+def to_document(analysis, frames: Iterable[LabeledFrame] | None = None, lang: str = "en") -> dict:
+    """The JSON document for an Analysis (frames may be given separately, e.g. filtered); its
+    texts (warning messages, vocabulary explanations) in `lang`, which "lang" records."""
+    from analysis.i18n import translation
+    t = translation(lang)
     chosen = analysis.frames if frames is None else list(frames)
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
+        "lang": lang,
         "file": analysis.path,
         "frame_count": analysis.frame_count,
         "linktypes": list(analysis.linktypes),
@@ -61,18 +65,25 @@ def to_document(analysis, frames: Iterable[LabeledFrame] | None = None) -> dict:
         "connections": [dict(c._asdict(), frames=list(c.frames)) for c in analysis.connections],
         "exchanges": [e._asdict() for e in analysis.exchanges],
         "votes": dict(analysis.votes),
-        "warnings": [w._asdict() for w in analysis.warnings],
+        "warnings": [{"code": w.code, "message": w.text(t), "frame": w.frame, "offset": w.offset}
+                     for w in analysis.warnings],
         "vocabulary": {
-            "phases": vocabulary.PHASES, "phase_filters": vocabulary.PHASE_FILTERS,
-            "labels": vocabulary.LABELS, "analysis": vocabulary.ANALYSIS_FLAGS,
-            "conn_states": vocabulary.CONN_STATES, "history": vocabulary.HISTORY_LETTERS,
-            "ends": vocabulary.CONN_ENDS,
+            "phases": _said(vocabulary.PHASES, t), "phase_filters": vocabulary.PHASE_FILTERS,
+            "labels": _said(vocabulary.LABELS, t), "analysis": _said(vocabulary.ANALYSIS_FLAGS, t),
+            "conn_states": _said(vocabulary.CONN_STATES, t), "history": _said(vocabulary.HISTORY_LETTERS, t),
+            "ends": _said(vocabulary.CONN_ENDS, t),
         },
     }
 
 
-def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None) -> None:
-    json.dump(to_document(analysis, frames), out, indent=1, ensure_ascii=False)
+def _said(explanations: dict, t) -> dict:
+    """A vocabulary's explanations in t's language (keys stay: they are the names)."""
+    return {name: t.gettext(text) if isinstance(text, str) else text for name, text in explanations.items()}
+
+
+def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
+               lang: str = "en") -> None:
+    json.dump(to_document(analysis, frames, lang), out, indent=1, ensure_ascii=False)
     out.write("\n")
 
 

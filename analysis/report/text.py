@@ -2,6 +2,11 @@
 
 `render_plain()` returns plain text (for pipes and files); `render_rich()` prints rich tables to a
 terminal console. Both are built from the same `sections()`, so they always say the same thing.
+
+Language: the renderers take `lang` ("en" default, "id"); sections() takes its gettext translation
+`t` (analysis.i18n.translation(lang); None: English). Titles and notes come translated from
+sections(); the column names stay English there (the renderers test them, e.g. html's numeric
+columns) and each renderer translates them with `column_names()`.
 """
 from __future__ import annotations
 
@@ -9,19 +14,42 @@ from typing import Iterable, NamedTuple
 
 from analysis import vocabulary
 from analysis.filter.exact import phase_filters
+from analysis.i18n import N_, translation
 from analysis.model import LabeledFrame
 
 
 class Section(NamedTuple):
     title: str
     note: str                       # one-line explanation (and the Wireshark filter)
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]        # English names (translated by the renderer: column_names())
     rows: list[tuple[str, ...]]
+    kind: str = ""                  # "phase:<name>" | "connections" | "exchanges" (any language)
+
+
+def english(t=None):
+    """`t`, or the English 'translation' (the messages as written)."""
+    return translation("en") if t is None else t
+
+
+def column_names(columns, t=None) -> list[str]:
+    return [english(t).gettext(c) for c in columns]
+
+
+def headline(analysis, t=None) -> str:
+    """'12 frames, 1 TCP connection, 3 exchanges' in t's language."""
+    t = english(t)
+    return ", ".join([
+        t.ngettext("{count} frame", "{count} frames", analysis.frame_count).format(count=analysis.frame_count),
+        t.ngettext("{count} TCP connection", "{count} TCP connections", len(analysis.connections)).format(
+            count=len(analysis.connections)),
+        t.ngettext("{count} request/response exchange", "{count} request/response exchanges",
+                   len(analysis.exchanges)).format(count=len(analysis.exchanges))])
 
 
 # An exact frame filter longer than this is left out (a long capture's data phase).
 _MAX_FILTER = 400
-FRAME_COLUMNS = ("No.", "Time", "Source", "Destination", "Flags", "Length", "Label", "Analysis", "Info")
+FRAME_COLUMNS = (N_("No."), N_("Time"), N_("Source"), N_("Destination"), N_("Flags"), N_("Length"),
+                 N_("Label"), N_("Analysis"), N_("Info"))
 
 
 def _endpoint(ip: str, port: int | None) -> str:
@@ -37,47 +65,53 @@ def frame_row(frame: LabeledFrame) -> tuple[str, ...]:
             ",".join(frame.analysis), frame.info)
 
 
-def _phase_filter_note(analysis, chosen, phase: str) -> str:
+def _phase_filter_note(analysis, chosen, phase: str, t) -> str:
     # the filter selecting exactly these frames (analysis/filter/exact.py); a long one gives way
     # to the general filter of this kind of frame, said to be no more than that
     exact = phase_filters(analysis, chosen).get(phase, "")
     if exact and len(exact) <= _MAX_FILTER:
-        return f"Wireshark filter (exactly these frames): {exact}"
-    return f"Wireshark filter for this kind of frame (not exactly these): {vocabulary.PHASE_FILTERS[phase]}"
+        return t.gettext("Wireshark filter (exactly these frames): {filter}").format(filter=exact)
+    return t.gettext("Wireshark filter for this kind of frame (not exactly these): {filter}").format(
+        filter=vocabulary.PHASE_FILTERS[phase])
 
 
-def sections(analysis, frames: Iterable[LabeledFrame] | None = None) -> list[Section]:
+def sections(analysis, frames: Iterable[LabeledFrame] | None = None, t=None) -> list[Section]:
+    t = english(t)
     chosen = list(analysis.frames if frames is None else frames)
     result: list[Section] = []
     for phase, explanation in vocabulary.PHASES.items():
         members = [f for f in chosen if f.phase == phase]
         rows = [frame_row(f) for f in members]
         if rows:
-            note = f"{explanation} {_phase_filter_note(analysis, chosen, phase)}"
-            result.append(Section(f"Phase: {phase} ({len(rows)} frames)", note, FRAME_COLUMNS, rows))
+            note = f"{t.gettext(explanation)} {_phase_filter_note(analysis, chosen, phase, t)}"
+            title = t.ngettext("Phase: {phase} ({count} frame)", "Phase: {phase} ({count} frames)",
+                               len(rows)).format(phase=phase, count=len(rows))
+            result.append(Section(title, note, FRAME_COLUMNS, rows, f"phase:{phase}"))
     if analysis.connections:
         rows = [(str(c.id), c.orig, c.resp, c.conn_state, c.history,
                  f"{c.duration:.6f}", f"{c.orig_pkts}/{c.resp_pkts}", f"{c.orig_bytes}/{c.resp_bytes}",
                  "-" if c.irtt is None else f"{c.irtt * 1000:.3f} ms", c.closed_by or "-", c.end)
                 for c in analysis.connections]
         result.append(Section(
-            f"Connections ({len(rows)})",
-            "Zeek conn_state and history (upper case: originator, lower case: responder); "
-            "Wireshark filter for one: tcp.stream eq <Conn>",
-            ("Conn", "Originator", "Responder", "State", "History", "Duration", "Pkts o/r",
-             "Bytes o/r", "iRTT", "Closed by", "End"), rows))
+            t.gettext("Connections ({count})").format(count=len(rows)),
+            t.gettext("Zeek conn_state and history (upper case: originator, lower case: responder); "
+                      "Wireshark filter for one: tcp.stream eq <Conn>"),
+            (N_("Conn"), N_("Originator"), N_("Responder"), N_("State"), N_("History"), N_("Duration"),
+             N_("Pkts o/r"), N_("Bytes o/r"), N_("iRTT"), N_("Closed by"), N_("End")), rows, "connections"))
     if analysis.exchanges:
         rows = [(str(e.conn), str(e.request_frame), _cell(e.request),
                  "-" if e.response_frame is None else str(e.response_frame),
-                 "(no response)" if e.response is None else _cell(e.response),
+                 t.gettext("(no response)") if e.response is None else _cell(e.response),
                  "-" if e.latency is None else f"{e.latency * 1000:.3f} ms", e.kind)
                 for e in analysis.exchanges]
-        note = "Requests (client to server) paired with the server's responses."
+        note = t.gettext("Requests (client to server) paired with the server's responses.")
         if analysis.votes:
-            note += " Vote totals: " + " ".join(f"{k}={v}" for k, v in analysis.votes.items())
-        result.append(Section(f"Exchanges ({len(rows)})", note,
-                              ("Conn", "Req frame", "Request", "Resp frame", "Response", "Latency", "Kind"),
-                              rows))
+            note += " " + t.gettext("Vote totals: {totals}").format(
+                totals=" ".join(f"{k}={v}" for k, v in analysis.votes.items()))
+        result.append(Section(t.gettext("Exchanges ({count})").format(count=len(rows)), note,
+                              (N_("Conn"), N_("Req frame"), N_("Request"), N_("Resp frame"), N_("Response"),
+                               N_("Latency"), N_("Kind")),
+                              rows, "exchanges"))
     return result
 
 
@@ -88,29 +122,31 @@ def _cell(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
-def render_plain(analysis, frames: Iterable[LabeledFrame] | None = None) -> str:
-    lines = [f"{analysis.path}: {analysis.frame_count} frames, {len(analysis.connections)} TCP "
-             f"connections, {len(analysis.exchanges)} exchanges"]
-    for section in sections(analysis, frames):
-        widths = [len(c) for c in section.columns]
+def render_plain(analysis, frames: Iterable[LabeledFrame] | None = None, lang: str = "en") -> str:
+    t = translation(lang)
+    lines = [f"{analysis.path}: {headline(analysis, t)}"]
+    for section in sections(analysis, frames, t):
+        columns = column_names(section.columns, t)
+        widths = [len(c) for c in columns]
         for row in section.rows:
             widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
         lines += ["", section.title, "  " + section.note]
-        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(section.columns, widths)).rstrip())
+        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
         for row in section.rows:
             lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return "\n".join(lines) + "\n"
 
 
-def render_rich(analysis, console, frames: Iterable[LabeledFrame] | None = None) -> None:
+def render_rich(analysis, console, frames: Iterable[LabeledFrame] | None = None, lang: str = "en") -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    console.print(f"[bold]{analysis.path}[/bold]: {analysis.frame_count} frames, "
-                  f"{len(analysis.connections)} TCP connections, {len(analysis.exchanges)} exchanges")
-    for section in sections(analysis, frames):
+    t = translation(lang)
+    console.print(f"[bold]{escape(str(analysis.path))}[/bold]: {escape(headline(analysis, t))}")
+    for section in sections(analysis, frames, t):
         table = Table(title=section.title, caption=section.note, title_justify="left",
                       caption_justify="left", expand=False)
-        for column in section.columns:
+        for column in column_names(section.columns, t):
             table.add_column(column, overflow="fold")
         for row in section.rows:
             table.add_row(*row)

@@ -13,7 +13,7 @@ from babel.messages.extract import extract_python
 ANALYSIS = Path(__file__).resolve().parents[4] / "analysis"
 ARGPARSE = "argparse.py"
 _SINGULAR = ("N_", "_", "gettext")
-_PLURAL = ("ngettext",)
+_PLURAL = ("ngettext", "NP_")
 
 
 def _name(func: ast.expr) -> str | None:
