@@ -18,6 +18,7 @@ import threading
 
 from analysis.api import analyze
 from analysis.errors import UsageError
+from analysis.i18n import N_
 from analysis.read.sources import open_source
 
 
@@ -42,26 +43,26 @@ def main_live(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> dict[str, str]:
     if args.follow and args.file == "-":
-        raise UsageError("--follow is for a file still being written; - (stdin) is read as a "
-                         "stream anyway", path=args.file)
+        raise UsageError(N_("--follow is for a file still being written; - (stdin) is read as a "
+                            "stream anyway"), path=args.file)
     if args.idle_timeout is not None and (not args.follow or args.idle_timeout <= 0):
-        raise UsageError("--idle-timeout S needs --follow and S > 0", path=args.file)
+        raise UsageError(N_("--idle-timeout S needs --follow and S > 0"), path=args.file)
     if args.live and (args.json or args.csv or args.summary or args.out or args.phase
                       or args.conn is not None):
-        raise UsageError("--live prints the narrated frames and the summary; drop "
+        raise UsageError(N_("--live prints the narrated frames and the summary; drop "
                          "--json/--csv/--summary/--out/--phase/--conn, or drop --live for the "
-                         "report of the whole stream", path=args.file)
+                         "report of the whole stream"), path=args.file)
     if args.summary:
-        raise UsageError("--summary reads a whole file; give the file, not - or --follow",
+        raise UsageError(N_("--summary reads a whole file; give the file, not - or --follow"),
                          path=args.file)
     names = {}
     for item in args.name:
         address, sep, name = item.partition("=")
         if not sep or not address or not name:
-            raise UsageError(f"--name {item!r}: give IP=NAME, e.g. 172.28.0.2=server")
+            raise UsageError(N_("--name {item!r}: give IP=NAME, e.g. 172.28.0.2=server"), fields={"item": item})
         names[address] = name
     if names and not args.live:
-        raise UsageError("--name names hosts in --live lines; add --live", path=args.file)
+        raise UsageError(N_("--name names hosts in --live lines; add --live"), path=args.file)
     return names
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping, NamedTuple
 
+from analysis import vocabulary
 from analysis.api import Analysis, _Pipeline
 from analysis.session.labels import ACK, FIN
 from analysis.model import Frame, LabeledFrame
@@ -25,7 +26,7 @@ from analysis.model import Frame, LabeledFrame
 # flags set from the frames seen so far, which later frames can contradict (vocabulary.LIVE_DOUBTS)
 _ONE_PASS = frozenset({"retransmission", "fast-retransmission", "spurious-retransmission",
                        "out-of-order", "lost-segment", "ack-lost-segment"})
-_RESENDS = frozenset({"retransmission", "fast-retransmission", "spurious-retransmission"})
+_RESENDS = frozenset(vocabulary.RETRANSMISSION_FLAGS)
 _EVENTS = {"arp-request": "asks-address", "arp-reply": "answers-address",
            "arp-announcement": "announces-address", "syn": "opens", "syn-ack": "accepts",
            "handshake-ack": "completes-handshake", "ack": "acknowledges", "fin": "closes",

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from socket import AF_INET6, inet_aton, inet_pton
 
-from analysis.model import Frame, Warning
+from analysis.i18n import N_
+from analysis.model import Frame, Warning, warning
 
 
 def offload_pattern(field: int, pseudo_sum: int) -> bool:
@@ -55,24 +56,26 @@ def bad_checksums_warning(path: str, bad: int, tcp_frames: int) -> Warning | Non
     offload), else None: Zeek ignores such segments, and so do we."""
     if not bad or bad * 2 < tcp_frames:
         return None
-    return Warning(
-        code="bad-checksums",
-        message=f"{path}: {bad} of {tcp_frames} TCP segments have bad checksums and were left "
-                "out of connection states (checksum offload on the capturing host?); to trust "
-                "them anyway, as zeek -C does, use --ignore-checksums")
+    return warning(
+        "bad-checksums",
+        N_("{path}: {bad} of {tcp_frames} TCP segments have bad checksums and were left "
+           "out of connection states (checksum offload on the capturing host?); to trust "
+           "them anyway, as zeek -C does, use --ignore-checksums"),
+        path=path, bad=bad, tcp_frames=tcp_frames)
 
 
 def offload_warning(path: str, offloaded_count: int, tcp_frames: int) -> Warning | None:
     """The one line saying that segments were accepted as offloaded, and how to read strictly."""
     if not offloaded_count:
         return None
-    return Warning(
-        code="checksum-offload",
-        message=f"{path}: {offloaded_count} of {tcp_frames} TCP checksums are wrong as checksum "
-                "offload leaves them (the field holds only the pseudo-header sum: segments sent "
-                "by the capturing host, checksummed by its network card after the capture "
-                "point); treated as valid, as Wireshark shows them (use --strict-checksums for "
-                "Zeek's reading, which leaves them out)")
+    return warning(
+        "checksum-offload",
+        N_("{path}: {offloaded} of {tcp_frames} TCP checksums are wrong as checksum offload "
+           "leaves them (the field holds only the pseudo-header sum: segments sent by the "
+           "capturing host, checksummed by its network card after the capture point); treated "
+           "as valid, as Wireshark shows them (use --strict-checksums for Zeek's reading, which "
+           "leaves them out)"),
+        path=path, offloaded=offloaded_count, tcp_frames=tcp_frames)
 
 
 def checksum_warnings(path: str, *, bad: int, offloaded_count: int,

@@ -21,6 +21,8 @@ themselves are run through tshark on the lab scenarios and the conformance captu
 """
 from __future__ import annotations
 
+import os
+
 import weakref
 
 from analysis import vocabulary
@@ -61,7 +63,8 @@ def phase_filters(analysis, frames=None) -> dict[str, str]:
     members: dict[str, list[int]] = {}
     for f in analysis.frames if frames is None else frames:
         members.setdefault(f.phase, []).append(f.number)
-    if len(analysis.frames) > MAX_FRAMES_TO_TRY:
+    # a stream (stdin, live) cannot be read again to dissect it: then the frame lists, still exact
+    if len(analysis.frames) > MAX_FRAMES_TO_TRY or not os.path.isfile(analysis.path):
         return {phase: vocabulary.frame_filter(numbers) for phase, numbers in members.items()}
     values = _frame_values(analysis)
     out = {}

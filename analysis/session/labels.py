@@ -96,7 +96,7 @@ class FrameLabeler:
     def roles_known(self, stream: int) -> bool:
         """Whether the client of `stream` is known from a SYN or SYN-ACK (else guessed by port)."""
         state = self._conns.get(stream)
-        return state is not None and (state.syn_seen or state.synack_seen)
+        return state is not None and bool(state.bits & (rules.S_SYN | rules.S_SYNACK))
 
     def label(self, frame: Frame, info: TcpInfo | None) -> Label:
         if frame.proto in ("arp", "rarp"):

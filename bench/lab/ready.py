@@ -22,7 +22,7 @@ import pexpect
 
 from bench.analyzer.report import loadavg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS_MD = ROOT / "bench" / "lab" / "ready-results.md"
 LOCK = Path(os.environ.get("REQRESP_LAB_STATE_DIR", "/run/reqresp-lab")) / "lab.lock"
 TARGET = 3.0

@@ -250,8 +250,8 @@ def test_phase_and_label_filters_select_our_phases(browser, pages, default):
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    """About 20,000 frames: the default capture's connection replayed (bench/inputs.py)."""
-    from bench.inputs import replicate
+    """About 20,000 frames: the default capture's connection replayed (bench/analyzer/inputs.py)."""
+    from bench.analyzer.inputs import replicate
     from analysis import analyze
 
     path = tmp_path_factory.mktemp("large") / "large.pcap"

