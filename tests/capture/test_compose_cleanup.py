@@ -110,6 +110,8 @@ def test_clean_removes_a_project_left_by_the_course_sheet(compose_image) -> None
 def test_an_interrupted_base_build_leaves_no_temporary_rootfs(compose_image) -> None:  # type: ignore[no-untyped-def]
     """SIGTERM to the build's process group (what run_compose sends on Ctrl-C) while mmdebstrap runs."""
     before = set(Path("/tmp").glob("reqresp-base.*"))
+    # another run's leftovers are not this build's: only what appears during the test counts
+    mmdebstrap_before = set(Path("/tmp").glob("mmdebstrap.*"))
     env = dict(os.environ, IMAGE="reqresp-lab:interrupt-test", LOCAL_BASE="reqresp-base:interrupt-test",
                OFFICIAL_BASE="reqresp-lab:no-such-base")
     build = subprocess.Popen(["bash", str(BUILD_SCRIPT)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -132,4 +134,5 @@ def test_an_interrupted_base_build_leaves_no_temporary_rootfs(compose_image) -> 
         return subprocess.run(["pgrep", "-g", str(build.pid)], capture_output=True).returncode == 1
 
     _wait_until("the build's processes have exited", group_gone, 60)
-    assert not list(Path("/tmp").glob("mmdebstrap.*")), "mmdebstrap's own temporary files are left"
+    left = set(Path("/tmp").glob("mmdebstrap.*")) - mmdebstrap_before
+    assert not left, f"mmdebstrap's own temporary files are left: {sorted(map(str, left))}"
