@@ -29,7 +29,10 @@ class LinePrinter:
                 self.summary = True
             plain = line.role == "frame" and self.summary
             text = line.text if plain else PREFIX.get(line.role, f"{line.role} | ") + line.text
-            print(text, file=self.stream, flush=True)
+            # one write per line: print() writes the text and its newline apart, and the client,
+            # another process on the same terminal, could write in between
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
 
 def run_lab_command(args: argparse.Namespace, stdout: TextIO) -> int:
