@@ -65,10 +65,10 @@ def frame_row(frame: LabeledFrame) -> tuple[str, ...]:
             ",".join(frame.analysis), frame.info)
 
 
-def _phase_filter_note(analysis, chosen, phase: str, t) -> str:
+def _phase_filter_note(exact_filters: dict[str, str], phase: str, t) -> str:
     # the filter selecting exactly these frames (analysis/filter/exact.py); a long one gives way
     # to the general filter of this kind of frame, said to be no more than that
-    exact = phase_filters(analysis, chosen).get(phase, "")
+    exact = exact_filters.get(phase, "")
     if exact and len(exact) <= _MAX_FILTER:
         return t.gettext("Wireshark filter (exactly these frames): {filter}").format(filter=exact)
     return t.gettext("Wireshark filter for this kind of frame (not exactly these): {filter}").format(
@@ -78,12 +78,13 @@ def _phase_filter_note(analysis, chosen, phase: str, t) -> str:
 def sections(analysis, frames: Iterable[LabeledFrame] | None = None, t=None) -> list[Section]:
     t = english(t)
     chosen = list(analysis.frames if frames is None else frames)
+    exact_filters = phase_filters(analysis, chosen)   # every phase's at once: one pass over the frames
     result: list[Section] = []
     for phase, explanation in vocabulary.PHASES.items():
         members = [f for f in chosen if f.phase == phase]
         rows = [frame_row(f) for f in members]
         if rows:
-            note = f"{t.gettext(explanation)} {_phase_filter_note(analysis, chosen, phase, t)}"
+            note = f"{t.gettext(explanation)} {_phase_filter_note(exact_filters, phase, t)}"
             title = t.ngettext("Phase: {phase} ({count} frame)", "Phase: {phase} ({count} frames)",
                                len(rows)).format(phase=phase, count=len(rows))
             result.append(Section(title, note, FRAME_COLUMNS, rows, f"phase:{phase}"))
