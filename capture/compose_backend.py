@@ -89,17 +89,21 @@ def _hosts(scenario: Scenario) -> list[str]:
     return ["server", *dict.fromkeys(program.host for program in scenario.clients)]
 
 
-def _attach(host: str, pid: int) -> str:
-    """Name the container's network namespace ``lab-dock-*``; inside it, turn offloads off."""
+def _attach(host: str, pid: int, attached: list[str]) -> None:
+    """Name the container's network namespace ``lab-dock-*``; inside it, turn offloads off.
+
+    The name goes into ``attached`` (what teardown removes) before the namespace exists: a signal
+    that lands between the two (SIGINT during disable_offloads) must not leave it behind.
+    """
     name = check_kernel_name(NETNS_NAMES[host], "namespace")
     if netns_path(name).exists():
         raise NetworkSetupError(name, "attach", "already exists (left by an earlier run?)")
+    attached.append(name)
     try:
         pyroute2_netns.attach(name, pid)
     except OSError as exc:
         raise NetworkSetupError(name, f"attach the namespace of pid {pid}", exc) from exc
     in_netns(name, lambda: disable_offloads(CONTAINER_IFNAME, f"{SERVICES[host]} ({name})"))
-    return name
 
 
 def _start_tcpdump(tcpdump: str, tmp: Path, group: ProcessGroup) -> LabProcess:
@@ -146,7 +150,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
         disable_ipv6(BRIDGE, "root namespace")
         pids = {host: project.container_pid(host) for host in hosts}
         for host in hosts:
-            attached.append(_attach(host, pids[host]))
+            _attach(host, pids[host], attached)
         if scenario.loss is not None:
             add_receive_loss(NETNS_NAMES["client"], scenario.loss)
         capture = _start_tcpdump(tcpdump, tmp, group)

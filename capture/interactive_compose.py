@@ -94,7 +94,7 @@ def compose_session(partial: Path, on_line: LineSink) -> LabSessionResult:
             pids = {host: project.container_pid(host) for host in HOSTS}
             for host in HOSTS:
                 with shielded():
-                    attached.append(_attach(host, pids[host]))
+                    _attach(host, pids[host], attached)
             hosts = compose_hosts(project, tcpdump, pids)
             result = session(hosts, partial, group, shown,
                              stop_joined=lambda: stop_clients(hosts.client_pids(SPARE_CLIENT)))
