@@ -165,7 +165,7 @@ def report(args: argparse.Namespace, result) -> int:
         written = write_outputs(result, Path(args.out), frames if narrowed else None, args.lang)
     if args.annotate:
         from analysis.report.annotate import annotate
-        annotated = annotate(result, args.annotate)
+        annotated = annotate(result, args.annotate, lang=args.lang)
     if args.json and args.fields:
         import json
 

@@ -15,8 +15,27 @@ applies, the frame number, so the one-line message says what, where and what to 
 The message and hint are English templates with named fields (marked N_() where raised, so the
 catalog carries them): `.message` and `one_line()` are English for the library and its logs;
 `one_line(t)` with a gettext translation is the same line in that language (the CLI's edge).
+A field whose value is words of ours rather than data (what a filter expected: "a value or
+')'") is a `Words`, translated with the message.
 """
 from __future__ import annotations
+
+
+class Words(tuple):
+    """A field value made of our own words: msgids (marked N_() where they are defined), shown
+    in the message's language and, when there are several, joined by "or" ("a value or ')'")."""
+
+    def text(self, t=None) -> str:
+        gettext = t.gettext if t is not None else str
+        items = [gettext(item) for item in self]
+        joined = items[0] if items else ""
+        for item in items[1:]:
+            joined = gettext("{first} or {second}").format(first=joined, second=item)
+        return joined
+
+
+def _shown(fields: dict, t=None) -> dict:
+    return {k: v.text(t) if isinstance(v, Words) else v for k, v in fields.items()}
 
 
 class AnalysisError(Exception):
@@ -27,10 +46,11 @@ class AnalysisError(Exception):
         self.template = message
         self.hint_template = hint
         self.fields = dict(fields or {})
-        self.message = message.format(**self.fields) if self.fields else message
+        english = _shown(self.fields)
+        self.message = message.format(**english) if self.fields else message
         self.path = path
         self.frame = frame
-        self.hint = hint.format(**self.fields) if hint and self.fields else hint
+        self.hint = hint.format(**english) if hint and self.fields else hint
         super().__init__(self.one_line())
 
     def one_line(self, t=None) -> str:
@@ -38,7 +58,7 @@ class AnalysisError(Exception):
         (a gettext translation, analysis.i18n.translation(lang))."""
         def say(template: str) -> str:
             text = t.gettext(template) if t is not None else template
-            return text.format(**self.fields) if self.fields else text
+            return text.format(**_shown(self.fields, t)) if self.fields else text
 
         message = say(self.template) if t is not None else self.message
         hint = say(self.hint_template) if t is not None and self.hint_template else self.hint
@@ -67,11 +87,21 @@ class UsageError(AnalysisError):
 
 
 class FilterError(UsageError):
-    """A display filter we cannot parse, or one naming a field we do not dissect."""
+    """A display filter we cannot parse, or one naming a field we do not dissect.
+
+    Its line starts with the filter and the column ("display filter 'tcp.port ==' at column 12:
+    expected a value, got the end"), in the language of `t` as every error's."""
 
     def __init__(self, message: str, *, text: str, column: int | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, fields: dict | None = None) -> None:
         self.text = text
         self.column = column
-        where = f" at column {column}" if column is not None else ""
-        super().__init__(f"display filter {text!r}{where}: {message}", hint=hint)
+        super().__init__(message, hint=hint, fields=fields)
+
+    def one_line(self, t=None) -> str:
+        gettext = t.gettext if t is not None else str
+        what = super().one_line(t)
+        if self.column is None:
+            return gettext("display filter {text!r}: {message}").format(text=self.text, message=what)
+        return gettext("display filter {text!r} at column {column}: {message}").format(
+            text=self.text, column=self.column, message=what)

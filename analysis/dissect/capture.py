@@ -14,6 +14,7 @@ from analysis.dissect.core import dissect
 from analysis.dissect.fields import Dissection
 from analysis.dissect.transport import TcpContext
 from analysis.errors import UsageError
+from analysis.i18n import N_
 
 
 def tcp_contexts(frames) -> dict[int, TcpContext]:
@@ -45,5 +46,6 @@ def dissect_frame(path: str | os.PathLike, number: int, *, frames=None) -> Disse
     for d in dissect_capture(path, frames=frames):
         if d.number == number:
             return d
-    raise UsageError(f"there is no frame {number}", path=str(path),
-                     hint="frame numbers start at 1; see the frame list for how many there are")
+    raise UsageError(N_("there is no frame {number}"), path=str(path),
+                     hint=N_("frame numbers start at 1; see the frame list for how many there are"),
+                     fields={"number": number})

@@ -10,6 +10,7 @@ import ipaddress
 import re
 
 from analysis.errors import FilterError
+from analysis.i18n import N_
 
 # `data` is not among them: our data layer holds the bytes *we* do not dissect, Wireshark's the
 # bytes no dissector of its own claims (an ICMP echo's payload, MPTCP's): the same name would
@@ -66,8 +67,9 @@ _HEX_BYTES = re.compile(r"^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$")
 def field_type(name: str, *, text: str, column: int) -> str:
     kind = FIELD_TYPES.get(name)
     if kind is None:
-        raise FilterError(f"{name!r} is not a field we dissect", text=text, column=column,
-                          hint="see analysis/filter/fields.py FIELD_TYPES for the names")
+        raise FilterError(N_("{name!r} is not a field we dissect"), text=text, column=column,
+                          hint=N_("see analysis/filter/fields.py FIELD_TYPES for the names"),
+                          fields={"name": name})
     return kind
 
 
@@ -91,9 +93,8 @@ def typed(kind: str, show: str):
 def literal(kind: str, lit, *, field: str, text: str):
     """What literal `lit` means for a field of this kind; FilterError if it means nothing."""
     value = lit.text
-
-    def bad(what: str):
-        return FilterError(f"{value!r} is not {what} (for {field})", text=text, column=lit.column)
+    # every refusal names the value, the field and the column, and says what the field takes
+    where = {"text": text, "column": lit.column, "fields": {"value": value, "field": field}}
 
     if kind in ("uint", "bool"):
         if kind == "bool" and value in ("True", "False"):
@@ -103,31 +104,34 @@ def literal(kind: str, lit, *, field: str, text: str):
                 return int(value, 8)            # a leading 0 is octal, as Wireshark reads it
             return int(value, 0)
         except ValueError:
-            raise bad("an integer") from None
+            raise FilterError(N_("{value!r} is not an integer (for {field})"), **where) from None
     if kind in _IP_KINDS:
-        network, address, what = _IP_KINDS[kind]
+        network, address, version = _IP_KINDS[kind]
+        where["fields"]["version"] = version
         if lit.quoted:
-            raise bad(f"an {what} address (write it without quotes)")
+            raise FilterError(N_("{value!r} is not an {version} address (write it without quotes) "
+                                 "(for {field})"), **where)
         try:
             return network(value, strict=False) if "/" in value else address(value)
         except ValueError:
-            raise bad(f"an {what} address or network") from None
+            raise FilterError(N_("{value!r} is not an {version} address or network (for {field})"),
+                              **where) from None
     if kind == "ether":
         if not _MAC.match(value):
-            raise bad("a MAC address")
+            raise FilterError(N_("{value!r} is not a MAC address (for {field})"), **where)
         return bytes.fromhex(re.sub(r"[:\-.]", "", value))
     if kind == "bytes":
         if lit.quoted:
             return value.encode()
         if not _HEX_BYTES.match(value):
-            raise bad("bytes (01:02:03) or a quoted string")
+            raise FilterError(N_("{value!r} is not bytes (01:02:03) or a quoted string (for {field})"),
+                              **where)
         return bytes.fromhex(re.sub(r"[:\-.]", "", value))
     if kind == "float":
         try:
             return float(value)
         except ValueError:
-            raise bad("a number") from None
+            raise FilterError(N_("{value!r} is not a number (for {field})"), **where) from None
     if kind == "protocol":
-        raise FilterError(f"{field!r} is a protocol: it can only be tested for presence",
-                          text=text, column=lit.column)
+        raise FilterError(N_("{field!r} is a protocol: it can only be tested for presence"), **where)
     return value

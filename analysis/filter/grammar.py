@@ -16,7 +16,8 @@ from typing import NamedTuple
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken
 
-from analysis.errors import FilterError
+from analysis.errors import FilterError, Words
+from analysis.i18n import N_
 
 _GRAMMAR = r"""
 ?start: or_
@@ -44,10 +45,13 @@ STRING: /"(\\.|[^"\\])*"/
 %ignore /\s+/
 """
 _OPS = {"eq": "==", "ne": "!=", "gt": ">", "lt": "<", "ge": ">=", "le": "<="}
-_EXPECTED = {"FIELD": "a field name", "LITERAL": "a value", "STRING": "a value", "CMP": "an operator",
-             "LPAR": "'('", "RPAR": "')'", "AND": "'&&'", "OR": "'||'", "NOT": "'!'",
-             "LBRACE": "'{'", "RBRACE": "'}'", "IN": "'in'", "CONTAINS": "'contains'",
-             "COMMA": "','", "__ANON_0": "'..'", "$END": "the end"}
+# what a token is called in "expected ..."; the words are translated with the message (errors.Words),
+# the quoted tokens are the filter's own and stay as written
+THE_END = N_("the end")
+_EXPECTED = {"FIELD": N_("a field name"), "LITERAL": N_("a value"), "STRING": N_("a value"),
+             "CMP": N_("an operator"), "LPAR": "'('", "RPAR": "')'", "AND": "'&&'", "OR": "'||'",
+             "NOT": "'!'", "LBRACE": "'{'", "RBRACE": "'}'", "IN": "'in'", "CONTAINS": "'contains'",
+             "COMMA": "','", "__ANON_0": "'..'", "$END": THE_END}
 
 
 class Literal(NamedTuple):
@@ -138,25 +142,29 @@ def parse(text: str):
     """The filter's tree; FilterError (one line: the column and what was expected) if it is not
     display-filter syntax."""
     if not text.strip():
-        raise FilterError("the filter is empty", text=text, hint="e.g. 'tcp.flags.syn == 1'")
+        raise FilterError(N_("the filter is empty"), text=text, hint=N_("e.g. 'tcp.flags.syn == 1'"))
     try:
         return _Tree().transform(_PARSER.parse(text))
     except UnexpectedEOF as err:
-        raise FilterError(f"unexpected end, expected {_expected(err.expected)}", text=text,
-                          column=len(text) + 1) from None
+        raise FilterError(N_("unexpected end, expected {expected}"), text=text, column=len(text) + 1,
+                          fields={"expected": _expected(err.expected)}) from None
     except UnexpectedToken as err:
         at_end = err.token.type == "$END"
-        got = "the end" if at_end else repr(str(err.token))
+        got = Words((THE_END,)) if at_end else repr(str(err.token))
         column = len(text.rstrip()) + 1 if at_end or err.column == "?" else err.column
-        raise FilterError(f"expected {_expected(err.expected)}, got {got}", text=text,
-                          column=column) from None
+        raise FilterError(N_("expected {expected}, got {got}"), text=text, column=column,
+                          fields={"expected": _expected(err.expected), "got": got}) from None
     except UnexpectedCharacters as err:
-        raise FilterError(f"unexpected character {text[err.pos_in_stream]!r}", text=text,
-                          column=err.column) from None
-    except UnexpectedInput as err:                 # any other lark complaint, still one line
-        raise FilterError(str(err).splitlines()[0], text=text) from None
+        raise FilterError(N_("unexpected character {char!r}"), text=text, column=err.column,
+                          fields={"char": text[err.pos_in_stream]}) from None
+    except UnexpectedInput as err:      # lark's other complaints (none known): still one line, ours
+        column = getattr(err, "column", None)
+        raise FilterError(N_("this is not display-filter syntax"), text=text,
+                          column=column if isinstance(column, int) else None,
+                          hint=N_("e.g. 'tcp.flags.syn == 1'")) from None
 
 
-def _expected(names) -> str:
+def _expected(names) -> Words:
+    """What the parser would have taken, as words of the message's language ("a value or ')'")."""
     words = sorted({_EXPECTED.get(name, name.lower()) for name in names})
-    return " or ".join(words) if words else "something else"
+    return Words(words or [N_("something else")])

@@ -32,6 +32,7 @@ import struct
 from typing import BinaryIO, Callable
 
 from analysis.errors import CaptureFormatError
+from analysis.i18n import N_
 from analysis.read.reader import BYTE_ORDER_MAGIC, MAX_CAPLEN, PCAP_MAGICS, PCAPNG_SHB, CaptureReader
 
 SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 0x00000001, 0x00000002, 0x00000003, 0x00000006
@@ -62,8 +63,9 @@ def block(btype: int, body: bytes, order: str = "<") -> bytes:
     return struct.pack(order + "II", btype, total) + body + struct.pack(order + "I", total)
 
 
-def _with_comment(options: bytes, text: str, order: str, where: str) -> bytes:
-    """`options` (a block's option area, possibly empty) with our comment before its end."""
+def _with_comment(options: bytes, text: str, order: str, where: dict) -> bytes:
+    """`options` (a block's option area, possibly empty) with our comment before its end;
+    `where`: the block's file, byte offset and frame (for the error if the options are damaged)."""
     pos = 0
     kept = len(options)
     while pos + 4 <= len(options):
@@ -73,8 +75,10 @@ def _with_comment(options: bytes, text: str, order: str, where: str) -> bytes:
             break
         step = 4 + length + _pad(length)
         if pos + step > len(options):
-            raise CaptureFormatError(f"{where}: an option runs past the end of its block",
-                                     hint="the file is damaged; tshark reports it too")
+            raise CaptureFormatError(N_("block at byte offset {offset}: an option runs past the end "
+                                        "of its block"), path=where["path"], frame=where.get("frame"),
+                                     hint=N_("the file is damaged; tshark reports it too"),
+                                     fields={"offset": where["offset"]})
         pos += step
     else:
         kept = pos
@@ -90,8 +94,9 @@ def rewrite(source: str, handle: BinaryIO, packet_comment: Callable[[int], str],
         return _from_pcap(source, handle, packet_comment, section_comment)
     if magic == PCAPNG_SHB:
         return _from_pcapng(source, handle, packet_comment, section_comment)
-    raise CaptureFormatError(f"not a pcap or pcapng capture (starts with bytes {magic.hex()})",
-                             path=source, hint="give a file written by tcpdump, dumpcap or Wireshark")
+    raise CaptureFormatError(N_("not a pcap or pcapng capture (starts with bytes {magic})"),
+                             path=source, hint=N_("give a file written by tcpdump, dumpcap or Wireshark"),
+                             fields={"magic": magic.hex()})
 
 
 def _from_pcap(source: str, handle: BinaryIO, packet_comment, section_comment: str) -> int:
@@ -155,17 +160,20 @@ class _Blocks:
                 if head[:4] == PCAPNG_SHB:
                     if head[8:12] not in BYTE_ORDER_MAGIC:
                         raise CaptureFormatError(
-                            f"section header block at byte offset {offset} has no valid "
-                            "byte-order magic", path=self.source, hint="the file is damaged")
+                            N_("section header block at byte offset {offset} has no valid "
+                               "byte-order magic"), path=self.source, hint=N_("the file is damaged"),
+                            fields={"offset": offset})
                     order = BYTE_ORDER_MAGIC[head[8:12]]
                 btype, length = struct.unpack_from(order + "II", head)
                 if length < 12 or length % 4:
                     raise CaptureFormatError(
-                        f"block at byte offset {offset} has an invalid length {length}",
-                        path=self.source, hint="the file is damaged")
+                        N_("block at byte offset {offset} has an invalid length {length}"),
+                        path=self.source, hint=N_("the file is damaged"),
+                        fields={"offset": offset, "length": length})
                 if length > MAX_CAPLEN + 1024:
-                    raise CaptureFormatError(f"block at byte offset {offset} is {length} bytes long",
-                                             path=self.source, hint="the file is corrupt")
+                    raise CaptureFormatError(N_("block at byte offset {offset} is {length} bytes long"),
+                                             path=self.source, hint=N_("the file is corrupt"),
+                                             fields={"offset": offset, "length": length})
                 data = head + raw.read(length - 12)
                 if len(data) < length or struct.unpack_from(order + "I", data, length - 4)[0] != length:
                     return
@@ -180,7 +188,7 @@ def _from_pcapng(source: str, handle: BinaryIO, packet_comment, section_comment:
     section_unknown = True
     first_interface: list[int] = []       # per section: whether it has an interface yet (SPB)
     for offset, order, btype, data in _Blocks(source):
-        where = f"{source}: block at byte offset {offset}"
+        where = {"path": source, "offset": offset}
         if btype == SHB:
             if section_start is not None:
                 _patch_section_length(handle, section_start, keep_unknown=section_unknown,
@@ -197,16 +205,17 @@ def _from_pcapng(source: str, handle: BinaryIO, packet_comment, section_comment:
             caplen = struct.unpack_from(order + "I", data, 20)[0]
             opts_at = 28 + caplen + _pad(caplen)
             if opts_at > len(data) - 4:
-                raise CaptureFormatError(f"captured length {caplen} does not fit in its block",
-                                         path=source, frame=frames, hint="the file is damaged")
+                raise CaptureFormatError(N_("captured length {caplen} does not fit in its block"),
+                                         path=source, frame=frames, hint=N_("the file is damaged"),
+                                         fields={"caplen": caplen})
             body = data[8:opts_at] + _with_comment(data[opts_at:-4], packet_comment(frames), order,
-                                                   f"{where} (frame {frames})")
+                                                   {**where, "frame": frames})
             handle.write(block(btype, body, order))
         elif btype == SPB:
             frames += 1
             if not first_interface:
-                raise CaptureFormatError("a simple packet block comes before any interface",
-                                         path=source, frame=frames, hint="the file is damaged")
+                raise CaptureFormatError(N_("a simple packet block comes before any interface"),
+                                         path=source, frame=frames, hint=N_("the file is damaged"))
             (wirelen,) = struct.unpack_from(order + "I", data, 8)
             caplen = min(wirelen, len(data) - 16, first_interface[0] or wirelen)
             packet = data[12:12 + caplen]
@@ -219,6 +228,6 @@ def _from_pcapng(source: str, handle: BinaryIO, packet_comment, section_comment:
                 first_interface.append(struct.unpack_from(order + "I", data, 12)[0])   # snaplen
             handle.write(data)
     if section_start is None:
-        raise CaptureFormatError("no section header block", path=source, hint="the file is damaged")
+        raise CaptureFormatError(N_("no section header block"), path=source, hint=N_("the file is damaged"))
     _patch_section_length(handle, section_start, keep_unknown=section_unknown, order=section_order)
     return frames

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 import analysis.report.annotate as annotate_module
-from analysis import analyze
+from analysis import analyze, i18n
 from analysis.errors import AnalysisError
 from analysis.read.reader import CaptureReader
 from analysis.report.annotate import annotate, frame_comment
 from tests.analysis.support.conformance import (CONFORMANCE_DIR, REPO_ROOT, SHIPPED_CAPTURES,
                                                conformance_names)
+from tests.analysis.support.english import english_left, untranslated_items
 from tests.analysis.support.pcapfiles import (pcap_bytes, pcapng_block, pcapng_epb, pcapng_idb,
                                               pcapng_option, pcapng_shb)
 
@@ -108,9 +109,52 @@ def test_default_capture_selection_and_summary(default, tmp_path):
     conn = default.connections[0]
     summary = annotate_module.section_comment(default)
     assert f"conn_state {conn.conn_state}" in summary and "closed first" in summary
-    assert f"{len(default.exchanges)} request/response exchange(s)" in summary
+    assert f"{len(default.exchanges)} request/response exchanges" in summary
+    assert f"{len(default.exchanges)} exchanges, {conn.orig_pkts + conn.resp_pkts} frames" in summary
     if info:
         assert "Capture comment:" in info and "conn_state SF" in info
+
+
+@needs_tshark
+@pytest.mark.parametrize("name", ["reqresp.pcap", "lossy.pcap", "refused.pcap"])
+def test_comments_in_indonesian_select_the_same_frames(name, tmp_path):
+    """--annotate in Indonesian: the explanations and the summary translated, no English sentence
+    left; the head (phase=, label=) and the vocabulary's names as in English, so the same
+    frame.comment filters select the same frames in both languages."""
+    result = analyze(SHIPPED_CAPTURES / name)
+    out = {lang: tmp_path / f"{lang}.pcapng" for lang in ("en", "id")}
+    written = {lang: annotate(result, out[lang], lang=lang) for lang in out}
+    t = i18n.translation("id")
+    comments = [row[-1] for row in _tshark(out["id"], "-e", "frame.comment")]
+    assert comments == [frame_comment(f, t) for f in result.frames]
+    assert comments != [frame_comment(f) for f in result.frames]
+    assert [c.split(" | ")[0] for c in comments] == [frame_comment(f).split(" | ")[0] for f in result.frames]
+    keep = untranslated_items(result)
+    assert english_left("\n".join(comments), keep) == []
+    assert english_left(written["id"].section_comment, keep) == []
+    assert {"the", "of"} & set(english_left("\n".join(frame_comment(f) for f in result.frames), keep))
+    assert written["id"].section_comment.startswith(f"analisis reqresp-lab atas {name}: ")
+    for text in ('frame.comment contains "handshake"', 'frame.comment contains "phase=data"',
+                 'frame.comment contains "label=syn-ack"', 'frame.comment contains "teardown"'):
+        selected = {lang: _selected(path, text) for lang, path in out.items()}
+        assert selected["id"] == selected["en"], text
+    assert _selected(out["id"], 'frame.comment contains "handshake"') == [
+        f.number for f in result.frames if f.phase == "handshake"]
+
+
+def test_cli_annotate_in_indonesian(tmp_path):
+    out = tmp_path / "a.pcapng"
+    run = _cli(str(SHIPPED_CAPTURES / "reqresp.pcap"), "--annotate", str(out), "--csv", "--lang", "id")
+    assert run.returncode == 0, run.stderr
+    assert CaptureReader(out).format == "pcapng"
+    if TSHARK:
+        comments = [row[-1] for row in _tshark(out, "-e", "frame.comment")]
+        assert comments[2].startswith("reqresp: phase=handshake label=syn conn=0 | TCP three-way "
+                                      "handshake: SYN dari client")
+    bad = _cli(str(SHIPPED_CAPTURES / "reqresp.pcap"), "--annotate", str(tmp_path / "missing/a.pcapng"),
+               "--csv", "--lang", "id")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "tidak bisa ditulis: folder-nya tidak ada (buat folder-nya dulu" in bad.stderr
 
 
 def _default_records() -> list[tuple[int, bytes]]:

@@ -26,44 +26,12 @@ from analysis.report.html import render_html
 from analysis.report.markdown import render_md
 from analysis.report.questions import answer_all
 from analysis.report.text import render_plain
+from tests.analysis.support.english import english_left, untranslated_items
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-
-# Words of English sentences that Indonesian never uses (the catalog keeps client, server,
-# request, response, handshake, frame, capture, data, host, port in English: none is here).
-ENGLISH = frozenset("""the and of is are was were to with from this that these those no not
-    for by it its in on at an or has have had be been which what who when how there than then
-    each every after before into does did only also""".split())
-# field names, filters and codes: tcp.analysis.retransmission, frame.number, Seq=1, conn_state
-_FRAME_SET = re.compile(r"frame\.number in \{[^}]*\}")   # first: a filter's set, wherever it stands
-_CODE = re.compile(r"`[^`]*`|\S*[._=]\S*|\{[^}]*\}|<[^>]*>")
-_WORD = re.compile(r"[A-Za-z']+")
-
-
-def untranslated_items(analysis) -> list[str]:
-    """What stays as it is in every language, longest first (removed before the check)."""
-    items = {str(analysis.path), Path(analysis.path).name}
-    items |= {f.info for f in analysis.frames}                     # Wireshark's Info column
-    for e in analysis.exchanges:                                   # the lab's verbatim lines
-        for text in (e.request, e.response):
-            if text:
-                items |= {text, repr(text)}
-    items |= set(vocabulary.PHASE_FILTERS.values())
-    items.add("(tshark: total block lengths don't match)")         # tshark's own words, quoted
-    items |= {"'who has <IP>? tell <IP>'", "'<IP> is at <MAC>'"}      # Wireshark's ARP Info, quoted
-    return sorted((i for i in items if i), key=len, reverse=True)
-
-
-def english_left(text: str, keep: list[str]) -> list[str]:
-    """The English function words left in `text` once the untranslated items are removed."""
-    for item in keep:
-        text = text.replace(item, " ")
-    text = _CODE.sub(" ", _FRAME_SET.sub(" ", text))
-    return sorted({w for w in _WORD.findall(text) if w.lower() in ENGLISH})
-
 
 class _Visible(HTMLParser):
     def __init__(self) -> None:
@@ -221,22 +189,13 @@ def test_every_cli_error_and_warning_is_one_indonesian_line(tmp_path) -> None:
     assert english.stderr.startswith("error: ") and "empty file (0 bytes), not a capture" in english.stderr
 
 
-# merged the same day as the translations; their errors are still English f-strings (issue 16 is
-# open): test_the_late_modules_raise_templates_too fails the day they are converted
-NOT_YET_TEMPLATES = ("analysis/dissect/", "analysis/filter/", "analysis/report/annotate.py",
-                     "analysis/report/pcapng_out.py")
-
-
-def _raised_templates(only_late: bool = False) -> list[tuple[str, str | None, dict]]:
+def _raised_templates() -> list[tuple[str, str | None]]:
     """Every AnalysisError raised in analysis/ outside the grader, read from the code."""
     import ast
 
     found = []
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         if "grade" in path.parts:
-            continue
-        late = str(path.relative_to(ROOT)).startswith(NOT_YET_TEMPLATES)
-        if late != only_late:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -251,12 +210,6 @@ def _raised_templates(only_late: bool = False) -> list[tuple[str, str | None, di
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="dissect/, filter/, annotate and pcapng_out raise English "
-                                        "f-strings so far (issue 16)")
-def test_the_late_modules_raise_templates_too() -> None:
-    _raised_templates(only_late=True)
-
-
 def test_every_raise_site_is_a_template_and_reads_in_indonesian() -> None:
     t = i18n.translation("id")
     raised = _raised_templates()
@@ -268,6 +221,41 @@ def test_every_raise_site_is_a_template_and_reads_in_indonesian() -> None:
         line = error.one_line(t)
         assert line.startswith("x.pcap: frame 3: ") and line != error.one_line()
         assert english_left(line, ["x.pcap"]) == [], line
+
+
+# filters the explorer and the CLI cannot use: every way the parser and the field types refuse one
+BAD_FILTERS = ("", "tcp.port ==", "tcp.port == 80 &&", "(tcp", "tcp.port # 3", "tcp.bogus == 1",
+               "tcp.port == http", 'ip.src == "10.0.0.1"', "ip.src == 172.28.0.300", "eth.src == 01:02",
+               "tcp.payload contains zz", "frame.time_epoch > soon", "tcp == 1", "tcp.port in {80",
+               "tcp.port == 80 tcp")
+
+
+@pytest.mark.parametrize("text", BAD_FILTERS)
+def test_a_filter_we_cannot_parse_reads_in_indonesian(text) -> None:
+    from analysis.errors import FilterError
+    from analysis.filter import compile_filter
+
+    with pytest.raises(FilterError) as caught:
+        compile_filter(text)
+    english, indonesian = caught.value.one_line(), caught.value.one_line(i18n.translation("id"))
+    assert english == str(caught.value) and english.startswith(f"display filter {text!r}")
+    assert indonesian.startswith(f"display filter {text!r}") and indonesian != english
+    assert "\n" not in indonesian and english_left(indonesian, [repr(text)]) == [], indonesian
+    assert english_left(english, [repr(text)]), english     # the check sees the English one
+
+
+def test_the_cli_says_a_bad_filter_in_indonesian() -> None:
+    capture = str(ROOT / "notebooks/data/reqresp.pcap")
+    run = _cli(capture, "-Y", "tcp.port ==", "--lang", "id")
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == ("kesalahan: display filter 'tcp.port ==' pada kolom 12: diharapkan nilai, "
+                          "didapat akhir filter\n")
+    by_locale = _cli(capture, "-Y", "tcp.port == 80 &&", LANG="id_ID.UTF-8")
+    assert by_locale.returncode == 2 and by_locale.stderr == (
+        "kesalahan: display filter 'tcp.port == 80 &&' pada kolom 18: diharapkan '!' atau '(' atau "
+        "nama field, didapat akhir filter\n")
+    english = _cli(capture, "-Y", "tcp.port ==", "--lang", "en")
+    assert english.stderr == "error: display filter 'tcp.port ==' at column 12: expected a value, got the end\n"
 
 
 def test_warnings_keep_their_english_and_say_it_in_indonesian() -> None:
