@@ -17,27 +17,30 @@ import sys
 import threading
 
 from analysis.api import analyze
+from analysis import i18n
 from analysis.errors import UsageError
 from analysis.i18n import N_
 from analysis.read.sources import open_source
 
 
 def main_live(args: argparse.Namespace) -> int:
-    """Called inside analysis/cli.py's main, which turns AnalysisError / OSError into one line."""
+    """Called inside analysis/cli.py's main, which turns AnalysisError / OSError into one line;
+    every line it prints is in args.lang."""
     stop = threading.Event()
+    t = i18n.translation(args.lang)
     names = _check(args)
     try:
         with _stopping_on_signals(stop):
             source = open_source(args.file, follow=args.follow, idle_timeout=args.idle_timeout,
                                  stop=stop)
             if args.live:
-                return _narrate(args, source, names)
+                return _narrate(args, source, names, t)
             from analysis.cli import report
             result = analyze(source.name, verify_checksums=not args.ignore_checksums,
                              strict_checksums=args.strict_checksums, source=source)
             return report(args, result)
     except KeyboardInterrupt:        # the second Ctrl-C: stop now
-        print("interrupted", file=sys.stderr)
+        print(t.gettext("interrupted"), file=sys.stderr)
         return 130
 
 
@@ -66,25 +69,25 @@ def _check(args: argparse.Namespace) -> dict[str, str]:
     return names
 
 
-def _narrate(args: argparse.Namespace, source, names: dict[str, str]) -> int:
+def _narrate(args: argparse.Namespace, source, names: dict[str, str], t) -> int:
     from analysis.live import LiveSession
-    from analysis.report.live_text import HEADER, frame_line, summary_text
+    from analysis.report.live_text import frame_line, header, summary_text
 
     session = LiveSession(source, names=names, verify_checksums=not args.ignore_checksums,
                           strict_checksums=args.strict_checksums)
     out = sys.stdout
     status = 0
     try:
-        print(HEADER, file=out, flush=True)
+        print(header(t), file=out, flush=True)
         try:
             for record in session.frames():
-                print(frame_line(record), file=out, flush=True)
+                print(frame_line(record, t), file=out, flush=True)
         except KeyboardInterrupt:    # the second Ctrl-C: no more reading, still the summary
-            print("interrupted: the summary of the frames read so far", file=sys.stderr)
+            print(t.gettext("interrupted: the summary of the frames read so far"), file=sys.stderr)
             status = 130
         result = session.result()
         print("", file=out)
-        out.write(summary_text(result))
+        out.write(summary_text(result, args.lang))
         out.flush()
     except BrokenPipeError:
         # the reader of our output went away: nothing more to say, and no error at exit when
@@ -92,7 +95,7 @@ def _narrate(args: argparse.Namespace, source, names: dict[str, str]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return status
     for warning in result.warnings:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)
     return status
 
 

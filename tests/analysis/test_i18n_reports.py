@@ -272,6 +272,94 @@ def test_warnings_keep_their_english_and_say_it_in_indonesian() -> None:
     assert warning("x", "{path}: plain", path="p").text(t) == "p: plain"   # not in the catalog: as written
 
 
+# --- the live narration (python -m analysis - --live; make lab starts it) -------------------------
+
+def narration(path, lang: str) -> tuple[list[str], str, set[str]]:
+    """(the header and one line per frame, the closing summary, the events narrated) of `--live`
+    on the capture."""
+    from analysis.live import LiveSession
+    from analysis.read.sources import open_source
+    from analysis.report.live_text import frame_line, header, summary_text
+
+    t = i18n.translation(lang)
+    session = LiveSession(open_source(str(path)))
+    records = list(session.frames())
+    lines = [header(t)] + [frame_line(record, t) for record in records]
+    return lines, summary_text(session.result(), lang), {r.event for r in records}
+
+
+def _narrated_captures(conformance_dir) -> list[Path]:
+    shipped = [ROOT / "notebooks" / "data" / n for n in ("reqresp.pcap", "lossy.pcap", "refused.pcap")]
+    return shipped + sorted((conformance_dir / "pcaps").iterdir())
+
+
+def test_the_live_narration_is_indonesian(conformance_dir) -> None:
+    from analysis.api import analyze
+
+    events = set()
+    for path in _narrated_captures(conformance_dir):
+        keep = untranslated_items(analyze(path))
+        lines, summary, seen = narration(path, "id")
+        assert english_left("\n".join(lines), keep) == [], path.name
+        english, _, _ = narration(path, "en")
+        assert english_left("\n".join(english), keep), path.name        # the check sees the English
+        assert [line.split()[:4] for line in lines[1:]] == [line.split()[:4] for line in english[1:]]
+        if path.parent.name == "data":   # the lab's captures: their exchanges' lines are all kept
+            assert english_left(summary, keep) == [], path.name
+        events |= seen
+    assert len(events) >= 10     # the sentences of (nearly) every event were read
+
+
+def test_the_live_narration_chooses_its_language_like_the_other_commands(default) -> None:
+    # make lab starts `python -m analysis - --live` with the session's --lang (or its locale)
+    lab = ROOT / "notebooks" / "data" / "reqresp.pcap"
+    names = ["--name", "172.28.0.3=client", "--name", "172.28.0.2=server"]
+    keep = untranslated_items(default)
+    runs = {}
+    for key, args, env in (("lang", ["--lang", "id"], {"LANG": "C.UTF-8"}),
+                           ("locale", [], {"LANG": "id_ID.UTF-8"}),
+                           ("en", [], {"LANG": "C.UTF-8"})):
+        clean = {k: v for k, v in os.environ.items() if k not in i18n.LOCALE_VARIABLES}
+        with open(lab, "rb") as stdin:
+            runs[key] = subprocess.run([sys.executable, "-m", "analysis", "-", "--live", *names, *args],
+                                       cwd=ROOT, stdin=stdin, capture_output=True, text=True,
+                                       env={**clean, **env}, timeout=120)
+        assert runs[key].returncode == 0, runs[key].stderr
+    indonesian = runs["lang"].stdout
+    assert runs["locale"].stdout == indonesian
+    assert indonesian.startswith("live: satu baris per frame saat di-capture")
+    for words in ("client bertanya siapa yang memiliki 172.28.0.2 (ARP)", "client membuka koneksi",
+                  "server menerima koneksi", "client menyelesaikan handshake: koneksi terbuka",
+                  "client mengirim 13 byte (request)", "server mengakui 13 byte",
+                  "server mengirim 17 byte (response) dan mengakui 11 byte",
+                  "client menutup lebih dulu (FIN pertama koneksi ini) dan mengakui 10 byte",
+                  "server juga menutup sisinya dan mengakui FIN dari client",
+                  "client mengakui FIN dari server", "1 koneksi TCP", "Koneksi (1)",
+                  "SF  ShADadFf  ditutup lebih dulu oleh client (172.28.0.3:"):
+        assert words in indonesian, words
+    assert english_left(indonesian, keep) == []
+    assert "client opens the connection" in runs["en"].stdout
+    assert [line.split()[:4] for line in indonesian.splitlines()[1:25]] == [
+        line.split()[:4] for line in runs["en"].stdout.splitlines()[1:25]]   # No., time, phase, label
+
+
+def test_live_words_plural_and_provisional_notes_in_indonesian(lossy) -> None:
+    from analysis.live import LiveSession
+    from analysis.read.sources import open_source
+    from analysis.report.live_text import frame_line, words
+
+    t = i18n.translation("id")
+    records = list(LiveSession(open_source(str(lossy.path))).frames())
+    resent = next(r for r in records if r.event == "sends-again")
+    assert words(resent, t) == f"{resent.sender} mengirim ulang {resent.length} byte ({resent.direction})"
+    assert words(resent) == f"{resent.sender} sends {resent.length} bytes again ({resent.direction})"
+    assert words(resent._replace(length=1)) == f"{resent.sender} sends 1 byte again ({resent.direction})"
+    doubtful = [r for r in records if r.provisional]
+    assert doubtful and all(frame_line(r, t).split()[3] == r.label + "?" for r in doubtful)
+    duplicate = next(r for r in records if "duplicate-ack" in r.analysis and not r.acked)
+    assert words(duplicate, t).endswith("tidak mengakui data baru (duplicate ACK)")
+
+
 # --- the CLI's help and argparse's own texts -------------------------------------------------------
 
 def test_the_cli_help_is_indonesian() -> None:
