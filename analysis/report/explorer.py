@@ -48,6 +48,24 @@ def _tree(field, t) -> list:
     return node
 
 
+def _layer(layer, t) -> list:
+    """A layer's tree, its line in t's language where the line is a sentence of ours (the frame's
+    sizes, the trailing data); a protocol's line ("Transmission Control Protocol, Src Port: ...")
+    is Wireshark's summary and stays as Wireshark writes it, as the Info column does."""
+    node = _tree(layer, t)
+    values = {child.name: child.show for child in layer.children}
+    if layer.name == "frame":
+        wire, captured = int(values["frame.len"]), int(values["frame.cap_len"])
+        node[3] = t.gettext("Frame {number}: {wire}, {captured}").format(
+            number=values.get("frame.number", "?"),
+            wire=t.ngettext("{count} byte on wire", "{count} bytes on wire", wire).format(count=wire),
+            captured=t.ngettext("{count} byte captured", "{count} bytes captured", captured).format(count=captured))
+    elif layer.name == "data" and "data.len" in values:
+        size = int(values["data.len"])
+        node[3] = t.ngettext("Data ({count} byte)", "Data ({count} bytes)", size).format(count=size)
+    return node
+
+
 def _endpoints(frame, dissection) -> tuple[str, str]:
     """The ladder's two columns: IP addresses (ARP: the sender's and target's IP)."""
     if frame.proto in ("arp", "rarp"):
@@ -111,7 +129,7 @@ def explorer_data(analysis, chosen=None, lang: str = "en") -> dict:
                "phase": f.phase, "label": f.label, "flags": list(f.analysis), "conn": f.conn,
                "client": notes.from_client(f) if f.conn is not None else None,
                "lad": [src, dst], "hex": bytes(rec.data).hex(),
-               "tree": [_tree(layer, t) for layer in d.layers],
+               "tree": [_layer(layer, t) for layer in d.layers],
                "notes": notes.field_notes(d, f), "step": notes.step(f)}
         size += len(json.dumps(row))
         if size > MAX_EMBED_BYTES:

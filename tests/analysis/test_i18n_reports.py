@@ -349,10 +349,17 @@ def test_the_indonesian_report_in_chromium(default, tmp_path) -> None:
 
 def explorer_texts(analysis, lang: str) -> str:
     """Every text the explorer shows, as the page holds it: its fixed texts and the bound's notice
-    (the HTML), and what its script writes into the panes (the JSON it reads): the field notes
-    and step-mode sentences of every frame, the field titles, the script's own messages in every
-    plural form, the label and phase explanations."""
+    (the HTML), and what its script writes into the panes (the JSON it reads): the field notes,
+    the values and step-mode sentences of every frame, the field titles, the script's own messages
+    in every plural form, the label and phase explanations. Not the protocols' lines of the details
+    tree ("Transmission Control Protocol, Src Port: ..."): Wireshark's summaries, kept as the Info
+    column is."""
     from analysis.report import explorer
+
+    def shows(node, depth=0):
+        name, show, kids = node[0], node[3], node[4] if len(node) > 4 else []
+        own = [show] if depth or name in ("frame", "data") else []
+        return own + [text for kid in kids for text in shows(kid, depth + 1)]
 
     page = render_html(analysis, (), lang=lang)
     start = page.find('<h2 id="explorer">')
@@ -360,6 +367,7 @@ def explorer_texts(analysis, lang: str) -> str:
     data = explorer.explorer_data(analysis, lang=lang)
     for frame in data["frames"]:
         texts += [*frame["notes"].values(), *frame["step"]]
+        texts += [text for layer in frame["tree"] for text in shows(layer)]
     catalog = data["i18n"]
     texts += [*data["titles"].values(), *catalog["messages"].values(), *catalog["bool"],
               *data["phases"].values(), *data["labels"].values()]

@@ -205,7 +205,8 @@
   }
   function literal(kind, lit, field) {
     const v = lit.text;
-    const bad = (msgid) => new FilterError(gettext(msgid, {value: v, field}), lit.col);
+    const fields = {value: v, field};
+    const bad = (message) => new FilterError(message, lit.col);
     if (kind === "uint" || kind === "bool") {
       if (kind === "bool" && (v === "True" || v === "False")) return v === "True" ? 1 : 0;
       let m;
@@ -214,17 +215,17 @@
       if ((m = /^0[bB]([01]+)$/.exec(v))) return parseInt(m[1], 2);
       if ((m = /^0[oO]([0-7]+)$/.exec(v))) return parseInt(m[1], 8);
       if (/^[0-9]+$/.test(v)) return Number(v);
-      throw bad("'{value}' is not an integer (for {field})");
+      throw bad(gettext("'{value}' is not an integer (for {field})", fields));
     }
     if (kind === "ipv4" || kind === "ipv6") {
-      if (lit.quoted && kind === "ipv4") throw bad("'{value}' is not an IPv4 address (write it without quotes) (for {field})");
+      if (lit.quoted && kind === "ipv4") throw bad(gettext("'{value}' is not an IPv4 address (write it without quotes) (for {field})", fields));
       const [addr, bits] = v.split("/");
       const width = kind === "ipv4" ? 32 : 128;
       const a = kind === "ipv4" ? ipv4(addr) : ipv6(addr);
       const n = bits === undefined ? width : Number(bits);
       if (a === null || !/^\d*$/.test(bits || "") || n > width) {
-        throw bad(kind === "ipv4" ? "'{value}' is not an IPv4 address or network (for {field})"
-                                  : "'{value}' is not an IPv6 address or network (for {field})");
+        throw bad(kind === "ipv4" ? gettext("'{value}' is not an IPv4 address or network (for {field})", fields)
+                                  : gettext("'{value}' is not an IPv6 address or network (for {field})", fields));
       }
       if (bits === undefined) return a;
       if (kind === "ipv4") {
@@ -237,16 +238,16 @@
       return {net: true, low, high: low + span};
     }
     if (kind === "ether") {
-      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2}){5}$/.test(v)) throw bad("'{value}' is not a MAC address (for {field})");
+      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2}){5}$/.test(v)) throw bad(gettext("'{value}' is not a MAC address (for {field})", fields));
       return v.replace(/[:\-.]/g, "").toLowerCase();
     }
     if (kind === "bytes") {
       if (lit.quoted) return Array.from(new TextEncoder().encode(v), (b) => b.toString(16).padStart(2, "0")).join("");
-      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$/.test(v)) throw bad("'{value}' is not bytes (01:02:03) or a quoted string (for {field})");
+      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$/.test(v)) throw bad(gettext("'{value}' is not bytes (01:02:03) or a quoted string (for {field})", fields));
       return v.replace(/[:\-.]/g, "").toLowerCase();
     }
     if (kind === "float") {
-      if (!/^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$/.test(v)) throw bad("'{value}' is not a number (for {field})");
+      if (!/^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$/.test(v)) throw bad(gettext("'{value}' is not a number (for {field})", fields));
       return Number(v);
     }
     if (kind === "protocol") throw new FilterError(gettext("'{field}' is a protocol: it can only be tested for presence", {field}), lit.col);
