@@ -51,13 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "lab-client / lab-shell: join the running lab from another terminal"))
     p.add_argument("--host", default="server", choices=("server", "client"),
                    help=_("lab-shell: the lab host to open a shell in (default server)"))
-    p.add_argument("--scenario", default="default", metavar="NAME",
+    p.add_argument("--scenario", default="default", metavar=_("NAME"),
                    help=_("one of {names} (default: default)").format(names=", ".join(SCENARIOS)))
     p.add_argument("--out", default="reqresp.pcap", metavar="FILE",
                    help=_("the pcap to write (default reqresp.pcap)"))
     p.add_argument("--backend", default="netns", choices=BACKENDS,
                    help=_("netns (default; root, no Docker) or compose (Docker Compose)"))
-    p.add_argument("--hold", type=float, default=0.0, metavar="SECONDS",
+    p.add_argument("--hold", type=float, default=0.0, metavar=_("SECONDS"),
                    help=_("netns: keep the lab up this long before the clients start, to look around "
                           "(ip netns exec lab-client ip addr)"))
     p.add_argument("--lang", choices=list(i18n.LANGUAGES),

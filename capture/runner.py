@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from capture import netns_backend
-from capture.errors import STILL_PRESENT, LabProcessError, NetworkSetupError, NotRootError, ScenarioError, exited_on_sigterm
+from capture.errors import (STILL_PRESENT, LabProcessError, NetworkSetupError, NotRootError, ScenarioError,
+                            exited_on_sigterm)
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_output_path, give_to_invoking_user, partial_path
