@@ -24,6 +24,7 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 FILE ?= reqresp.pcap
+CAPTURE_MO := capture/locale/id/LC_MESSAGES/reqresp-capture.mo
 # `make grade DIR=submissions` (FEEDBACK_LANG=id for Indonesian feedback, default the locale's, RUBRIC=my.toml, GRADES=out)
 DIR ?= submissions
 GRADES ?= grades
@@ -102,19 +103,19 @@ fuzz: venv tools-test
 	$(PY) -m tests.analysis.support.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
-capture: venv tools locale $(if $(filter compose,$(BACKEND)),image)
+capture: venv tools $(CAPTURE_MO) $(if $(filter compose,$(BACKEND)),image)
 	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND) $(ARGS)
 
 # The student's own session (BACKEND=compose too); OUT names the pcap. The joins need no set-up:
 # they run inside the lab that `make lab` built.
 HOST ?= server
-lab: venv tools locale $(if $(filter compose,$(BACKEND)),image)
+lab: venv tools $(CAPTURE_MO) $(if $(filter compose,$(BACKEND)),image)
 	@$(PY) -m capture lab --out $(OUT) --backend $(BACKEND) $(ARGS)
 
-lab-client:
+lab-client: $(CAPTURE_MO)
 	@$(PY) -m capture lab-client
 
-lab-shell:
+lab-shell: $(CAPTURE_MO)
 	@$(PY) -m capture lab-shell --host $(HOST)
 
 analyze: venv
@@ -129,6 +130,10 @@ endif
 locale: venv
 	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
 	$(PY) -m babel.messages.frontend compile -d capture/locale -D reqresp-capture
+
+# the capture tool's catalog, recompiled (quietly) for make capture / make lab when its .po changed
+$(CAPTURE_MO): $(CAPTURE_MO:.mo=.po) | $(STAMP)
+	@$(PY) -m babel.messages.frontend -q compile -i $< -o $@ -l id
 
 grade: venv locale
 	$(PY) -m analysis grade $(DIR) --out $(GRADES) $(if $(FEEDBACK_LANG),--lang $(FEEDBACK_LANG)) $(if $(RUBRIC),--rubric $(RUBRIC))
