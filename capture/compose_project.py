@@ -119,7 +119,7 @@ class ComposeProject:
         flags = [flag for profile in profiles for flag in ("--profile", profile)]
         return [*self.base, "-f", str(self.file), "-p", PROJECT, *flags, *args]
 
-    def check(self, step: str, argv: Sequence[str], hint: str | Text = "") -> CommandResult:
+    def check(self, step: str | Text, argv: Sequence[str], hint: str | Text = "") -> CommandResult:
         result = self.runner(argv)
         if result.returncode != 0:
             raise ComposeError(step, tuple(argv), _failed(result, hint))
@@ -163,7 +163,7 @@ class ComposeProject:
     def signal_in(self, host: str, pid: int, signal_name: str = "TERM") -> None:
         """Send a signal to process ``pid`` (as the container sees it) inside ``host``'s container."""
         # kill is a shell builtin there (the image has no procps); pid is an int, nothing to quote.
-        self.check(f"stop pid {pid} in {SERVICES[host]}",
+        self.check(Text(N_("stop pid {pid} in {container}"), pid=pid, container=SERVICES[host]),
                    ["docker", "exec", SERVICES[host], "sh", "-c", f"kill -s {signal_name} {int(pid)}"])
 
 

@@ -135,7 +135,7 @@ class ScenarioError(CaptureError):
 class ComposeError(CaptureError):
     """A `docker compose` step of the compose backend failed."""
 
-    def __init__(self, step: str, command: tuple[str, ...], why: str | Text) -> None:
+    def __init__(self, step: str | Text, command: tuple[str, ...], why: str | Text) -> None:
         self.step, self.command, self.why = step, command, why
         super().__init__(Text(N_("compose backend, step '{step}' ({command}): {why}"), step=step,
                               command=" ".join(command), why=why))
