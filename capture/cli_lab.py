@@ -37,9 +37,8 @@ class LinePrinter:
 
 
 def run_lab_command(args: argparse.Namespace, stdout: TextIO) -> int:
+    from capture.cli import EXIT_FAILED, dropped_line   # late: cli imports this module
     from capture.interactive import join_argv, run_lab
-
-    from capture.cli import EXIT_FAILED, dropped_line
 
     lang = getattr(args, "lang", None) or i18n.DEFAULT
     t = i18n.translation(lang)
