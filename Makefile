@@ -24,6 +24,7 @@ ifeq (analyze,$(firstword $(MAKECMDGOALS)))
   endif
 endif
 FILE ?= reqresp.pcap
+CAPTURE_MO := capture/locale/id/LC_MESSAGES/reqresp-capture.mo
 # `make grade DIR=submissions` (FEEDBACK_LANG=id for Indonesian feedback, default the locale's, RUBRIC=my.toml, GRADES=out)
 DIR ?= submissions
 GRADES ?= grades
@@ -60,6 +61,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench,grade]'
 	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
+	$(PY) -m babel.messages.frontend compile -d capture/locale -D reqresp-capture
 	$(PY) -m analysis.columnar.warmup
 	@touch $(STAMP)
 
@@ -101,19 +103,19 @@ fuzz: venv tools-test
 	$(PY) -m tests.analysis.support.fuzz_run --properties $(FUZZ_EXAMPLES) --mutations $(FUZZ_MUTATIONS) \
 		$(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --keep reports/fuzz
 
-capture: venv tools $(if $(filter compose,$(BACKEND)),image)
+capture: venv tools $(CAPTURE_MO) $(if $(filter compose,$(BACKEND)),image)
 	$(PY) -m capture --scenario $(SCENARIO) --out $(OUT) --backend $(BACKEND) $(ARGS)
 
 # The student's own session (BACKEND=compose too); OUT names the pcap. The joins need no set-up:
 # they run inside the lab that `make lab` built.
 HOST ?= server
-lab: venv tools $(if $(filter compose,$(BACKEND)),image)
+lab: venv tools $(CAPTURE_MO) $(if $(filter compose,$(BACKEND)),image)
 	@$(PY) -m capture lab --out $(OUT) --backend $(BACKEND) $(ARGS)
 
-lab-client:
+lab-client: $(CAPTURE_MO)
 	@$(PY) -m capture lab-client
 
-lab-shell:
+lab-shell: $(CAPTURE_MO)
 	@$(PY) -m capture lab-shell --host $(HOST)
 
 analyze: venv
@@ -123,9 +125,15 @@ else
 	$(PY) -m analysis $(ANALYZE_ARGS) --out reports $(ARGS)
 endif
 
-# the message catalogs (analysis/locale/*/LC_MESSAGES/reqresp.po -> .mo); make venv runs it too
+# the message catalogs (analysis/locale/*/LC_MESSAGES/reqresp.po and capture/locale/*/LC_MESSAGES/
+# reqresp-capture.po -> .mo); make venv runs it too
 locale: venv
 	$(PY) -m babel.messages.frontend compile -d analysis/locale -D reqresp
+	$(PY) -m babel.messages.frontend compile -d capture/locale -D reqresp-capture
+
+# the capture tool's catalog, recompiled (quietly) for make capture / make lab when its .po changed
+$(CAPTURE_MO): $(CAPTURE_MO:.mo=.po) | $(STAMP)
+	@$(PY) -m babel.messages.frontend -q compile -i $< -o $@ -l id
 
 grade: venv locale
 	$(PY) -m analysis grade $(DIR) --out $(GRADES) $(if $(FEEDBACK_LANG),--lang $(FEEDBACK_LANG)) $(if $(RUBRIC),--rubric $(RUBRIC))

@@ -9,6 +9,9 @@ Public API (what a notebook calls)::
     capture.scenario_names()                                   # ("default", "echo", ...)
     capture.clean()                                            # leftovers of a killed run
 
+    from capture.i18n import translation                       # English or Indonesian, at the edge
+    result.summary(translation("id")); error.one_line(translation("id"))
+
 Imports are lazy: the lab's helper processes (`python -m capture.nsexec`, the peers) import this
 package and must start fast.
 """

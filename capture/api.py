@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 
-from capture.errors import CaptureError, UnexpectedError
+from capture.errors import CaptureError, UnexpectedError, UsageError
 from capture.result import CaptureResult
 from capture.scenarios import SCENARIOS
 from capture.state import CleanReport
+from capture.text import N_, Text
 
 BACKENDS = ("netns", "compose")
 
@@ -28,7 +29,8 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     created is removed before it returns or raises.
     """
     if backend not in BACKENDS:
-        raise CaptureError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+        raise UsageError(Text(N_("unknown backend {backend!r}: choose one of {known}"), backend=backend,
+                              known=", ".join(BACKENDS)))
     try:
         if backend == "netns":
             from capture.runner import run_netns
@@ -40,7 +42,7 @@ def run_scenario(name: str = "default", out: str | os.PathLike[str] = "reqresp.p
     except CaptureError:
         raise
     except Exception as exc:  # e.g. from pyroute2: still one CaptureError for the caller to catch
-        raise UnexpectedError(f"capture run {name!r} ({backend})", exc) from exc
+        raise UnexpectedError(Text(N_("capture run {name!r} ({backend})"), name=name, backend=backend), exc) from exc
 
 
 def clean() -> CleanReport:

@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import TextIO
 
+from capture import i18n
 from capture.processes import OutputLine
 
 PREFIX = {"server": "server | ", "frame": "frame  | "}
@@ -36,20 +37,25 @@ class LinePrinter:
 
 
 def run_lab_command(args: argparse.Namespace, stdout: TextIO) -> int:
+    from capture.cli import EXIT_FAILED, dropped_line   # late: cli imports this module
     from capture.interactive import join_argv, run_lab
 
+    lang = getattr(args, "lang", None) or i18n.DEFAULT
+    t = i18n.translation(lang)
     if args.command == "lab":
-        print(f"lab ({args.backend}): starting the network, tcpdump and the server; type your messages, "
-              "'bye' (or Ctrl-D, Ctrl-C) ends the session", file=stdout, flush=True)
-        result = run_lab(args.out, backend=args.backend, on_line=LinePrinter(stdout))
+        print(t.gettext("lab ({backend}): starting the network, tcpdump and the server; type your messages, "
+                        "'bye' (or Ctrl-D, Ctrl-C) ends the session").format(backend=args.backend),
+              file=stdout, flush=True)
+        # the narrator (python -m analysis --live) speaks the session's language; the server's and the
+        # client's lines are the course's own, in English
+        result = run_lab(args.out, backend=args.backend, on_line=LinePrinter(stdout), lang=lang)
         for warning in result.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        print(result.summary(), file=stdout)
-        print(f"next: make analyze {args.out}", file=stdout, flush=True)
+            print(t.gettext("warning: {message}").format(message=warning.render(t)), file=sys.stderr)
+        print(result.summary(t), file=stdout)
+        print(t.gettext("next: make analyze {path}").format(path=args.out), file=stdout, flush=True)
         if result.dropped:
-            print(f"error: the kernel dropped {result.dropped} packets; the capture is incomplete",
-                  file=sys.stderr)
-            return 1
+            print(dropped_line(result.dropped, t, again=False), file=sys.stderr)
+            return EXIT_FAILED
         return 0
     argv = join_argv("client" if args.command == "lab-client" else "shell", args.host)
     sys.stdout.flush()

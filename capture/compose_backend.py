@@ -28,8 +28,10 @@ from types import SimpleNamespace
 
 from pyroute2 import netns as pyroute2_netns
 
-from capture.compose_project import BRIDGE, SERVICES, ComposeProject, Runner, find_compose, subprocess_runner
-from capture.errors import ComposeError, LabProcessError, NetworkSetupError, ScenarioError
+from capture.compose_project import (BRIDGE, SERVICES, CommandResult, ComposeProject, Runner, find_compose,
+                                     subprocess_runner)
+from capture.errors import (ROOT_NAMESPACE, STILL_PRESENT, ComposeError, LabProcessError, NetworkSetupError,
+                            ScenarioError, exited_on_sigterm)
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_kernel_name, check_output_path, give_to_invoking_user
@@ -38,11 +40,12 @@ from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path
 from capture.processes import LabProcess, ProcessGroup
 from capture.result import CaptureResult
 from capture.runner import (CLIENT_TIMEOUT, MAX_HOLD, SERVER_READY_TIMEOUT, SETTLE, _check_totals, _retransmitted_segments,
-                            _wait_connections_closed)
+                            _wait_connections_closed, hold_out_of_range)
 from capture.scenarios import PORT, Scenario, get_scenario
 from capture.sessions import run_attempts, wait_for_clients
 from capture.state import RunState, lab_lock
 from capture.tcpdump import find_tcpdump, parse_stats
+from capture.text import N_, Text
 
 # topology host -> the name its container's network namespace is attached under (lab-, <= 15 chars)
 NETNS_NAMES = {"server": "lab-dock-srv", "client": "lab-dock-cli", "client2": "lab-dock-cli2",
@@ -54,11 +57,17 @@ _PID_LINE = re.compile(r"^pid (\d+)$")
 _ANNOUNCE_PID = 'echo "pid $$"; exec "$@"'
 
 
+def compose_down_problem(down: CommandResult) -> Text:
+    """What a failed `down` left, for the teardown's error (Compose's own last words)."""
+    return Text(N_("compose project reqresp ({output})"), output=(down.stderr or down.stdout).strip()[-200:])
+
+
 def check_root() -> None:
     if os.geteuid() != 0:
-        raise ComposeError("root", ("id", "-u"), f"running as uid {os.getuid()}; the compose backend captures "
-                           f"on the host bridge {BRIDGE} and enters the containers' network namespaces: "
-                           "run it with sudo (sudo make capture BACKEND=compose)")
+        raise ComposeError("root", ("id", "-u"), Text(N_(
+            "running as uid {uid}; the compose backend captures on the host bridge {bridge} and enters the "
+            "containers' network namespaces: run it with sudo (sudo make capture BACKEND=compose)"),
+            uid=os.getuid(), bridge=BRIDGE))
 
 
 def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = None,
@@ -70,7 +79,7 @@ def run_compose(name: str, out: str | os.PathLike[str], runner: Runner | None = 
     """
     scenario = get_scenario(name)
     if not 0 <= hold <= MAX_HOLD:
-        raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
+        raise ScenarioError(name, hold_out_of_range(hold))
     check_root()
     path = check_output_path(out)
     tcpdump = find_tcpdump()
@@ -97,12 +106,12 @@ def _attach(host: str, pid: int, attached: list[str]) -> None:
     """
     name = check_kernel_name(NETNS_NAMES[host], "namespace")
     if netns_path(name).exists():
-        raise NetworkSetupError(name, "attach", "already exists (left by an earlier run?)")
+        raise NetworkSetupError(name, Text(N_("attach")), Text(N_("already exists (left by an earlier run?)")))
     attached.append(name)
     try:
         pyroute2_netns.attach(name, pid)
     except OSError as exc:
-        raise NetworkSetupError(name, f"attach the namespace of pid {pid}", exc) from exc
+        raise NetworkSetupError(name, Text(N_("attach the namespace of pid {pid}"), pid=pid), exc) from exc
     in_netns(name, lambda: disable_offloads(CONTAINER_IFNAME, f"{SERVICES[host]} ({name})"))
 
 
@@ -128,7 +137,7 @@ def _start_tcpdump(tcpdump: str, tmp: Path, group: ProcessGroup) -> LabProcess:
 
 def _exec(project: ComposeProject, group: ProcessGroup, role: str, host: str, argv: list[str]) -> LabProcess:
     process = group.start(role, project.exec_argv(host, *argv))
-    process.where = f"container {SERVICES[host]}"
+    process.where = Text(N_("container {name}"), name=SERVICES[host])
     return process
 
 
@@ -147,7 +156,7 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
         project.up(hosts)
         # The host side of the bridge is the one IPv6 speaker left (the containers have it off): no
         # DAD and MLD from it. Off for this bridge only, as netns does for lab-br0.
-        disable_ipv6(BRIDGE, "root namespace")
+        disable_ipv6(BRIDGE, ROOT_NAMESPACE)
         pids = {host: project.container_pid(host) for host in hosts}
         for host in hosts:
             _attach(host, pids[host], attached)
@@ -189,10 +198,10 @@ def _run_once(project: ComposeProject, scenario: Scenario, out: Path, attempt: i
             if not done:
                 tmp.unlink(missing_ok=True)
         if down.returncode != 0:
-            problems.append(f"compose project reqresp ({(down.stderr or down.stdout).strip()[-200:]})")
+            problems.append(compose_down_problem(down))
         if problems:
             tmp.unlink(missing_ok=True)
-            raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+            raise NetworkSetupError(problems, *STILL_PRESENT)
     tmp.replace(out)
     transcript = tuple(sorted((line for p in group.members if p is not capture for line in p.lines
                                if not (p is server and _PID_LINE.match(line.text))), key=lambda line: line.t))
@@ -207,8 +216,8 @@ def _stop_server(project: ComposeProject, server: LabProcess) -> None:
     """SIGTERM to the server inside its container (by the PID it announced); it must exit with 0."""
     announced = next((m for line in server.lines if (m := _PID_LINE.match(line.text))), None)
     if announced is None:
-        raise LabProcessError("server", server.where, "did not announce its PID", server.output())
+        raise LabProcessError("server", server.where, Text(N_("did not announce its PID")), server.output())
     project.signal_in("server", int(announced.group(1)))
     code = server.wait(SERVER_STOP_TIMEOUT)
     if code != 0:
-        raise LabProcessError("server", server.where, f"exited with status {code} on SIGTERM", server.output())
+        raise LabProcessError("server", server.where, exited_on_sigterm(code), server.output())

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 from capture.errors import ComposeError, MissingToolError
 from capture.interrupts import shielded
 from capture.processes import REPO_ROOT
+from capture.text import N_, Text
 
 COMPOSE_FILE = REPO_ROOT / "compose" / "reqresp.yml"
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-image.sh"
@@ -54,8 +55,9 @@ def subprocess_runner(argv: Sequence[str]) -> CommandResult:
     except FileNotFoundError as exc:
         raise MissingToolError(argv[0], "docker.io docker-compose") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ComposeError(" ".join(argv[:3]), tuple(argv), f"no answer within {COMMAND_TIMEOUT:g} s; "
-                           "is the Docker engine stuck (docker info)?") from exc
+        raise ComposeError(" ".join(argv[:3]), tuple(argv), Text(N_(
+            "no answer within {seconds:g} s; is the Docker engine stuck (docker info)?"),
+            seconds=COMMAND_TIMEOUT)) from exc
     return CommandResult(done.returncode, done.stdout, done.stderr)
 
 
@@ -96,7 +98,15 @@ def find_compose(runner: Runner = subprocess_runner) -> list[str]:
 
 def _last_line(result: CommandResult) -> str:
     lines = (result.stderr or result.stdout).strip().splitlines()
-    return f": {lines[-1]}" if lines else ""
+    return lines[-1] if lines else ""
+
+
+def _failed(result: CommandResult, hint: str | Text = "") -> Text:
+    """"exit status 1: <the command's last line>; <what to do>" (the command's words as they are)."""
+    last = _last_line(result)
+    status = (Text(N_("exit status {code}: {output}"), code=result.returncode, output=last) if last
+              else Text(N_("exit status {code}"), code=result.returncode))
+    return Text(N_("{status}; {hint}"), status=status, hint=hint) if hint else status
 
 
 class ComposeProject:
@@ -109,30 +119,29 @@ class ComposeProject:
         flags = [flag for profile in profiles for flag in ("--profile", profile)]
         return [*self.base, "-f", str(self.file), "-p", PROJECT, *flags, *args]
 
-    def check(self, step: str, argv: Sequence[str], hint: str = "") -> CommandResult:
+    def check(self, step: str | Text, argv: Sequence[str], hint: str | Text = "") -> CommandResult:
         result = self.runner(argv)
         if result.returncode != 0:
-            raise ComposeError(step, tuple(argv), f"exit status {result.returncode}{_last_line(result)}{hint}")
+            raise ComposeError(step, tuple(argv), _failed(result, hint))
         return result
 
     def engine_answers(self) -> None:
         """Raise the one-line error that says how to start the engine when `docker info` fails."""
         self.check("docker info", ["docker", "info", "--format", "{{.ServerVersion}}"],
-                   "; start the Docker engine (sudo scripts/dockerd.sh start, or systemctl start docker)")
+                   Text(N_("start the Docker engine (sudo scripts/dockerd.sh start, or systemctl start docker)")))
 
     def ensure_image(self) -> None:
         """Build reqresp-lab:latest unless it already holds the current sources (make image)."""
         argv = ["bash", str(BUILD_SCRIPT)]
         result = run_in_own_group(argv) if self.runner is subprocess_runner else self.runner(argv)
         if result.returncode != 0:
-            raise ComposeError("image", tuple(argv), f"exit status {result.returncode}{_last_line(result)}; "
-                               "run make image to see the whole build")
+            raise ComposeError("image", tuple(argv), _failed(result, Text(N_("run make image to see the whole build"))))
 
     def up(self, hosts: Sequence[str]) -> None:
         """Create the network and the idle containers of ``hosts`` (topology host names)."""
         profiles = sorted({PROFILES[h] for h in hosts if h in PROFILES})
         self.check("up", self.command("up", "-d", "--no-build", *(SERVICES[h] for h in hosts), profiles=profiles),
-                   "; is the Docker engine running (docker info)?")
+                   Text(N_("is the Docker engine running (docker info)?")))
 
     def down(self) -> CommandResult:
         """Remove every container (of every profile) and the network; never raises on a failed down."""
@@ -148,13 +157,13 @@ class ComposeProject:
         result = self.check(f"inspect {service}", ["docker", "inspect", "--format", "{{.State.Pid}}", service])
         pid = int(result.stdout.strip() or 0)
         if pid <= 0:
-            raise ComposeError(f"inspect {service}", (service,), "the container is not running")
+            raise ComposeError(f"inspect {service}", (service,), Text(N_("the container is not running")))
         return pid
 
     def signal_in(self, host: str, pid: int, signal_name: str = "TERM") -> None:
         """Send a signal to process ``pid`` (as the container sees it) inside ``host``'s container."""
         # kill is a shell builtin there (the image has no procps); pid is an int, nothing to quote.
-        self.check(f"stop pid {pid} in {SERVICES[host]}",
+        self.check(Text(N_("stop pid {pid} in {container}"), pid=pid, container=SERVICES[host]),
                    ["docker", "exec", SERVICES[host], "sh", "-c", f"kill -s {signal_name} {int(pid)}"])
 
 
@@ -173,15 +182,16 @@ def project_leftovers(runner: Runner = subprocess_runner) -> Leftovers:
     return Leftovers(tuple(sorted(ps.stdout.split())), tuple(sorted(nets.stdout.split())))
 
 
-def remove_project(runner: Runner = subprocess_runner) -> tuple[Leftovers, list[str]]:
+def remove_project(runner: Runner = subprocess_runner) -> tuple[Leftovers, list[str | Text]]:
     """Remove the project's leftover containers, then its networks. Returns (what was found, problems)."""
     if not shutil.which("docker"):
         return Leftovers((), ()), []
     found = project_leftovers(runner)
-    problems: list[str] = []
+    problems: list[str | Text] = []
     for verb, names in ((["rm", "-f"], found.containers), (["network", "rm"], found.networks)):
         if names:
             result = runner(["docker", *verb, *names])
             if result.returncode != 0:
-                problems.append(f"{' '.join(names)}{_last_line(result)}")
+                last = _last_line(result)
+                problems.append(f"{' '.join(names)}: {last}" if last else " ".join(names))
     return found, problems

@@ -33,7 +33,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
-from capture.errors import CaptureError, Interrupted, LabProcessError, NetworkSetupError, ScenarioError
+from capture.errors import (STILL_PRESENT, CaptureError, Interrupted, LabProcessError, NetworkSetupError, ScenarioError,
+                            UsageError, exited_on_sigterm)
 from capture.interrupts import shielded
 from capture.names import check_output_path, give_to_invoking_user, partial_path
 from capture.processes import LabProcess, OutputLine, ProcessGroup, Stdio, python_module
@@ -41,6 +42,7 @@ from capture.scenarios import PORT
 from capture.state import processes_in_namespaces
 from capture.stream_tee import StreamTee
 from capture.tcpdump import CaptureStats, parse_stats
+from capture.text import N_, NP_, Text, Translation, plural
 
 SERVER_READY_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 5.0        # seconds for the server's connections to close after the client ended
@@ -61,16 +63,24 @@ class LabSessionResult:
     packets: int
     dropped: int
     duration: float                     # seconds tcpdump listened
-    ended_by: str                       # "the client" (bye, Ctrl-D) or "Ctrl-C"
+    ended_by: str | Text                # ENDED_BY_CLIENT (bye, Ctrl-D) or "Ctrl-C"
     transcript: tuple[OutputLine, ...]  # the server's and the narrator's lines, in time order
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Text, ...] = ()     # e.g. connections that did not close in time
 
     def lines(self, role: str) -> tuple[str, ...]:
         return tuple(line.text for line in self.transcript if line.role == role)
 
-    def summary(self) -> str:
-        return (f"wrote {self.pcap}: {self.packets} packets captured, {self.dropped} dropped by kernel, "
-                f"{self.duration:.2f} s (lab session, {self.backend}, ended by {self.ended_by})")
+    def summary(self, t: Translation | None = None) -> str:
+        """The one summary line `make lab` prints: English, or in the language of `t`."""
+        return Text(N_("wrote {path}: {packets}, {dropped} dropped by kernel, {seconds:.2f} s "
+                       "(lab session, {backend}, ended by {ended_by})"),
+                    path=str(self.pcap), packets=plural(*NP_("{count} packet captured", "{count} packets captured"),
+                                                        count=self.packets),
+                    dropped=self.dropped, seconds=self.duration, backend=self.backend,
+                    ended_by=self.ended_by).render(t)
+
+
+ENDED_BY_CLIENT = Text(N_("the client (bye or Ctrl-D)"))
 
 
 @dataclass(frozen=True)
@@ -91,8 +101,10 @@ class LabHosts:
     stop_server: Callable[[LabProcess], int | None] = lambda server: server.stop()  # its exit status
 
 
-def narrator_argv(names: dict[str, str]) -> list[str]:
-    return python_module("analysis", "-", "--live", *(f"--name={ip}={name}" for ip, name in names.items()))
+def narrator_argv(names: dict[str, str], lang: str | None = None) -> list[str]:
+    """`python -m analysis - --live`, its lines in ``lang`` (None: the locale's, as the analyzer reads it)."""
+    return python_module("analysis", "-", "--live", *(f"--name={ip}={name}" for ip, name in names.items()),
+                         *(("--lang", lang) if lang is not None else ()))
 
 
 def lab_client_pids(inode_of: Callable[[], int | None]) -> list[int]:
@@ -112,21 +124,25 @@ def lab_client_pids(inode_of: Callable[[], int | None]) -> list[int]:
 
 
 def run_lab(out: str | os.PathLike[str] = "reqresp.pcap", *, backend: str = "netns",
-            on_line: LineSink = lambda line: None) -> LabSessionResult:
-    """Run the interactive session; the caller's terminal (stdin/stdout) becomes the client's."""
+            on_line: LineSink = lambda line: None, lang: str | None = None) -> LabSessionResult:
+    """Run the interactive session; the caller's terminal (stdin/stdout) becomes the client's.
+
+    ``lang``: the language of the narrator's lines ("en", "id"; None: the locale's). The server's
+    and the client's lines are the course's, in English as its sheets show them."""
     path = check_output_path(out)
     partial = partial_path(path)
     try:
         if backend == "netns":
             from capture.interactive_netns import netns_session
 
-            result = netns_session(partial, on_line)
+            result = netns_session(partial, on_line, lang)
         elif backend == "compose":
             from capture.interactive_compose import compose_session
 
-            result = compose_session(partial, on_line)
+            result = compose_session(partial, on_line, lang)
         else:
-            raise CaptureError(f"unknown backend {backend!r}: choose netns or compose")
+            raise UsageError(Text(N_("unknown backend {backend!r}: choose one of {known}"), backend=backend,
+                                  known="netns, compose"))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)  # a failed session's capture; gone already after the rename
@@ -149,13 +165,13 @@ class _Running:
 
 
 def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSink,
-            stop_joined: Callable[[], None]) -> LabSessionResult:
+            stop_joined: Callable[[], None], lang: str | None = None) -> LabSessionResult:
     """Start narrator, tcpdump, server and client on a network that is up; run until the client ends.
 
     The caller tears the network down (its finally); this stops and checks what it started.
     """
     run = _Running(group)
-    warnings: list[str] = []
+    warnings: list[Text] = []
     saved_tty = _terminal_state()
     try:
         run.tcpdump = group.start("tcpdump", hosts.tcpdump, netns=hosts.tcpdump_netns,
@@ -170,7 +186,7 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
         run.server.wait_for_line(r"Server listening on", SERVER_READY_TIMEOUT)
         run.client = group.start("client", hosts.client, netns=hosts.client_netns,
                                  stdio=Stdio(stdin=None, stdout=None, stderr=None))
-        run.narrator = group.start("frame", narrator_argv(hosts.names), on_line=on_line,
+        run.narrator = group.start("frame", narrator_argv(hosts.names, lang), on_line=on_line,
                                    stdio=Stdio(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                stderr=subprocess.STDOUT))
         run.tee.attach(run.narrator.popen.stdin)  # type: ignore[arg-type]
@@ -193,7 +209,7 @@ def session(hosts: LabHosts, partial: Path, group: ProcessGroup, on_line: LineSi
                             duration=duration, ended_by=ended_by, transcript=transcript, warnings=tuple(warnings))
 
 
-def _end(run: _Running, hosts: LabHosts, partial: Path, stop_joined: Callable[[], None], warnings: list[str],
+def _end(run: _Running, hosts: LabHosts, partial: Path, stop_joined: Callable[[], None], warnings: list[Text],
          listening_since: float) -> tuple[CaptureStats, float]:
     """The end, in the course's order, shielded from signals: joined clients close, the server's
     connections are closed, then the server and tcpdump stop and the narrator prints its summary."""
@@ -203,11 +219,11 @@ def _end(run: _Running, hosts: LabHosts, partial: Path, stop_joined: Callable[[]
         try:
             _wait_connections_closed(hosts.server_pid(run.server))
         except ScenarioError as exc:
-            warnings.append(str(exc))
+            warnings.append(exc.text)
         time.sleep(SETTLE)
         code = hosts.stop_server(run.server)
         if code != 0:
-            raise LabProcessError("server", run.server.where, f"exited with status {code} on SIGTERM",
+            raise LabProcessError("server", run.server.where, exited_on_sigterm(code),
                                   run.server.output())
         run.tcpdump.stop(signal.SIGINT, grace=5.0)
         stats = parse_stats(run.tcpdump.output(), hosts.interface, str(partial))
@@ -218,7 +234,7 @@ def _end(run: _Running, hosts: LabHosts, partial: Path, stop_joined: Callable[[]
     return stats, duration
 
 
-def _wait_for_client(client: LabProcess, hosts: LabHosts) -> str:
+def _wait_for_client(client: LabProcess, hosts: LabHosts) -> str | Text:
     """Until the client exits. The first Ctrl-C ends the session: the client gets SIGINT and closes
     its connection (FIN first), as after `bye`. SIGTERM aborts (Interrupted goes up)."""
     try:
@@ -234,8 +250,8 @@ def _wait_for_client(client: LabProcess, hosts: LabHosts) -> str:
             client.stop()
         return "Ctrl-C"
     if code not in (0, 130):
-        raise LabProcessError("client", client.where, f"exited with status {code}")
-    return "the client (bye or Ctrl-D)" if code == 0 else "Ctrl-C"
+        raise LabProcessError("client", client.where, Text(N_("exited with status {code}"), code=code))
+    return ENDED_BY_CLIENT if code == 0 else "Ctrl-C"
 
 
 def stop_clients(pids: list[int]) -> None:
@@ -257,7 +273,7 @@ def _signal(pid: int, sig: int) -> None:
 def _wait_connections_closed(pid: int) -> None:
     from capture.runner import _wait_connections_closed as wait_closed
 
-    wait_closed(SimpleNamespace(pid=pid, where="the server's host"), CLOSE_TIMEOUT)  # type: ignore[arg-type]
+    wait_closed(SimpleNamespace(pid=pid, where=Text(N_("the server's host"))), CLOSE_TIMEOUT)  # type: ignore[arg-type]
 
 
 def _terminal_state() -> list | None:  # type: ignore[type-arg]
@@ -284,7 +300,7 @@ def join_argv(kind: str, host: str = "server") -> list[str]:
     from capture.topology import lab_topology
 
     if host not in ("server", "client"):
-        raise CaptureError(f"unknown lab host {host!r}: choose server or client")
+        raise UsageError(Text(N_("unknown lab host {host!r}: choose server or client"), host=host))
     check_root()
     topo = lab_topology(2)
     if namespace_inode(topo.host(SPARE_CLIENT).netns) is not None:
@@ -296,14 +312,14 @@ def join_argv(kind: str, host: str = "server") -> list[str]:
 
     if compose_lab_running():
         return compose_join_argv(kind, host)
-    raise CaptureError(f"no lab is running (no namespace {topo.host(SPARE_CLIENT).netns}, no compose lab): "
-                       "start one with 'make lab' in another terminal first")
+    raise CaptureError(Text(N_("no lab is running (no namespace {namespace}, no compose lab): start one with "
+                               "'make lab' in another terminal first"), namespace=topo.host(SPARE_CLIENT).netns))
 
 
 def _shell() -> str:
     return next((p for p in ("/bin/bash", "/usr/bin/bash", "/bin/sh") if Path(p).exists()), "sh")
 
 
-def network_problems(problems: list[str]) -> None:
+def network_problems(problems: list[Text]) -> None:
     if problems:  # only when the kernel refuses; say how to finish the job
-        raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+        raise NetworkSetupError(problems, *STILL_PRESENT)

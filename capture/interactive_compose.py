@@ -15,10 +15,12 @@ import shutil
 import time
 from pathlib import Path
 
-from capture.compose_backend import NETNS_NAMES, _ANNOUNCE_PID, _PID_LINE, _attach, _stop_server, check_root
+from capture.compose_backend import (NETNS_NAMES, _ANNOUNCE_PID, _PID_LINE, _attach, _stop_server, check_root,
+                                     compose_down_problem)
 from capture.compose_project import BRIDGE, SERVICES, ComposeProject, find_compose, subprocess_runner
 from capture.interactive import (SPARE_CLIENT, LabHosts, LabSessionResult, LineSink, lab_client_pids,
                                  network_problems, session, stop_clients)
+from capture.errors import ROOT_NAMESPACE
 from capture.interrupts import shielded
 from capture.netns_backend import namespace_inode, remove_netns
 from capture.nsutil import disable_ipv6, netns_path
@@ -73,7 +75,7 @@ def compose_hosts(project: ComposeProject, tcpdump: str, pids: dict[str, int]) -
     )
 
 
-def compose_session(partial: Path, on_line: LineSink) -> LabSessionResult:
+def compose_session(partial: Path, on_line: LineSink, lang: str | None = None) -> LabSessionResult:
     check_root()
     tcpdump = find_tcpdump()
     project = ComposeProject(find_compose(subprocess_runner), subprocess_runner)
@@ -90,14 +92,14 @@ def compose_session(partial: Path, on_line: LineSink) -> LabSessionResult:
         attached: list[str] = []
         try:
             project.up(list(HOSTS))
-            disable_ipv6(BRIDGE, "root namespace")   # as compose_backend: the bridge's IPv6 stays silent
+            disable_ipv6(BRIDGE, ROOT_NAMESPACE)   # as compose_backend: the bridge's IPv6 stays silent
             pids = {host: project.container_pid(host) for host in HOSTS}
             for host in HOSTS:
                 with shielded():
                     _attach(host, pids[host], attached)
             hosts = compose_hosts(project, tcpdump, pids)
             result = session(hosts, partial, group, shown,
-                             stop_joined=lambda: stop_clients(hosts.client_pids(SPARE_CLIENT)))
+                             stop_joined=lambda: stop_clients(hosts.client_pids(SPARE_CLIENT)), lang=lang)
         finally:
             with shielded():  # a Ctrl-C now waits until the project is down
                 group.stop_all(grace=2.0)
@@ -105,7 +107,7 @@ def compose_session(partial: Path, on_line: LineSink) -> LabSessionResult:
                 down = project.down()
                 state.close()
             if down.returncode != 0:
-                problems.append(f"compose project reqresp ({(down.stderr or down.stdout).strip()[-200:]})")
+                problems.append(compose_down_problem(down))
             network_problems(problems)
     transcript = tuple(line for line in result.transcript
                        if not (line.role == "server" and _PID_LINE.match(line.text)))

@@ -35,7 +35,7 @@ def netns_hosts(topo: Topology) -> LabHosts:
     )
 
 
-def netns_session(partial: Path, on_line: LineSink) -> LabSessionResult:
+def netns_session(partial: Path, on_line: LineSink, lang: str | None = None) -> LabSessionResult:
     check_netns_prerequisites()
     with lab_lock():
         topo = lab_topology(2)   # client, and client2: the spare host `lab-client` joins from
@@ -47,7 +47,7 @@ def netns_session(partial: Path, on_line: LineSink) -> LabSessionResult:
                 netns_backend.build(topo)
             hosts = netns_hosts(topo)
             return session(hosts, partial, group, on_line,
-                           stop_joined=lambda: stop_clients(hosts.client_pids(SPARE_CLIENT)))
+                           stop_joined=lambda: stop_clients(hosts.client_pids(SPARE_CLIENT)), lang=lang)
         finally:
             with shielded():  # a Ctrl-C now waits until the lab is gone
                 group.stop_all(grace=2.0)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from capture.errors import CaptureFailedError, LabProcessError, MissingToolError
+from capture.text import N_, Text
 from capture.processes import _child_env, python_module
 
 HOST = "127.0.0.1"
@@ -34,6 +35,8 @@ SETTLE = 0.4               # seconds after talk(): the teardown's last ACK reach
 _LISTENING = re.compile(r"Server listening on 127\.0\.0\.1:(\d+)")
 _DROPPED = re.compile(r"(\d+) packets? dropped by kernel")
 
+
+LOOPBACK = Text(N_("the root namespace (loopback)"))
 
 @dataclass(frozen=True)
 class LoopbackCapture:
@@ -55,9 +58,9 @@ def _first_line(proc: subprocess.Popen, stream, role: str, timeout: float) -> st
     reader.start()
     reader.join(timeout)
     if not box or not box[0]:
-        why = f"exited with status {proc.poll()}" if proc.poll() is not None else \
-            f"said nothing within {timeout:g} s"
-        raise LabProcessError(role, "the root namespace (loopback)", why)
+        why = (Text(N_("exited with status {code}"), code=proc.poll()) if proc.poll() is not None
+               else Text(N_("said nothing within {seconds:g} s"), seconds=timeout))
+        raise LabProcessError(role, LOOPBACK, why)
     return box[0]
 
 
@@ -99,7 +102,7 @@ def capture_loopback(out: str | os.PathLike, talk: Callable[[int], None], *,
                                   env=_child_env())
         found = _LISTENING.search(_first_line(server, server.stdout, "lab.server", READY_TIMEOUT))
         if not found:
-            raise LabProcessError("lab.server", "the root namespace (loopback)", "did not say where it listens")
+            raise LabProcessError("lab.server", LOOPBACK, Text(N_("did not say where it listens")))
         _drain(server.stdout)
         port = int(found.group(1))
         # -Z root: tcpdump would otherwise drop to its own user, who may not write beside `out`;
@@ -109,14 +112,14 @@ def capture_loopback(out: str | os.PathLike, talk: Callable[[int], None], *,
         dump = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = _first_line(dump, dump.stderr, "tcpdump", READY_TIMEOUT)
         if "listening" not in line:
-            raise LabProcessError("tcpdump", "lo", "did not start", line)
+            raise LabProcessError("tcpdump", "lo", Text(N_("did not start")), line)
         talk(port)
         threading.Event().wait(SETTLE)
         _stop(dump, signal.SIGINT)
         stats = dump.stderr.read()
         if dump.returncode != 0:
-            raise CaptureFailedError("lo", str(out), f"tcpdump exited with status {dump.returncode}: "
-                                     f"{stats.strip()[-200:]}")
+            raise CaptureFailedError("lo", str(out), Text(N_("tcpdump exited with status {code}: {output}"),
+                                                          code=dump.returncode, output=stats.strip()[-200:]))
         dropped = _DROPPED.search(stats)
         os.replace(part, out)
         return LoopbackCapture(out, port, int(dropped.group(1)) if dropped else 0)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capture.errors import NetworkSetupError
+from capture.errors import NetworkSetupError, inside
+from capture.text import N_, Text
 from capture.nsutil import NetnsRef, in_netns
 
 TABLE = "lab-loss"
@@ -72,9 +73,9 @@ def add_receive_loss(netns: NetnsRef, loss: RandomLoss) -> None:
     try:
         in_netns(netns, work)
     except Exception as exc:  # pyroute2 raises NetlinkError/OSError; say where it happened
-        where = f"the namespace of pid {netns}" if isinstance(netns, int) else str(netns)
-        raise NetworkSetupError(f"nftables table {TABLE} in {where}",
-                                f"add {loss.percent:g} % receive loss", exc) from exc
+        where = Text(N_("the namespace of pid {pid}"), pid=netns) if isinstance(netns, int) else str(netns)
+        raise NetworkSetupError(inside(Text(N_("nftables table {table}"), table=TABLE), where),
+                                Text(N_("add receive loss ({percent:g} %)"), percent=loss.percent), exc) from exc
 
 
 def list_rules(netns: NetnsRef) -> list[object]:

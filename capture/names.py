@@ -12,22 +12,27 @@ import re
 from pathlib import Path
 
 from capture.errors import InvalidNameError
+from capture.text import N_, Text
 
 PREFIX = "lab-"
 MAX_IFNAME = 15  # IFNAMSIZ (16) minus the terminating NUL
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# What a checked name names (InvalidNameError says it, translated): marked here for the catalog.
+KINDS = (N_("interface"), N_("namespace"), N_("bridge"), N_("pcap file"), N_("kernel object"),
+         N_("address"), N_("topology"))
 
 
 def check_kernel_name(name: str, kind: str = "interface") -> str:
     """Return ``name`` if it is a valid lab kernel-object name, else raise InvalidNameError."""
     if not isinstance(name, str) or not name:
-        raise InvalidNameError(kind, name, "must be a non-empty string")
+        raise InvalidNameError(kind, name, Text(N_("must be a non-empty string")))
     if not name.startswith(PREFIX):
-        raise InvalidNameError(kind, name, f"lab objects must start with '{PREFIX}'")
+        raise InvalidNameError(kind, name, Text(N_("lab objects must start with '{prefix}'"), prefix=PREFIX))
     if len(name) > MAX_IFNAME:
-        raise InvalidNameError(kind, name, f"longer than {MAX_IFNAME} characters ({len(name)})")
+        raise InvalidNameError(kind, name, Text(N_("longer than {limit} characters ({length})"), limit=MAX_IFNAME,
+                                                length=len(name)))
     if not _NAME_RE.match(name) or name.endswith("-"):
-        raise InvalidNameError(kind, name, "use only lowercase letters, digits and inner '-'")
+        raise InvalidNameError(kind, name, Text(N_("use only lowercase letters, digits and inner '-'")))
     return name
 
 
@@ -49,19 +54,22 @@ def check_output_path(path: str | os.PathLike[str], kind: str = "pcap file") -> 
     """
     text = os.fspath(path)
     if not text:
-        raise InvalidNameError(kind, text, "is empty; give a file name such as reqresp.pcap")
+        raise InvalidNameError(kind, text, Text(N_("is empty; give a file name such as reqresp.pcap")))
     if any(c in text for c in "\0\n\r"):
-        raise InvalidNameError(kind, text, "contains a NUL or line break")
+        raise InvalidNameError(kind, text, Text(N_("contains a NUL or line break")))
     if text.startswith("-"):
-        raise InvalidNameError(kind, text, "starts with '-' (it would read as an option); use ./" + text)
+        raise InvalidNameError(kind, text, Text(N_("starts with '-' (it would read as an option); use ./{name}"),
+                                                name=text))
     out = Path(text).absolute()
     try:
         if out.is_dir():
-            raise InvalidNameError(kind, text, "is a directory; give a file name such as reqresp.pcap")
+            raise InvalidNameError(kind, text, Text(N_("is a directory; give a file name such as reqresp.pcap")))
         if not out.parent.is_dir():
-            raise InvalidNameError(kind, text, f"its folder {out.parent} does not exist; create it first")
+            raise InvalidNameError(kind, text, Text(N_("its folder {folder} does not exist; create it first"),
+                                                    folder=str(out.parent)))
     except OSError as exc:  # e.g. a folder on the way we may not enter
-        raise InvalidNameError(kind, text, f"cannot be reached ({exc.strerror}); choose another place") from exc
+        raise InvalidNameError(kind, text, Text(N_("cannot be reached ({error}); choose another place"),
+                                                error=exc.strerror)) from exc
     return out
 
 

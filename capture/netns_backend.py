@@ -21,7 +21,8 @@ import os
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
-from capture.errors import NetworkSetupError
+from capture.errors import NetworkSetupError, inside
+from capture.text import N_, Text
 from capture.names import check_kernel_name, is_lab_name
 from capture.nsutil import disable_ipv6, disable_offloads, in_netns, netns_path, outside_event_loop, write_sysctl
 from capture.topology import Host, Topology
@@ -47,7 +48,7 @@ def check_names_free(topo: Topology) -> None:
     spaces, _ = existing_lab_objects()
     clash = sorted(set(topo.namespaces()) & set(spaces))
     if clash:
-        raise NetworkSetupError(", ".join(clash), "create", "already exists (left by an earlier run?)")
+        raise NetworkSetupError(clash, Text(N_("create")), Text(N_("already exists (left by an earlier run?)")))
 
 
 def build(topo: Topology) -> None:
@@ -64,7 +65,7 @@ def build(topo: Topology) -> None:
         raise
 
 
-def teardown(topo: Topology) -> list[str]:
+def teardown(topo: Topology) -> list[Text]:
     """Remove every namespace of ``topo`` that exists; return what could not be removed (empty: all gone).
 
     A namespace lives on while a process holds it, and so would its veth ends and the bridge. The
@@ -77,29 +78,29 @@ def teardown(topo: Topology) -> list[str]:
     inodes = {ino: name for name in topo.namespaces() if (ino := namespace_inode(name)) is not None}
     if inodes:
         kill_pids(processes_in_namespaces(inodes))
-    problems: list[str] = []
+    problems: list[Text] = []
     for name in topo.namespaces():
         problems += remove_netns(name)
     return problems
 
 
-def remove_netns(name: str) -> list[str]:
+def remove_netns(name: str) -> list[Text]:
     check_kernel_name(name, "namespace")
     if not netns_path(name).exists():
         return []
     try:
         netns.remove(name)
     except OSError as exc:
-        return [f"namespace {name}: {exc}"]
+        return [Text(N_("namespace {name}: {error}"), name=name, error=str(exc))]
     return []
 
 
-def remove_link(name: str) -> list[str]:
+def remove_link(name: str) -> list[Text]:
     check_kernel_name(name, "interface")
     return outside_event_loop(lambda: _remove_link(name))
 
 
-def _remove_link(name: str) -> list[str]:
+def _remove_link(name: str) -> list[Text]:
     with IPRoute() as ipr:
         if not ipr.link_lookup(ifname=name):
             return []
@@ -107,7 +108,7 @@ def _remove_link(name: str) -> list[str]:
             ipr.link("del", ifname=name)
         except NetlinkError as exc:
             if exc.code != 19:  # ENODEV: went away with its peer meanwhile
-                return [f"link {name}: {exc}"]
+                return [Text(N_("link {name}: {error}"), name=name, error=str(exc))]
     return []
 
 
@@ -115,7 +116,7 @@ def _create_netns(name: str) -> None:
     try:
         netns.create(name)
     except OSError as exc:
-        raise NetworkSetupError(name, "create namespace", exc) from exc
+        raise NetworkSetupError(name, Text(N_("create namespace")), exc) from exc
     # Silence IPv6 in the namespace before any interface exists there: "default" applies to the
     # interfaces that arrive next, "all" to lo.
     in_netns(name, lambda: disable_ipv6(None, name))
@@ -149,7 +150,7 @@ def _configure_wire(wire: str, bridge: str) -> None:
             disable_offloads(bridge, wire)
             ipr.link("set", ifname=bridge, state="up")
     except NetlinkError as exc:
-        raise NetworkSetupError(f"{bridge} in {wire}", "create bridge", exc) from exc
+        raise NetworkSetupError(inside(bridge, wire), Text(N_("create bridge")), exc) from exc
 
 
 def _build_host(wire: str, bridge: str, host: Host) -> None:
@@ -174,7 +175,7 @@ def _plug_into_bridge(wire: str, bridge: str, host: Host) -> None:
             ipr.link("set", ifname=host.bridge_port, master=master)
             ipr.link("set", ifname=host.bridge_port, state="up")
     except NetlinkError as exc:
-        raise NetworkSetupError(f"{host.bridge_port} in {wire}", "create veth pair", exc) from exc
+        raise NetworkSetupError(inside(host.bridge_port, wire), Text(N_("create veth pair")), exc) from exc
 
 
 def _configure_inside(host: Host) -> None:
@@ -192,7 +193,8 @@ def _configure_inside(host: Host) -> None:
             ipr.addr("add", index=index, address=host.ip, prefixlen=host.prefixlen)
             ipr.link("set", index=index, state="up")
     except (NetlinkError, IndexError) as exc:
-        raise NetworkSetupError(f"{host.ifname} in {where}", f"configure {host.cidr}", exc) from exc
+        raise NetworkSetupError(inside(host.ifname, where), Text(N_("configure {address}"), address=host.cidr),
+                                exc) from exc
 
 
 def namespace_inode(name: str) -> int | None:

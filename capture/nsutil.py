@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 from typing import Callable, TypeVar, Union
 
-from capture.errors import NetworkSetupError
+from capture.errors import NetworkSetupError, inside
+from capture.text import N_, Text
 from capture.names import check_kernel_name
 
 NETNS_DIR = Path("/run/netns")
@@ -63,10 +64,11 @@ def netns_file(netns: NetnsRef) -> Path:
     """Where a namespace is: a lab name (``lab-client`` -> /run/netns/lab-client), a PID (its
     /proc/PID/ns/net, e.g. a container's), or an absolute path to a namespace file."""
     if isinstance(netns, bool):
-        raise NetworkSetupError(repr(netns), "find namespace", "give a lab- name, a PID or a path")
+        raise NetworkSetupError(repr(netns), Text(N_("find namespace")), Text(N_("give a lab- name, a PID or a path")))
     if isinstance(netns, int):
         if netns <= 0:
-            raise NetworkSetupError(f"pid {netns}", "find namespace", "a PID is a positive number")
+            raise NetworkSetupError(Text(N_("pid {pid}"), pid=netns), Text(N_("find namespace")),
+                                    Text(N_("a PID is a positive number")))
         return Path(f"/proc/{netns}/ns/net")
     text = os.fspath(netns)
     if os.path.isabs(text):
@@ -84,7 +86,7 @@ def setns(netns: NetnsRef) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise NetworkSetupError(str(path), "open namespace", exc.strerror) from exc
+        raise NetworkSetupError(str(path), Text(N_("open namespace")), exc.strerror) from exc
     try:
         if _libc.setns(fd, CLONE_NEWNET) != 0:
             err = ctypes.get_errno()
@@ -141,7 +143,7 @@ def _in_worker(work: Callable[[], T], netns: NetnsRef | None, name: str) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
-def write_sysctl(key: str, value: str, where: str) -> bool:
+def write_sysctl(key: str, value: str, where: str | Text) -> bool:
     """Write /proc/sys/<key> in the calling thread's namespace; False if the key does not exist.
 
     ``where`` names the namespace for error messages. Missing keys are fine (e.g. no IPv6 in
@@ -157,14 +159,14 @@ def write_sysctl(key: str, value: str, where: str) -> bool:
     return True
 
 
-def disable_ipv6(ifname: str | None, where: str) -> None:
+def disable_ipv6(ifname: str | None, where: str | Text) -> None:
     """Turn IPv6 off (for one interface, or all/default) so no RS/NS/MLD frames reach the bridge."""
     names = ("all", "default") if ifname is None else (ifname,)
     for name in names:
         write_sysctl(f"net.ipv6.conf.{name}.disable_ipv6", "1", where)
 
 
-def disable_offloads(ifname: str, where: str) -> dict[str, bool]:
+def disable_offloads(ifname: str, where: str | Text) -> dict[str, bool]:
     """Turn TSO/GSO/GRO and checksum offload off on ``ifname`` (calling thread's namespace).
 
     Returns the features that remain on (fixed by the driver); the caller decides whether that
@@ -182,5 +184,5 @@ def disable_offloads(ifname: str, where: str) -> dict[str, bool]:
             ethtool.set_features(ifname, features)
             after = ethtool.get_features(ifname).features
     except Exception as exc:  # pyroute2 raises plain OSError/NetlinkError/etc.
-        raise NetworkSetupError(f"{ifname} in {where}", "disable offloads (ethtool)", exc) from exc
+        raise NetworkSetupError(inside(ifname, where), Text(N_("disable offloads (ethtool)")), exc) from exc
     return {n: after[n].enable for n in OFFLOAD_FEATURES if n in after and after[n].enable}

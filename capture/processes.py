@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from capture.errors import LabProcessError
+from capture.errors import ROOT_NAMESPACE, LabProcessError
 from capture.interrupts import shielded
 from capture.state import RunState
+from capture.text import N_, Text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +71,7 @@ class LabProcess:
                  netns: str | None = None, merge_stderr: bool = True, stdio: Stdio | None = None,
                  on_line: Callable[[OutputLine], None] | None = None) -> None:
         self.role, self.netns, self.t0 = role, netns, t0
-        self.where = netns or "root namespace"
+        self.where: str | Text = netns or ROOT_NAMESPACE
         full = python_module("capture.nsexec", netns, *argv) if netns else list(argv)
         self.lines: list[OutputLine] = []
         self._cond = threading.Condition()
@@ -88,7 +89,8 @@ class LabProcess:
                 cwd=REPO_ROOT,
             )
         except OSError as exc:
-            raise LabProcessError(role, self.where, f"cannot start {argv[0]}: {exc}") from exc
+            raise LabProcessError(role, self.where, Text(N_("cannot start {program}: {error}"), program=argv[0],
+                                                             error=str(exc))) from exc
         self.pid = self.popen.pid
         state.add(self.pid, role, netns)
         # Lines are read from the pipes we own; a raw stdout (tcpdump -w -) is the caller's to read.
@@ -127,12 +129,13 @@ class LabProcess:
                 seen = len(self.lines)
                 if self.popen.poll() is not None and not any(r.is_alive() for r in self._readers):
                     raise LabProcessError(self.role, self.where,
-                                          f"exited with status {self.popen.returncode} before printing /{pattern}/",
-                                          self.output())
+                                          Text(N_("exited with status {code} before printing /{pattern}/"),
+                                               code=self.popen.returncode, pattern=pattern), self.output())
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise LabProcessError(self.role, self.where,
-                                          f"did not print /{pattern}/ within {timeout:g} s", self.output())
+                                          Text(N_("did not print /{pattern}/ within {seconds:g} s"), pattern=pattern,
+                                               seconds=timeout), self.output())
                 self._cond.wait(min(left, 0.1))
 
     def wait(self, timeout: float) -> int:
@@ -141,8 +144,8 @@ class LabProcess:
             code = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise LabProcessError(self.role, self.where, f"did not finish within {timeout:g} s",
-                                  self.output()) from None
+            raise LabProcessError(self.role, self.where, Text(N_("did not finish within {seconds:g} s"),
+                                                              seconds=timeout), self.output()) from None
         self._finish()
         return code
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture.processes import OutputLine
+from capture.text import N_, NP_, Text, Translation, plural
 
 _TALLY = re.compile(r"^Received from server: VOTED \S+ ((?:\S+=\d+ ?)+)$")
 
@@ -40,15 +41,21 @@ class CaptureResult:
             seen.setdefault(line.role, None)
         return tuple(seen)
 
-    def summary(self) -> str:
-        """The one summary line the CLI prints."""
-        extra = f", {self.attempts} runs" if self.attempts > 1 else ""
+    def summary(self, t: Translation | None = None) -> str:
+        """The one summary line the CLI prints: English, or in the language of `t` (the record
+        itself stays language-free)."""
+        details: list[str | Text] = [self.scenario, self.backend]
+        if self.attempts > 1:
+            details.append(plural(*NP_("{count} run", "{count} runs"), count=self.attempts))
         if self.retransmissions is not None:
-            extra += f", {self.retransmissions} retransmitted segments"
+            details.append(plural(*NP_("{count} retransmitted segment", "{count} retransmitted segments"),
+                                  count=self.retransmissions))
         if self.totals is not None:
-            extra += f", totals {self.totals}"
-        return (f"wrote {self.pcap}: {self.packets} packets captured, {self.dropped} dropped by kernel, "
-                f"{self.duration:.2f} s ({self.scenario}, {self.backend}{extra})")
+            details.append(Text(N_("totals {totals}"), totals=self.totals))
+        return Text(N_("wrote {path}: {packets}, {dropped} dropped by kernel, {seconds:.2f} s ({details})"),
+                    path=str(self.pcap), packets=plural(*NP_("{count} packet captured", "{count} packets captured"),
+                                                        count=self.packets),
+                    dropped=self.dropped, seconds=self.duration, details=details).render(t)
 
 
 def final_tally(transcript: tuple[OutputLine, ...] | list[OutputLine]) -> tuple[int, str] | None:

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from capture import netns_backend
-from capture.errors import LabProcessError, NetworkSetupError, NotRootError, ScenarioError
+from capture.errors import (STILL_PRESENT, LabProcessError, NetworkSetupError, NotRootError, ScenarioError,
+                            exited_on_sigterm)
 from capture.interrupts import shielded
 from capture.loss import add_receive_loss
 from capture.names import check_output_path, give_to_invoking_user, partial_path
@@ -32,6 +33,7 @@ from capture.scenarios import PORT, Scenario, get_scenario
 from capture.sessions import run_attempts, wait_for_clients
 from capture.state import RunState, lab_lock
 from capture.tcpdump import BridgeCapture, find_tcpdump
+from capture.text import N_, Text
 from capture.topology import lab_topology
 
 SERVER_READY_TIMEOUT = 15.0   # seconds for `Server listening on ...`
@@ -40,6 +42,10 @@ CLOSE_TIMEOUT = 15.0          # seconds for the server's connections to finish c
 SETTLE = 0.2                  # seconds between the last FIN/ACK and stopping tcpdump
 TCP_LISTEN = "0A"
 MAX_HOLD = 3600.0             # state column of /proc/net/tcp
+
+
+def hold_out_of_range(hold: float) -> Text:
+    return Text(N_("--hold must be 0 to {limit:g} seconds, not {hold:g}"), limit=MAX_HOLD, hold=hold)
 
 
 def check_root() -> None:
@@ -61,7 +67,7 @@ def run_netns(name: str, out: str | os.PathLike[str], hold: float = 0.0) -> Capt
     """
     scenario = get_scenario(name)
     if not 0 <= hold <= MAX_HOLD:
-        raise ScenarioError(name, f"--hold must be 0 to {MAX_HOLD:g} seconds, not {hold:g}")
+        raise ScenarioError(name, hold_out_of_range(hold))
     check_netns_prerequisites()
     path = check_output_path(out)
     partial = partial_path(path)
@@ -107,7 +113,7 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
         if server is not None:
             code = server.stop()
             if code != 0:
-                raise LabProcessError("server", server.where, f"exited with status {code} on SIGTERM",
+                raise LabProcessError("server", server.where, exited_on_sigterm(code),
                                       server.output())
         stats = capture.stop()
         duration = time.monotonic() - listening_since
@@ -117,7 +123,7 @@ def _run_once(scenario: Scenario, out: Path, attempt: int, hold: float) -> Captu
             problems = netns_backend.teardown(topo)  # also stops anything else living in the namespaces
             state.close()
         if problems:  # only when the kernel refuses; say how to finish the job
-            raise NetworkSetupError(", ".join(problems), "remove", "still present; run make clean-lab")
+            raise NetworkSetupError(problems, *STILL_PRESENT)
     transcript = group.transcript()
     return CaptureResult(
         scenario=scenario.name, backend="netns", pcap=out, packets=stats.captured, dropped=stats.dropped,
@@ -131,8 +137,9 @@ def _check_totals(scenario: Scenario, transcript: tuple[OutputLine, ...]) -> str
         return None
     tally = final_tally(transcript)
     if tally is None or tally != (scenario.expected_votes, scenario.expected_totals):
-        raise ScenarioError(scenario.name, f"expected {scenario.expected_votes} votes with totals "
-                            f"{scenario.expected_totals}, the server's last tally was {tally}")
+        raise ScenarioError(scenario.name, Text(N_("expected {votes} votes with totals {totals}, the server's last "
+                                                   "tally was {tally}"), votes=scenario.expected_votes,
+                                                totals=scenario.expected_totals, tally=str(tally)))
     return tally[1]
 
 
@@ -150,8 +157,9 @@ def _wait_connections_closed(server: LabProcess, timeout: float = CLOSE_TIMEOUT)
     deadline = time.monotonic() + timeout
     while any(state != TCP_LISTEN for state in _tcp_states(server.pid)):
         if time.monotonic() > deadline:
-            raise ScenarioError("teardown", f"the server's connections in {server.where} did not close "
-                                f"within {timeout:g} s")
+            raise ScenarioError(Text(N_("teardown")), Text(N_("the server's connections in {where} did not close "
+                                                              "within {seconds:g} s"), where=server.where,
+                                                           seconds=timeout))
         time.sleep(0.02)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from capture.errors import UnknownScenarioError
 from capture.loss import RandomLoss
+from capture.text import N_
 from capture.topology import SERVER_IP
 
 PORT = 2222
@@ -32,7 +33,7 @@ class ClientProgram:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    summary: str                               # one line for --help and README
+    summary: str                               # one line for --help and README (English; N_ marks it)
     clients: tuple[ClientProgram, ...]
     run_server: bool = True
     server_args: tuple[str, ...] = ("--store", "memory")
@@ -67,28 +68,29 @@ _MULTI_VOTES = (("A", "B"), ("A", "C"), ("A", "B"))
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("default", "the course's session: Hello Server, Apa kabar?, votes A B A, RESULTS, bye",
+        Scenario("default", N_("the course's session: Hello Server, Apa kabar?, votes A B A, RESULTS, bye"),
                  (lab_client("client", *_DEFAULT_SESSION),)),
-        Scenario("echo", "the echo half: Hello Server, Apa kabar?, bye",
+        Scenario("echo", N_("the echo half: Hello Server, Apa kabar?, bye"),
                  (lab_client("client", *_messages(*COURSE_MESSAGES, "bye")),)),
-        Scenario("vote", "the vote half: votes A B A, RESULTS, bye",
+        Scenario("vote", N_("the vote half: votes A B A, RESULTS, bye"),
                  (lab_client("client", *_votes(*COURSE_VOTES), *_messages("RESULTS", "bye")),)),
-        Scenario("multi", "three clients vote at once over separate connections; exact totals A=3 B=2 C=1",
+        Scenario("multi", N_("three clients vote at once over separate connections; exact totals A=3 B=2 C=1"),
                  tuple(lab_client(host, *_votes(*votes), *_messages("RESULTS", "bye"))
                        for host, votes in zip(("client", "client2", "client3"), _MULTI_VOTES)),
                  expected_totals="A=3 B=2 C=1", expected_votes=6),
-        Scenario("legacy", "the course's original client: messages without newline, waits for each reply",
+        Scenario("legacy", N_("the course's original client: messages without newline, waits for each reply"),
                  (ClientProgram("client", "capture.peers.legacy_client",
                                 ("--host", SERVER_IP, "--port", str(PORT),
                                  *_messages(*COURSE_MESSAGES, "VOTE A", "RESULTS", "bye"))),)),
-        Scenario("refused", "a client knocks on a port where nothing listens: SYN answered by RST",
+        Scenario("refused", N_("a client knocks on a port where nothing listens: SYN answered by RST"),
                  (ClientProgram("client", "capture.peers.refused_client",
                                 ("--host", SERVER_IP, "--port", str(CLOSED_PORT))),),
                  run_server=False),
-        Scenario("reset", "a client sends one request, then aborts with RST (SO_LINGER 0)",
+        Scenario("reset", N_("a client sends one request, then aborts with RST (SO_LINGER 0)"),
                  (ClientProgram("client", "capture.peers.reset_client",
                                 ("--host", SERVER_IP, "--port", str(PORT), "-m", "Hello Server")),)),
-        Scenario("lossy", "the default session while the client loses 20 % of what it receives: retransmissions",
+        Scenario("lossy", N_("the default session while the client loses one packet in five it receives (20 %): "
+                             "retransmissions"),
                  (lab_client("client", *_DEFAULT_SESSION),),
                  loss=RandomLoss(one_in=5),
                  require_retransmission=True, max_attempts=6),

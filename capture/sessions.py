@@ -8,6 +8,7 @@ from capture.errors import LabProcessError, ScenarioError
 from capture.processes import LabProcess
 from capture.result import CaptureResult
 from capture.scenarios import Scenario
+from capture.text import N_, Text
 
 
 def wait_for_clients(clients: list[LabProcess], timeout: float) -> None:
@@ -15,7 +16,8 @@ def wait_for_clients(clients: list[LabProcess], timeout: float) -> None:
     for client in clients:
         code = client.wait(timeout)
         if code != 0:
-            raise LabProcessError(client.role, client.where, f"exited with status {code}", client.output())
+            raise LabProcessError(client.role, client.where, Text(N_("exited with status {code}"), code=code),
+                                  client.output())
 
 
 def run_attempts(scenario: Scenario, once: Callable[[int], CaptureResult]) -> CaptureResult:
@@ -25,5 +27,5 @@ def run_attempts(scenario: Scenario, once: Callable[[int], CaptureResult]) -> Ca
         result = once(attempt)
         if not scenario.require_retransmission or (result.retransmissions or 0) > 0:
             return result
-    raise ScenarioError(scenario.name, f"no retransmission in {scenario.max_attempts} runs; "
-                        "the link loss did not hit this session, run it again")
+    raise ScenarioError(scenario.name, Text(N_("no retransmission in {attempts} runs; the link loss did not hit "
+                                               "this session, run it again"), attempts=scenario.max_attempts))

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from capture.errors import CaptureError
+from capture.errors import ROOT_NAMESPACE, CaptureError
 from capture.names import is_lab_name
+from capture.text import N_, Text
 
 STATE_DIR = Path(os.environ.get("REQRESP_LAB_STATE_DIR", "/run/reqresp-lab"))
 
@@ -47,8 +48,9 @@ def lab_lock(state_dir: Path | None = None, timeout: float = LOCK_TIMEOUT) -> It
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    raise CaptureError(f"another capture run (pid {holder}) has used the lab network for over "
-                                       f"{timeout:g} s; wait for it, or stop it and run 'python -m capture clean'")
+                    raise CaptureError(Text(N_("another capture run (pid {pid}) has used the lab network for over "
+                                               "{seconds:g} s; wait for it, or stop it and run 'python -m capture "
+                                               "clean'"), pid=holder, seconds=timeout))
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -106,10 +108,10 @@ class RunState:
 class CleanReport:
     """What `clean` found and removed."""
 
-    killed: tuple[str, ...]       # "pid 1234 (server in lab-server)"
+    killed: tuple[Text, ...]      # "pid 1234 (server in lab-server)", said in a language by the CLI
     namespaces: tuple[str, ...]
     links: tuple[str, ...]
-    problems: tuple[str, ...]     # anything that could not be removed
+    problems: tuple[str | Text, ...]   # anything that could not be removed
     compose: tuple[str, ...] = ()  # containers and networks of the compose project reqresp
 
     @property
@@ -117,9 +119,9 @@ class CleanReport:
         return not (self.killed or self.namespaces or self.links or self.problems or self.compose)
 
 
-def recorded_processes(state_dir: Path = STATE_DIR) -> list[tuple[int, str]]:
+def recorded_processes(state_dir: Path = STATE_DIR) -> list[tuple[int, Text]]:
     """(pid, description) of processes recorded by earlier runs that still live (same start time)."""
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, Text]] = []
     if not state_dir.is_dir():
         return found
     for path in sorted(state_dir.glob("run-*.json")):
@@ -130,13 +132,14 @@ def recorded_processes(state_dir: Path = STATE_DIR) -> list[tuple[int, str]]:
         for pid_text, info in record.get("processes", {}).items():
             pid = int(pid_text)
             if info.get("start") is not None and process_start_ticks(pid) == info["start"]:
-                found.append((pid, f"pid {pid} ({info.get('role')} in {info.get('netns') or 'root namespace'})"))
+                found.append((pid, Text(N_("pid {pid} ({role} in {namespace})"), pid=pid, role=info.get("role"),
+                                        namespace=info.get("netns") or ROOT_NAMESPACE)))
     return found
 
 
-def processes_in_namespaces(inodes: dict[int, str]) -> list[tuple[int, str]]:
+def processes_in_namespaces(inodes: dict[int, str]) -> list[tuple[int, Text]]:
     """(pid, description) of processes whose network namespace is one of ``inodes`` (inode -> name)."""
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, Text]] = []
     me = os.getpid()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == me:
@@ -146,14 +149,15 @@ def processes_in_namespaces(inodes: dict[int, str]) -> list[tuple[int, str]]:
         except OSError:
             continue
         if inode in inodes:
-            found.append((int(entry.name), f"pid {entry.name} (in {inodes[inode]})"))
+            found.append((int(entry.name), Text(N_("pid {pid} (in {namespace})"), pid=int(entry.name),
+                                                namespace=inodes[inode])))
     return found
 
 
-def kill_pids(targets: list[tuple[int, str]], grace: float = 2.0) -> list[str]:
+def kill_pids(targets: list[tuple[int, Text]], grace: float = 2.0) -> list[Text]:
     """SIGTERM each PID, wait up to ``grace`` seconds, SIGKILL the rest. Returns their descriptions."""
     starts = {pid: process_start_ticks(pid) for pid, _ in targets}
-    done: list[str] = []
+    done: list[Text] = []
     for pid, what in targets:
         if starts[pid] is None:
             continue
@@ -196,7 +200,7 @@ def _clean(state_dir: Path) -> CleanReport:
         targets.setdefault(pid, what)
     targets.pop(os.getpid(), None)
     killed = kill_pids(sorted(targets.items()))
-    problems: list[str] = []
+    problems: list[str | Text] = []
     for name in spaces:
         problems += netns_backend.remove_netns(name)
     # Bridge ports first (removing one also removes its peer), the bridges last.

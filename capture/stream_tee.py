@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from capture.errors import CaptureError
+from capture.text import N_, Text
 
 
 class StreamTee:
@@ -76,7 +77,8 @@ class StreamTee:
     def join(self, timeout: float) -> None:
         self.thread.join(timeout)
         if self.thread.is_alive():
-            raise CaptureError(f"the capture stream into {self.path} did not end within {timeout:g} s after "
-                               "tcpdump stopped")
+            raise CaptureError(Text(N_("the capture stream into {path} did not end within {seconds:g} s after "
+                                       "tcpdump stopped"), path=str(self.path), seconds=timeout))
         if self.error is not None:
-            raise CaptureError(f"writing the capture {self.path} failed: {self.error}")
+            raise CaptureError(Text(N_("writing the capture {path} failed: {error}"), path=str(self.path),
+                                    error=str(self.error)))

@@ -18,6 +18,7 @@ from pathlib import Path
 from capture.errors import CaptureFailedError, MissingToolError
 from capture.names import check_kernel_name
 from capture.processes import ProcessGroup
+from capture.text import N_, Text
 
 _STATS = {
     "captured": re.compile(r"^(\d+) packets? captured"),
@@ -52,7 +53,7 @@ def parse_stats(text: str, interface: str = "?", out: str = "?") -> CaptureStats
             if (m := regex.match(line.strip())) is not None:
                 values[key] = int(m.group(1))
     if set(values) != set(_STATS):
-        raise CaptureFailedError(interface, out, "tcpdump did not print its packet statistics")
+        raise CaptureFailedError(interface, out, Text(N_("tcpdump did not print its packet statistics")))
     return CaptureStats(**values)
 
 

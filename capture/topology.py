@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from capture.errors import InvalidNameError
 from capture.names import check_kernel_name
+from capture.text import N_, Text
 
 SUBNET = "172.28.0.0/24"
 SERVER_IP = "172.28.0.2"
@@ -71,13 +72,14 @@ class Topology:
             check_kernel_name(host.bridge_port, "interface")
             for name in (host.netns, host.bridge_port):
                 if name in seen:
-                    raise InvalidNameError("kernel object", name, "used twice in one topology")
+                    raise InvalidNameError("kernel object", name, Text(N_("used twice in one topology")))
                 seen.add(name)
             if ipaddress.ip_address(host.ip) not in net or host.ip in ips:
-                raise InvalidNameError("address", host.ip, f"must be unique and inside {self.subnet}")
+                raise InvalidNameError("address", host.ip, Text(N_("must be unique and inside {subnet}"),
+                                                                subnet=self.subnet))
             ips.add(host.ip)
         if not self.hosts:
-            raise InvalidNameError("topology", self.bridge, "has no hosts")
+            raise InvalidNameError("topology", self.bridge, Text(N_("has no hosts")))
 
     @property
     def server(self) -> Host:
@@ -125,7 +127,7 @@ def make_host(name: str, ip: str, prefixlen: int = 24) -> Host:
 def lab_topology(clients: int = 1) -> Topology:
     """The course's network: the server at .2, clients at .3, .4, ... (``client``, ``client2``...)."""
     if not 1 <= clients <= MAX_CLIENTS:
-        raise InvalidNameError("topology", f"{clients} clients", f"choose 1 to {MAX_CLIENTS} clients")
+        raise InvalidNameError("topology", clients, Text(N_("choose 1 to {limit} clients"), limit=MAX_CLIENTS))
     net = ipaddress.ip_network(SUBNET)
     hosts = [make_host("server", SERVER_IP, net.prefixlen)]
     for i in range(clients):

@@ -1,61 +1,32 @@
 """What the fields a TCP/ARP lab asks about mean in one frame, and what changed since the previous
-frame of its connection: the explorer's one-sentence notes and its step mode.
+frame of its connection: the explorer's one-sentence notes and its step mode, in a catalog's language.
 
-    notes = ConnectionNotes(analysis)          # one pass over the frames (FIN positions, sides)
+    notes = ConnectionNotes(analysis, t)       # one pass over the frames (FIN positions, sides)
     notes.field_notes(dissection, frame)       # {"tcp.ack": "Ack=14: the server has received ..."}
     notes.step(frame)                          # ["Seq 1 -> 14: previous Seq 1 + Len 13 ...", ...]
 
 The sentences are built from the analyzer's LabeledFrames (relative Seq/Ack, scaled window) and
 the dissected fields, so they say what happened in *this* capture, not what a field is in general.
+Each is one gettext message (`t`: i18n.translation(lang); English when None) whose values are
+placeholders; "client" and "server" are filled in as they are, as the glossary keeps them.
 """
 from __future__ import annotations
 
-from analysis import vocabulary
+import gettext
 
-# Wireshark's titles of the fields, as its packet-details pane writes them ("Sequence Number: 0")
-FIELD_TITLES = {
-    "frame.number": "Frame Number", "frame.time_epoch": "Epoch Arrival Time",
-    "frame.len": "Frame Length", "frame.cap_len": "Capture Length",
-    "eth.dst": "Destination", "eth.src": "Source", "eth.type": "Type",
-    "arp.hw.type": "Hardware type", "arp.proto.type": "Protocol type", "arp.hw.size": "Hardware size",
-    "arp.proto.size": "Protocol size", "arp.opcode": "Opcode", "arp.src.hw_mac": "Sender MAC address",
-    "arp.src.proto_ipv4": "Sender IP address", "arp.dst.hw_mac": "Target MAC address",
-    "arp.dst.proto_ipv4": "Target IP address",
-    "ip.version": "Version", "ip.hdr_len": "Header Length", "ip.dsfield": "Differentiated Services Field",
-    "ip.dsfield.dscp": "Differentiated Services Codepoint", "ip.dsfield.ecn": "Explicit Congestion Notification",
-    "ip.len": "Total Length", "ip.id": "Identification", "ip.flags": "Flags", "ip.flags.rb": "Reserved bit",
-    "ip.flags.df": "Don't fragment", "ip.flags.mf": "More fragments", "ip.frag_offset": "Fragment Offset",
-    "ip.ttl": "Time to Live", "ip.proto": "Protocol", "ip.checksum": "Header Checksum",
-    "ip.src": "Source Address", "ip.dst": "Destination Address",
-    "tcp.srcport": "Source Port", "tcp.dstport": "Destination Port", "tcp.stream": "Stream index",
-    "tcp.len": "TCP Segment Len", "tcp.seq": "Sequence Number (relative)",
-    "tcp.seq_raw": "Sequence Number (raw)", "tcp.nxtseq": "Next Sequence Number (relative)",
-    "tcp.ack": "Acknowledgment Number (relative)", "tcp.ack_raw": "Acknowledgment number (raw)",
-    "tcp.hdr_len": "Header Length", "tcp.flags": "Flags", "tcp.flags.res": "Reserved",
-    "tcp.flags.ae": "Accurate ECN", "tcp.flags.cwr": "Congestion Window Reduced", "tcp.flags.ece": "ECN-Echo",
-    "tcp.flags.urg": "Urgent", "tcp.flags.ack": "Acknowledgment", "tcp.flags.push": "Push",
-    "tcp.flags.reset": "Reset", "tcp.flags.syn": "Syn", "tcp.flags.fin": "Fin", "tcp.flags.str": "TCP Flags",
-    "tcp.window_size_value": "Window", "tcp.window_size": "Calculated window size",
-    "tcp.checksum": "Checksum", "tcp.urgent_pointer": "Urgent Pointer", "tcp.options": "Options",
-    "tcp.options.mss": "Maximum segment size", "tcp.options.mss_val": "MSS Value",
-    "tcp.options.sack_perm": "SACK permitted", "tcp.options.timestamp": "Timestamps",
-    "tcp.options.timestamp.tsval": "Timestamp value", "tcp.options.timestamp.tsecr": "Timestamp echo reply",
-    "tcp.options.nop": "No-Operation (NOP)", "tcp.options.wscale": "Window scale",
-    "tcp.options.wscale.shift": "Shift count", "tcp.options.wscale.multiplier": "Multiplier",
-    "tcp.option_kind": "Kind", "tcp.option_len": "Length", "tcp.payload": "TCP payload",
-    "udp.srcport": "Source Port", "udp.dstport": "Destination Port", "udp.length": "Length",
-    "udp.checksum": "Checksum", "data.data": "Data", "data.len": "Length",
-}
+from analysis import vocabulary
+from analysis.report.explorer_words import BOOL_SHOWN
 
 _BOOL_FIELDS = {"tcp.flags.res", "tcp.flags.ae", "tcp.flags.cwr", "tcp.flags.ece", "tcp.flags.urg",
                 "tcp.flags.ack", "tcp.flags.push", "tcp.flags.reset", "tcp.flags.syn", "tcp.flags.fin",
                 "ip.flags.rb", "ip.flags.df", "ip.flags.mf"}
 
 
-def shown(name: str, show: str) -> str:
+def shown(name: str, show: str, t: gettext.NullTranslations | None = None) -> str:
     """A field's value as Wireshark's details pane prints it: flag bits as Set / Not set."""
     if name in _BOOL_FIELDS:
-        return "Set" if show == "1" else "Not set"
+        word = BOOL_SHOWN[1] if show == "1" else BOOL_SHOWN[0]
+        return word if t is None else t.gettext(word)
     return show
 
 
@@ -71,7 +42,8 @@ def _consumed(frame) -> int:
 class ConnectionNotes:
     """The per-connection facts the sentences need, from one pass over the analysis' frames."""
 
-    def __init__(self, analysis) -> None:
+    def __init__(self, analysis, t: gettext.NullTranslations | None = None) -> None:
+        self._t = gettext.NullTranslations() if t is None else t
         self._conns = {c.id: c for c in analysis.connections}
         self._fin_seq: dict[tuple[int, bool], int] = {}       # (conn, from client) -> FIN's seq
         self._prev: dict[int, object] = {}                    # frame number -> previous of conn
@@ -98,173 +70,234 @@ class ConnectionNotes:
     def _sides(self, f) -> tuple[str, str]:
         return ("client", "server") if self.from_client(f) else ("server", "client")
 
+    def _label(self, f) -> str:
+        explanation = vocabulary.LABELS.get(f.label)
+        return self._t.gettext(explanation) if explanation else ""
+
+    def _flags(self, flags: str) -> str:
+        return flags or self._t.gettext("no flags")
+
     # -- the details pane's notes ---------------------------------------------------------------
 
     def field_notes(self, dissection, f) -> dict[str, str]:
+        _ = self._t.gettext
         values = {}
         for field in dissection.fields():
             values.setdefault(field.name, field.show)
         notes: dict[str, str] = {}
         eth_dst = values.get("eth.dst")
         if eth_dst == "ff:ff:ff:ff:ff:ff":
-            notes["eth.dst"] = ("Broadcast: every host on this network receives the frame (the "
-                                "sender does not know the target's MAC address yet).")
+            notes["eth.dst"] = _("Broadcast: every host on this network receives the frame (the "
+                                 "sender does not know the target's MAC address yet).")
         elif eth_dst:
-            notes["eth.dst"] = f"{eth_dst}: the network card this frame is addressed to on this link."
+            notes["eth.dst"] = _("{mac}: the network card this frame is addressed to on this link.").format(
+                mac=eth_dst)
         if "eth.type" in values:
             kind = {"0x0806": "ARP", "0x0800": "IPv4", "0x86dd": "IPv6"}.get(values["eth.type"])
             if kind:
-                notes["eth.type"] = f"{values['eth.type']}: what the Ethernet frame carries is {kind}."
+                notes["eth.type"] = _("{value}: what the Ethernet frame carries is {kind}.").format(
+                    value=values["eth.type"], kind=kind)
         if "arp.opcode" in values:
             self._arp_notes(values, notes)
         if "ip.ttl" in values:
             ttl = values["ip.ttl"]
-            notes["ip.ttl"] = (f"TTL={ttl}: each router on the way takes one off and drops the "
-                               "packet at 0" + (" (64 is Linux's starting value: this packet crossed "
-                                                "no router)." if ttl == "64" else "."))
+            notes["ip.ttl"] = (_("TTL={ttl}: each router on the way takes one off and drops the packet "
+                                 "at 0 (64 is Linux's starting value: this packet crossed no router).")
+                               if ttl == "64" else
+                               _("TTL={ttl}: each router on the way takes one off and drops the packet "
+                                 "at 0.")).format(ttl=ttl)
         if "ip.id" in values:
-            notes["ip.id"] = (f"Identification {values['ip.id']}: numbers the sender's IP packets, "
-                              "so that fragments of one packet can be put back together"
-                              + (" (Don't fragment is set: this one is never fragmented)."
-                                 if values.get("ip.flags.df") == "1" else "."))
+            notes["ip.id"] = (_("Identification {id}: numbers the sender's IP packets, so that fragments "
+                                "of one packet can be put back together (Don't fragment is set: this "
+                                "one is never fragmented).")
+                              if values.get("ip.flags.df") == "1" else
+                              _("Identification {id}: numbers the sender's IP packets, so that fragments "
+                                "of one packet can be put back together.")).format(id=values["ip.id"])
         if "ip.checksum" in values:
-            notes["ip.checksum"] = ("The IP header checksum covers the 20 header bytes only (the "
-                                    "TCP checksum covers the data); routers recompute it as TTL changes.")
+            notes["ip.checksum"] = _("The IP header checksum covers the 20 header bytes only (the TCP "
+                                     "checksum covers the data); routers recompute it as TTL changes.")
         if f.conn is not None and f.seq is not None:
             self._tcp_notes(values, f, notes)
         return notes
 
     def _arp_notes(self, values, notes) -> None:
+        _ = self._t.gettext
         spa, tpa = values.get("arp.src.proto_ipv4"), values.get("arp.dst.proto_ipv4")
         sha = values.get("arp.src.hw_mac")
         if values["arp.opcode"] == "1":
-            notes["arp.opcode"] = f"1 (request): {spa} asks 'who has {tpa}? tell {spa}'."
+            notes["arp.opcode"] = _("1 (request): {spa} asks 'who has {tpa}? tell {spa}'.").format(
+                spa=spa, tpa=tpa)
             if values.get("arp.dst.hw_mac") == "00:00:00:00:00:00":
-                notes["arp.dst.hw_mac"] = ("00:00:00:00:00:00: not known yet; finding it is what "
-                                           "the request is for.")
+                notes["arp.dst.hw_mac"] = _("00:00:00:00:00:00: not known yet; finding it is what the "
+                                            "request is for.")
         elif values["arp.opcode"] == "2":
-            notes["arp.opcode"] = f"2 (reply): '{spa} is at {sha}', sent back to the asker only."
+            notes["arp.opcode"] = _("2 (reply): '{spa} is at {sha}', sent back to the asker only.").format(
+                spa=spa, sha=sha)
         if sha:
-            notes["arp.src.hw_mac"] = (f"{sha}: the sender's MAC; the receiver stores {spa} -> "
-                                       f"{sha} in its ARP cache.")
+            notes["arp.src.hw_mac"] = _("{sha}: the sender's MAC; the receiver stores {spa} -> {sha} in "
+                                        "its ARP cache.").format(sha=sha, spa=spa)
 
     def _tcp_notes(self, values, f, notes) -> None:
+        _, ngettext = self._t.gettext, self._t.ngettext
         me, peer = self._sides(f)
-        notes["tcp.srcport"] = (f"{f.sport}: the {me}'s port" + (
-            " (an ephemeral port its operating system picked)." if me == "client" else "."))
-        notes["tcp.dstport"] = f"{f.dport}: the {peer}'s port."
+        notes["tcp.srcport"] = (_("{port}: the client's port (an ephemeral port its operating system "
+                                  "picked).") if me == "client" else
+                                _("{port}: the {side}'s port.")).format(port=f.sport, side=me)
+        notes["tcp.dstport"] = _("{port}: the {side}'s port.").format(port=f.dport, side=peer)
         syn, fin = _has(f.flags, "SYN"), _has(f.flags, "FIN")
         if syn:
-            notes["tcp.seq"] = (f"Seq=0 (relative; raw {f.seq_raw}): the {me}'s initial sequence "
-                                "number. The SYN itself takes one number, so its data will start at 1.")
+            notes["tcp.seq"] = _("Seq=0 (relative; raw {raw}): the {me}'s initial sequence number. The "
+                                 "SYN itself takes one number, so its data will start at 1.").format(
+                raw=f.seq_raw, me=me)
         elif f.payload_len:
-            notes["tcp.seq"] = (f"Seq={f.seq}: this segment carries the {me}'s bytes {f.seq}.."
-                                f"{f.seq + f.payload_len - 1} (Len={f.payload_len}); the next one "
-                                f"starts at {f.seq + f.payload_len}.")
+            notes["tcp.seq"] = _("Seq={seq}: this segment carries the {me}'s bytes {seq}..{last} "
+                                 "(Len={len}); the next one starts at {next}.").format(
+                seq=f.seq, me=me, last=f.seq + f.payload_len - 1, len=f.payload_len,
+                next=f.seq + f.payload_len)
         elif fin:
-            notes["tcp.seq"] = (f"Seq={f.seq}: the FIN takes sequence number {f.seq}, right after "
-                                f"the {me}'s {max(f.seq - 1, 0)} data bytes.")
+            count = max(f.seq - 1, 0)
+            notes["tcp.seq"] = ngettext("Seq={seq}: the FIN takes sequence number {seq}, right after the "
+                                  "{me}'s {count} data byte.",
+                                  "Seq={seq}: the FIN takes sequence number {seq}, right after the "
+                                  "{me}'s {count} data bytes.", count).format(seq=f.seq, me=me, count=count)
         else:
-            notes["tcp.seq"] = (f"Seq={f.seq}: no data in this segment; {f.seq} is the next byte "
-                                f"the {me} will send.")
+            notes["tcp.seq"] = _("Seq={seq}: no data in this segment; {seq} is the next byte the {me} "
+                                 "will send.").format(seq=f.seq, me=me)
         if _has(f.flags, "ACK"):
             notes["tcp.ack"] = self._ack_sentence(f, me, peer)
         else:
-            notes["tcp.ack"] = "The ACK flag is not set, so the acknowledgment number means nothing here."
+            notes["tcp.ack"] = _("The ACK flag is not set, so the acknowledgment number means nothing here.")
         if f.payload_len:
-            notes["tcp.len"] = (f"Len={f.payload_len}: {f.payload_len} bytes of application data "
-                                f"({f.direction or 'data'}).")
-        raw = values.get("tcp.window_size_value")
-        if raw is not None and f.window is not None:
-            if str(f.window) == raw:
-                notes["tcp.window_size_value"] = (
-                    f"Window={raw}: the {me} can take {raw} more bytes beyond what it acknowledges"
-                    + (" (windows in a SYN are never scaled)." if syn else "."))
-            else:
-                factor = f.window // int(raw) if int(raw) else 0
-                notes["tcp.window_size_value"] = (
-                    f"Window={raw} x {factor} (the scale the {me} announced in its SYN) = {f.window}: "
-                    f"the {me} can take {f.window} more bytes beyond what it acknowledges.")
-        flag_text = f.flags or "no flags"
-        notes["tcp.flags"] = f"{flag_text}: " + vocabulary.LABELS.get(f.label, "")
+            notes["tcp.len"] = ngettext("Len={count}: {count} byte of application data ({kind}).",
+                                  "Len={count}: {count} bytes of application data ({kind}).",
+                                  f.payload_len).format(count=f.payload_len, kind=f.direction or "data")
+        self._window_note(values, f, me, syn, notes)
+        notes["tcp.flags"] = f"{self._flags(f.flags)}: {self._label(f)}"
         if "tcp.options.mss_val" in values:
-            mss = values["tcp.options.mss_val"]
-            notes["tcp.options.mss_val"] = (f"MSS={mss}: the {me} accepts segments of at most {mss} "
-                                            "data bytes" + (" (a 1500-byte Ethernet MTU less 20 IP "
-                                                            "and 20 TCP header bytes)." if mss == "1460" else "."))
+            mss = int(values["tcp.options.mss_val"])
+            notes["tcp.options.mss_val"] = (
+                ngettext("MSS={mss}: the {me} accepts segments of at most {mss} data byte (a 1500-byte Ethernet "
+                   "MTU less 20 IP and 20 TCP header bytes).",
+                   "MSS={mss}: the {me} accepts segments of at most {mss} data bytes (a 1500-byte Ethernet "
+                   "MTU less 20 IP and 20 TCP header bytes).", mss) if mss == 1460 else
+                ngettext("MSS={mss}: the {me} accepts segments of at most {mss} data byte.",
+                   "MSS={mss}: the {me} accepts segments of at most {mss} data bytes.", mss)).format(
+                mss=mss, me=me)
         if "tcp.options.wscale.shift" in values:
             shift = int(values["tcp.options.wscale.shift"])
-            notes["tcp.options.wscale.shift"] = (
-                f"Shift {shift}: after the handshake the {me}'s Window field is to be multiplied by "
-                f"2^{shift} = {2 ** shift} (only if both sides send this option).")
+            notes["tcp.options.wscale.shift"] = _(
+                "Shift {shift}: after the handshake the {me}'s Window field is to be multiplied by "
+                "2^{shift} = {factor} (only if both sides send this option).").format(
+                shift=shift, me=me, factor=2 ** shift)
         if "tcp.options.sack_perm" in values:
-            notes["tcp.options.sack_perm"] = (f"The {me} can take selective ACKs: which blocks "
-                                              "arrived beyond a gap, so only the gap is sent again.")
+            notes["tcp.options.sack_perm"] = _("The {me} can take selective ACKs: which blocks arrived "
+                                               "beyond a gap, so only the gap is sent again.").format(me=me)
         if "tcp.options.timestamp.tsval" in values:
-            notes["tcp.options.timestamp.tsval"] = (
-                f"TSval={values['tcp.options.timestamp.tsval']}: the {me}'s clock; the {peer} echoes "
-                "it back in TSecr, which lets the {me} measure the round-trip time.".replace("{me}", me))
+            notes["tcp.options.timestamp.tsval"] = _(
+                "TSval={tsval}: the {me}'s clock; the {peer} echoes it back in TSecr, which lets the {me} "
+                "measure the round-trip time.").format(
+                tsval=values["tcp.options.timestamp.tsval"], me=me, peer=peer)
+
+    def _window_note(self, values, f, me: str, syn: bool, notes) -> None:
+        ngettext = self._t.ngettext
+        raw = values.get("tcp.window_size_value")
+        if raw is None or f.window is None:
+            return
+        if str(f.window) == raw:
+            notes["tcp.window_size_value"] = (
+                ngettext("Window={raw}: the {me} can take {raw} more byte beyond what it acknowledges (windows "
+                   "in a SYN are never scaled).",
+                   "Window={raw}: the {me} can take {raw} more bytes beyond what it acknowledges (windows "
+                   "in a SYN are never scaled).", f.window) if syn else
+                ngettext("Window={raw}: the {me} can take {raw} more byte beyond what it acknowledges.",
+                   "Window={raw}: the {me} can take {raw} more bytes beyond what it acknowledges.",
+                   f.window)).format(raw=raw, me=me)
+        else:
+            factor = f.window // int(raw) if int(raw) else 0
+            notes["tcp.window_size_value"] = ngettext(
+                "Window={raw} x {factor} (the scale the {me} announced in its SYN) = {window}: the {me} "
+                "can take {window} more byte beyond what it acknowledges.",
+                "Window={raw} x {factor} (the scale the {me} announced in its SYN) = {window}: the {me} "
+                "can take {window} more bytes beyond what it acknowledges.", f.window).format(
+                raw=raw, factor=factor, me=me, window=f.window)
 
     def _ack_sentence(self, f, me: str, peer: str) -> str:
+        _ = self._t.gettext
         fin = self._fin_seq.get((f.conn, not self.from_client(f)))
         if f.ack <= 1:
-            return (f"Ack={f.ack}: the {me} has received the {peer}'s SYN (sequence number 0) "
-                    f"and expects byte 1 next.")
-        if fin is not None and f.ack > fin:
-            data = f"bytes 1..{fin - 1} and its FIN" if fin > 1 else "FIN (no data)"
-            return (f"Ack={f.ack}: the {me} has received the {peer}'s {data}, and expects "
-                    f"{f.ack} next.")
-        return (f"Ack={f.ack}: the {me} has received the {peer}'s bytes 1..{f.ack - 1} and expects "
-                f"byte {f.ack} next.")
+            text = _("Ack={ack}: the {me} has received the {peer}'s SYN (sequence number 0) and expects "
+                     "byte 1 next.")
+        elif fin is not None and f.ack > fin:
+            text = (_("Ack={ack}: the {me} has received the {peer}'s bytes 1..{last} and its FIN, and "
+                      "expects {ack} next.") if fin > 1 else
+                    _("Ack={ack}: the {me} has received the {peer}'s FIN (no data), and expects {ack} next."))
+            return text.format(ack=f.ack, me=me, peer=peer, last=fin - 1)
+        else:
+            text = _("Ack={ack}: the {me} has received the {peer}'s bytes 1..{last} and expects byte {ack} "
+                     "next.")
+        return text.format(ack=f.ack, me=me, peer=peer, last=f.ack - 1)
 
     # -- step mode ------------------------------------------------------------------------------
 
     def step(self, f) -> list[str]:
         """What changed since the previous frame of this frame's connection, and why."""
-        why = vocabulary.LABELS.get(f.label, "")
+        _ = self._t.gettext
+        why = self._label(f)
         if f.conn is None or f.seq is None:
             return [why]
         me, peer = self._sides(f)
         prev = self._prev.get(f.number)
         if prev is None:
-            return [f"First frame of connection {f.conn}: the {me} starts it. {why}"]
-        out = [f"Since frame {prev.number} ({prev.flags or 'no flags'}, "
-               f"{'client' if self.from_client(prev) else 'server'} -> "
-               f"{'server' if self.from_client(prev) else 'client'}): {why}"]
+            return [_("First frame of connection {conn}: the {me} starts it. {why}").format(
+                conn=f.conn, me=me, why=why)]
+        src, dst = self._sides(prev)
+        out = [_("Since frame {frame} ({flags}, {src} -> {dst}): {why}").format(
+            frame=prev.number, flags=self._flags(prev.flags), src=src, dst=dst, why=why)]
         if prev.flags != f.flags:
-            out.append(f"Flags {prev.flags or 'none'} -> {f.flags or 'none'}.")
+            none = _("none")
+            out.append(_("Flags {old} -> {new}.").format(old=prev.flags or none, new=f.flags or none))
         same = self._prev_same.get(f.number)
         if same is None:
-            out.append(f"The {me}'s first segment: Seq=0 is its initial sequence number (raw "
-                       f"{f.seq_raw})." if _has(f.flags, "SYN") else f"The {me}'s first segment.")
+            out.append(_("The {me}'s first segment: Seq=0 is its initial sequence number (raw {raw}).")
+                       .format(me=me, raw=f.seq_raw) if _has(f.flags, "SYN") else
+                       _("The {me}'s first segment.").format(me=me))
             if _has(f.flags, "ACK"):
-                out.append(f"Ack={f.ack}: the {peer}'s ISN + 1, because its SYN took one sequence number.")
+                out.append(_("Ack={ack}: the {peer}'s ISN + 1, because its SYN took one sequence number.")
+                           .format(ack=f.ack, peer=peer))
             return out
-        expected = same.seq + _consumed(same)
-        taken = (f"{same.payload_len} data bytes" + (" + SYN" if _has(same.flags, "SYN") else "")
-                 + (" + FIN" if _has(same.flags, "FIN") else ""))
-        if f.seq == expected:
-            if f.seq != same.seq:
-                out.append(f"Seq {same.seq} -> {f.seq}: the {me}'s previous Seq {same.seq} + "
-                           f"{_consumed(same)} ({taken} in frame {same.number}).")
-            else:
-                out.append(f"Seq stays {f.seq}: the {me}'s previous segment (frame {same.number}) "
-                           "took no sequence space.")
-        else:
-            out.append(f"Seq {f.seq}, not the expected {expected} (= {same.seq} + {_consumed(same)}): "
-                       + ("the segment is sent again (a retransmission)." if f.seq < expected
-                          else "bytes are missing before it (a lost segment)."))
+        out.append(self._seq_change(f, same, me))
         if _has(f.flags, "ACK") and same.ack is not None and f.ack != same.ack:
-            if _has(same.flags, "ACK"):
-                out.append(f"Ack {same.ack} -> {f.ack}: the {me} now acknowledges "
-                           f"{f.ack - same.ack} more of the {peer}'s sequence space.")
-            else:
-                out.append(f"Ack={f.ack}: the {me}'s first acknowledgment (the {peer}'s ISN + 1).")
+            out.append((_("Ack {old} -> {new}: the {me} now acknowledges {count} more of the {peer}'s "
+                          "sequence space.") if _has(same.flags, "ACK") else
+                        _("Ack={new}: the {me}'s first acknowledgment (the {peer}'s ISN + 1).")).format(
+                old=same.ack, new=f.ack, me=me, peer=peer, count=f.ack - same.ack))
         if f.window is not None and same.window is not None and f.window != same.window:
-            out.append(f"Window {same.window} -> {f.window}: "
-                       + ("the window scale now applies (the handshake is done)."
-                          if _has(same.flags, "SYN") else
-                          f"the {me}'s receive buffer has {'more' if f.window > same.window else 'less'} room."))
+            text = (_("Window {old} -> {new}: the window scale now applies (the handshake is done).")
+                    if _has(same.flags, "SYN") else
+                    _("Window {old} -> {new}: the {me}'s receive buffer has more room.")
+                    if f.window > same.window else
+                    _("Window {old} -> {new}: the {me}'s receive buffer has less room."))
+            out.append(text.format(old=same.window, new=f.window, me=me))
         if f.analysis:
-            out.append("Wireshark flags it: " + ", ".join(f.analysis) + ".")
+            out.append(_("Wireshark flags it: {flags}.").format(flags=", ".join(f.analysis)))
         return out
+
+    def _seq_change(self, f, same, me: str) -> str:
+        """The Seq arithmetic from the previous segment of the same side."""
+        _ = self._t.gettext
+        consumed = _consumed(same)
+        expected = same.seq + consumed
+        if f.seq == expected and f.seq != same.seq:
+            taken = (self._t.ngettext("{count} data byte", "{count} data bytes", same.payload_len)
+                     .format(count=same.payload_len)
+                     + (" + SYN" if _has(same.flags, "SYN") else "") + (" + FIN" if _has(same.flags, "FIN") else ""))
+            return _("Seq {old} -> {new}: the {me}'s previous Seq {old} + {consumed} ({taken} in frame "
+                     "{frame}).").format(old=same.seq, new=f.seq, me=me, consumed=consumed, taken=taken,
+                                         frame=same.number)
+        if f.seq == expected:
+            return _("Seq stays {seq}: the {me}'s previous segment (frame {frame}) took no sequence "
+                     "space.").format(seq=f.seq, me=me, frame=same.number)
+        return (_("Seq {seq}, not the expected {expected} (= {old} + {consumed}): the segment is sent "
+                  "again (a retransmission).") if f.seq < expected else
+                _("Seq {seq}, not the expected {expected} (= {old} + {consumed}): bytes are missing before "
+                  "it (a lost segment).")).format(seq=f.seq, expected=expected, old=same.seq, consumed=consumed)

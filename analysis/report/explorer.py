@@ -9,18 +9,27 @@ page's own script and style (explorer/explorer.js, explorer.css: package data, i
 Large captures: the page embeds at most MAX_FRAMES frames and at most MAX_EMBED_BYTES of frame
 data (the first frames of the selection), and says so with how to narrow the selection
 (--conn, --phase, --frames, --filter); the summary parts of the report still cover every frame.
+
+Languages: every text of the page is in the report's language (`lang`): the sentences and the
+field titles are translated here, the script's own messages are embedded as its catalog
+(explorer_words.script_catalog, read by the script's gettext()); the data stays the same.
 """
 from __future__ import annotations
 
+import gettext
+import html
 import json
 from importlib import resources
 from pathlib import Path
+from string import Template
 
 from analysis import vocabulary
 from analysis.dissect.core import dissect
 from analysis.dissect.capture import tcp_contexts
 from analysis.filter.fields import EITHER, FIELD_TYPES
-from analysis.report.explain import FIELD_TITLES, ConnectionNotes, shown
+from analysis.i18n import translation
+from analysis.report.explain import ConnectionNotes, shown
+from analysis.report.explorer_words import field_titles, page_texts, script_catalog
 
 MAX_FRAMES = 1000
 MAX_EMBED_BYTES = 6_000_000      # of the frames' JSON; the rest of the page stays well under 10 MB
@@ -31,11 +40,29 @@ _PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "arp": "ARP", "rarp": "RARP", "icmp": 
               "icmpv6": "ICMPv6", "ipv4": "IPv4", "ipv6": "IPv6", "other": "Ethernet"}
 
 
-def _tree(field) -> list:
+def _tree(field, t) -> list:
     """A field as the page's compact array: [name, pos, size, show, children...]."""
-    node = [field.name, field.pos, field.size, shown(field.name, field.show)]
+    node = [field.name, field.pos, field.size, shown(field.name, field.show, t)]
     if field.children:
-        node.append([_tree(child) for child in field.children])
+        node.append([_tree(child, t) for child in field.children])
+    return node
+
+
+def _layer(layer, t) -> list:
+    """A layer's tree, its line in t's language where the line is a sentence of ours (the frame's
+    sizes, the trailing data); a protocol's line ("Transmission Control Protocol, Src Port: ...")
+    is Wireshark's summary and stays as Wireshark writes it, as the Info column does."""
+    node = _tree(layer, t)
+    values = {child.name: child.show for child in layer.children}
+    if layer.name == "frame":
+        wire, captured = int(values["frame.len"]), int(values["frame.cap_len"])
+        node[3] = t.gettext("Frame {number}: {wire}, {captured}").format(
+            number=values.get("frame.number", "?"),
+            wire=t.ngettext("{count} byte on wire", "{count} bytes on wire", wire).format(count=wire),
+            captured=t.ngettext("{count} byte captured", "{count} bytes captured", captured).format(count=captured))
+    elif layer.name == "data" and "data.len" in values:
+        size = int(values["data.len"])
+        node[3] = t.ngettext("Data ({count} byte)", "Data ({count} bytes)", size).format(count=size)
     return node
 
 
@@ -49,23 +76,43 @@ def _endpoints(frame, dissection) -> tuple[str, str]:
     return frame.src, frame.dst
 
 
-def select_frames(analysis, chosen=None) -> tuple[list, str | None]:
-    """The frames the page embeds (of `chosen`, default all) and, when the bound cut some, why."""
+def select_frames(analysis, chosen=None) -> tuple[list, bool]:
+    """The frames the page embeds (of `chosen`, default all) and whether the bound cut some."""
     frames = list(analysis.frames if chosen is None else chosen)
     if len(frames) <= MAX_FRAMES:
-        return frames, None
-    return frames[:MAX_FRAMES], f"the first {MAX_FRAMES:,}"
+        return frames, False
+    return frames[:MAX_FRAMES], True
 
 
-def explorer_data(analysis, chosen=None) -> dict:
-    """Everything the page's script shows, as JSON-ready data."""
+def grouped(n: int, lang: str) -> str:
+    """A count with its thousands grouped as the language writes them (1,000 / 1.000)."""
+    return f"{n:,}".replace(",", ".") if lang == "id" else f"{n:,}"
+
+
+def _cut_notice(t, lang: str, held: int, selected: int, total: int, by_size: bool) -> str:
+    fields = {"held": grouped(held, lang), "selected": grouped(selected, lang), "total": grouped(total, lang)}
+    if by_size:
+        return t.ngettext(
+            "This page holds the first {held} (their bytes reach the page's size bound) of the {selected} "
+            "selected frame ({total} in the capture).",
+            "This page holds the first {held} (their bytes reach the page's size bound) of the {selected} "
+            "selected frames ({total} in the capture).", selected).format(**fields)
+    return t.ngettext("This page holds the first {held} of the {selected} selected frame ({total} in the capture).",
+                      "This page holds the first {held} of the {selected} selected frames ({total} in the capture).",
+                      selected).format(**fields)
+
+
+def explorer_data(analysis, chosen=None, lang: str = "en") -> dict:
+    """Everything the page's script shows, as JSON-ready data, its texts in `lang`."""
     from analysis.read.reader import iter_records
 
+    t = translation(lang)
     selected = len(analysis.frames if chosen is None else chosen)
     frames, cut = select_frames(analysis, chosen)
+    by_size = False
     wanted = {f.number: f for f in frames}
     contexts = tcp_contexts(frames)
-    notes = ConnectionNotes(analysis)
+    notes = ConnectionNotes(analysis, t)
     rows, size = [], 0
     last = max(wanted, default=0)
     for rec in iter_records(analysis.path) if wanted else ():
@@ -82,21 +129,24 @@ def explorer_data(analysis, chosen=None) -> dict:
                "phase": f.phase, "label": f.label, "flags": list(f.analysis), "conn": f.conn,
                "client": notes.from_client(f) if f.conn is not None else None,
                "lad": [src, dst], "hex": bytes(rec.data).hex(),
-               "tree": [_tree(layer) for layer in d.layers],
+               "tree": [_layer(layer, t) for layer in d.layers],
                "notes": notes.field_notes(d, f), "step": notes.step(f)}
         size += len(json.dumps(row))
         if size > MAX_EMBED_BYTES:
-            cut = f"the first {len(rows):,} (their bytes reach the page's size bound)"
+            cut = by_size = True
             break
         rows.append(row)
     return {
         "name": Path(analysis.path).name, "total": analysis.frame_count, "selected": selected,
-        "cut": None if cut is None else f"This page holds {cut} of the {selected:,} selected "
-                                        f"frames ({analysis.frame_count:,} in the capture).",
-        "frames": rows, "phases": vocabulary.PHASES, "labels": vocabulary.LABELS,
-        "types": FIELD_TYPES, "either": EITHER, "titles": FIELD_TITLES,
+        "cut": _cut_notice(t, lang, len(rows), selected, analysis.frame_count, by_size) if cut else None,
+        "frames": rows, "phases": _translated(vocabulary.PHASES, t), "labels": _translated(vocabulary.LABELS, t),
+        "types": FIELD_TYPES, "either": EITHER, "titles": field_titles(t), "i18n": script_catalog(t),
         "conversations": conversations(analysis), "io": io_graph(analysis),
     }
+
+
+def _translated(explanations: dict[str, str], t) -> dict[str, str]:
+    return {key: t.gettext(text) for key, text in explanations.items()}
 
 
 def conversations(analysis) -> dict:
@@ -149,16 +199,24 @@ def _script_json(data) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
 
 
-def render_explorer(analysis, chosen=None) -> str:
-    """The explorer's HTML section (with its style, data and script inline)."""
-    data = explorer_data(analysis, chosen)
-    narrow = ("" if data["cut"] is None else
-              f'<p class="warn" id="x-bound">{data["cut"]} To look at others, narrow what the '
-              f"page holds: <code>python -m analysis {data['name']} --out DIR</code> with "
-              "<code>--conn ID</code>, <code>--phase PHASE</code>, <code>--frames FROM-TO</code> "
-              "or <code>--filter 'tcp.port == 2222'</code>. The tables below the explorer cover "
-              "the whole capture.</p>")
-    return (f'<h2 id="explorer">Explorer</h2>{narrow}<style>{_asset("explorer.css")}</style>'
-            + _asset("explorer.html")
+def _narrow_notice(data: dict, t: gettext.NullTranslations) -> str:
+    """The bound's notice: what the page holds and how to choose other frames (the options and the
+    command stay as typed)."""
+    code = {key: f"<code>{html.escape(text)}</code>" for key, text in (
+        ("command", f"python -m analysis {data['name']} --out DIR"), ("conn", "--conn ID"),
+        ("phase", "--phase PHASE"), ("frames", "--frames FROM-TO"), ("filter", "--filter 'tcp.port == 2222'"))}
+    how = html.escape(t.gettext("To look at others, narrow what the page holds: {command} with {conn}, {phase}, "
+                                "{frames} or {filter}. The tables below the explorer cover the whole capture."))
+    return f'<p class="warn" id="x-bound">{html.escape(data["cut"])} {how.format(**code)}</p>'
+
+
+def render_explorer(analysis, chosen=None, lang: str = "en") -> str:
+    """The explorer's HTML section (with its style, data and script inline), in `lang`."""
+    t = translation(lang)
+    data = explorer_data(analysis, chosen, lang)
+    narrow = "" if data["cut"] is None else _narrow_notice(data, t)
+    return (f'<h2 id="explorer">{html.escape(t.gettext("Explorer"))}</h2>{narrow}'
+            f'<style>{_asset("explorer.css")}</style>'
+            + Template(_asset("explorer.html")).substitute(page_texts(t))
             + f'<script type="application/json" id="x-data">{_script_json(data)}</script>'
             + f"<script>{_asset('explorer.js')}</script>")

@@ -131,7 +131,7 @@ def render_html(analysis, figures: Sequence = (), answers: list[Answer] | None =
         items = "".join(f"<li>{_e(w.text(t))}</li>" for w in analysis.warnings)
         out.append(f'<div class="warn"><b>{_e(t.gettext("Warnings"))}</b><ul>{items}</ul></div>')
     out.append(f"<h2>{_e(t.gettext('Phases'))}</h2>" + _phase_overview(analysis, t))
-    out.append(render_explorer(analysis, frames))
+    out.append(render_explorer(analysis, frames, lang))
     if figures:
         out.append(f'<h2 id="figures">{_e(t.gettext("Figures"))}</h2>' + "".join(_figure(f) for f in figures))
     out.append(f'<h2 id="phases">{_e(t.gettext("Frames by phase"))}</h2>')

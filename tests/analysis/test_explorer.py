@@ -1,8 +1,9 @@
 """report.html's explorer in a real headless Chromium (selenium, the system's chromedriver):
 the packet list, the details tree and bytes pane (against tshark's PDML), the display filter
 (against tshark -Y), Follow TCP stream, step mode; no console error, no request but the page
-itself. A screenshot of each state is kept in test-artifacts/. And the size bound on a large
-capture.
+itself. A screenshot of each state is kept in test-artifacts/. The Indonesian page (lang="id"):
+its panes, step mode and filter messages in Indonesian, filtering as the English page does. And
+the size bound on a large capture.
 """
 from __future__ import annotations
 
@@ -33,25 +34,36 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pages(default, lossy, tmp_path_factory):
     out = {}
-    for name, analysis in (("reqresp", default), ("lossy", lossy)):
+    for name, analysis, lang in (("reqresp", default, "en"), ("lossy", lossy, "en"), ("reqresp-id", default, "id")):
         folder = tmp_path_factory.mktemp(name)
-        write_reports(analysis, folder)
+        write_reports(analysis, folder, lang=lang)
         out[name] = folder / "report.html"
     return out
 
 
-@pytest.fixture()
-def page(browser, pages):
-    """The default capture's explorer, freshly loaded; after the test: no console error and no
-    request but the page's own file (data: URIs are the embedded figures)."""
+def _opened(browser, path: Path):
+    """A page freshly loaded; after the test: no console error (an msgid missing from the page's
+    catalog is one) and no request but the page's own file (data: URIs are the embedded figures)."""
     requested_urls(browser)                      # forget what came before (the start page)
     browser.get_log("browser")
-    uri = pages["reqresp"].resolve().as_uri()
+    uri = path.resolve().as_uri()
     browser.get(uri)
     yield browser
     assert console_errors(browser) == []
     others = [u for u in requested_urls(browser) if u != uri and not u.startswith("data:")]
     assert others == [], f"the page made requests: {others}"
+
+
+@pytest.fixture()
+def page(browser, pages):
+    """The default capture's explorer, in English."""
+    yield from _opened(browser, pages["reqresp"])
+
+
+@pytest.fixture()
+def page_id(browser, pages):
+    """The default capture's explorer, in Indonesian."""
+    yield from _opened(browser, pages["reqresp-id"])
 
 
 def shot(browser, name: str) -> None:
@@ -192,6 +204,79 @@ def test_conversations_and_io_graph_cover_the_capture(page, default):
     assert path.startswith("M") and path.count("L") >= 1
     page.find_element(By.ID, "x-io").location_once_scrolled_into_view
     shot(page, "conversations-io")
+
+
+# --- the Indonesian page ----------------------------------------------------------------------------
+
+def test_the_indonesian_explorer(page_id, default):
+    assert page_id.execute_script("return document.documentElement.lang") == "id"
+    heads = [th.text for th in page_id.find_elements(By.CSS_SELECTOR, "#x-list thead th")]
+    assert heads == ["Nomor", "Waktu", "Sumber", "Tujuan", "Protokol", "Panjang", "Info", "Fase", "Label", "Analisis"]
+    assert page_id.find_element(By.ID, "x-apply").text == "Terapkan"
+    assert page_id.find_element(By.ID, "x-next").text == "Frame berikutnya ▶"
+    # the details pane: Wireshark's titles and the flag bits in Indonesian, the field names as they are
+    page_id.find_element(By.CSS_SELECTOR, '#x-list tr[data-n="3"]').click()
+    field_line(page_id, "tcp.flags").click()
+    assert field_line(page_id, "tcp.flags.syn").text.startswith("Syn: Diset [tcp.flags.syn]")
+    assert field_line(page_id, "tcp.flags.ack").text.startswith("Acknowledgment: Tidak diset")
+    field_line(page_id, "tcp.seq").click()
+    assert field_line(page_id, "tcp.seq").text.startswith("Nomor urut (relatif): 0 [tcp.seq]")
+    assert page_id.find_element(By.ID, "x-note").text == (
+        f"Seq=0 (relatif; mentah {default.frames[2].seq_raw}): nomor urut awal milik client. SYN itu "
+        "sendiri memakai satu nomor, jadi datanya akan dimulai dari 1.")
+    pos, size = pdml_field(DATA / "reqresp.pcap", 3, "ip.proto")        # a field with no sentence
+    field_line(page_id, "ip.proto").click()
+    assert page_id.find_element(By.ID, "x-note").text == f"ip.proto: {size} byte di offset {pos}"
+    # step mode
+    page_id.find_element(By.ID, "x-next").click()
+    step = page_id.find_element(By.ID, "x-step").text
+    assert "Frame 4: syn-ack (handshake)" in step
+    assert "Ack=1: ISN milik client + 1, karena SYN-nya memakai satu nomor urut." in step
+    assert page_id.find_element(By.ID, "x-step-pos").text == "frame 4 dari 24 di diagram tangga"
+    page_id.find_element(By.ID, "x-step").location_once_scrolled_into_view
+    shot(page_id, "id-step-mode")
+    # the filter's messages
+    box = page_id.find_element(By.ID, "x-filter")
+    box.send_keys("tcp.flags.syn == 1", Keys.ENTER)
+    assert visible_rows(page_id) == [3, 4]
+    assert page_id.find_element(By.ID, "x-count").text == "Ditampilkan: 2 dari 24"
+    box.clear()
+    box.send_keys("tcp.flags.syn ==", Keys.ENTER)
+    assert page_id.find_element(By.ID, "x-filter-msg").text == (
+        "Filter tidak valid: kolom 17: diharapkan nilai, tetapi filter sudah berakhir. Daftar masih "
+        "menampilkan frame dari filter sebelumnya.")
+    assert visible_rows(page_id) == [3, 4]
+    box.location_once_scrolled_into_view
+    shot(page_id, "id-filter-invalid")
+    heads = [th.text for th in page_id.find_elements(By.CSS_SELECTOR, "#x-conv-table th")]
+    assert heads[:3] == ["Stream", "Alamat A", "Port A"] and heads[-2:] == ["Mulai (relatif)", "Durasi"]
+    assert "frame per" in page_id.find_element(By.ID, "x-io").text
+
+
+def test_the_indonesian_panes_show_the_indonesian_sentences_of_every_frame(page_id, default):
+    # the sentences are checked for English in test_i18n_reports (test_the_explorer_is_indonesian);
+    # here: the page shows exactly those, for every frame
+    data = explorer.explorer_data(default, lang="id")
+    for frame in data["frames"]:
+        page_id.execute_script("XExplorer.select(arguments[0])", frame["n"])
+        steps = page_id.execute_script(
+            "return Array.from(document.querySelectorAll('#x-step li'), (li) => li.textContent)")
+        assert steps == frame["step"]
+        notes = page_id.execute_script(
+            "const out = {}; for (const l of document.querySelectorAll('#x-tree .x-line')) {"
+            " const w = l.querySelector('.x-why'); if (w) out[l.dataset.name] = w.textContent; } return out")
+        assert notes == frame["notes"]
+    assert page_id.execute_script("return XExplorer.current()") == data["frames"][-1]["n"]
+
+
+def test_the_indonesian_page_filters_as_the_english_one(browser, pages):
+    # the flag bits are shown as Diset / Tidak diset there: the filter still reads them as 1 / 0
+    selections = {}
+    for name in ("reqresp", "reqresp-id"):
+        browser.get(pages[name].resolve().as_uri())
+        selections[name] = [browser.execute_script("return XFilter.select(arguments[0])", text) for text in FILTERS]
+    assert selections["reqresp-id"] == selections["reqresp"]
+    assert selections["reqresp"][FILTERS.index("tcp.flags.syn == 1 && tcp.flags.ack == 0")] == [3]
 
 
 # --- the page's filter engine against tshark -Y ---------------------------------------------------

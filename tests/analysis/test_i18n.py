@@ -3,6 +3,7 @@ the code, not a hand-kept list) and for argparse's own texts; placeholders survi
 the language comes from --lang or the locale as gettext reads it."""
 from __future__ import annotations
 
+import gettext
 import os
 import re
 import string
@@ -127,3 +128,58 @@ def test_the_grader_cli_errors_in_the_chosen_language(args, env, expected) -> No
     assert run.returncode == 2
     assert expected in run.stderr.splitlines()[-1]
     assert ("penggunaan:" in run.stderr) == ("kesalahan" in expected)
+
+
+# --- the explorer's script: its msgids are declared in Python, translated when the page is rendered
+
+EXPLORER_JS = ROOT / "analysis" / "report" / "explorer" / "explorer.js"
+_JS_STRING = r'"(?:[^"\\]|\\.)*"'
+_JS_CALL = re.compile(rf'\b(n?gettext)\(\s*({_JS_STRING})(?:\s*,\s*({_JS_STRING}))?')
+_JS_ANY_CALL = re.compile(r'(function\s+)?\bn?gettext\((\))?')
+
+
+def _script_messages(source: str) -> tuple[set, int]:
+    """The msgids of the script's gettext("...")/ngettext("...", "...") calls, and how many calls
+    name no literal msgid (a computed one would escape the catalog's check)."""
+    import json
+
+    found = set()
+    for call in _JS_CALL.finditer(source):
+        one = json.loads(call.group(2))
+        found.add((one, json.loads(call.group(3))) if call.group(1) == "ngettext" else one)
+    calls = sum(1 for m in _JS_ANY_CALL.finditer(source) if not m.group(1) and not m.group(2))
+    return found, calls - len(list(_JS_CALL.finditer(source)))
+
+
+def test_the_explorer_script_shows_only_declared_messages() -> None:
+    from analysis.report.explorer_words import SCRIPT_MESSAGES
+
+    used, computed = _script_messages(EXPLORER_JS.read_text(encoding="utf-8"))
+    assert computed == 0, "every gettext()/ngettext() call of explorer.js names its msgid as a literal"
+    assert sorted(map(str, used - set(SCRIPT_MESSAGES))) == [], "declare these in explorer_words.SCRIPT_MESSAGES"
+    assert sorted(map(str, set(SCRIPT_MESSAGES) - used)) == [], "no longer in explorer.js: remove them"
+
+
+def test_the_script_check_sees_what_it_looks_for() -> None:
+    sample = ('x = gettext("Apply"); y = ngettext("{n} byte", "{n} bytes", n, {n});\n'
+              'function gettext(msgid) {}  // gettext() in a comment\nz = gettext(name);')
+    assert _script_messages(sample) == ({"Apply", ("{n} byte", "{n} bytes")}, 1)
+
+
+def test_the_explorer_catalog_and_its_plural_rule() -> None:
+    from analysis.report.explorer_words import PAGE_TEXTS, plural_rule, script_catalog
+
+    en, id_ = script_catalog(i18n.translation("en")), script_catalog(i18n.translation("id"))
+    assert en["messages"]["Packets"] == "Packets" and id_["messages"]["Packets"] == "Paket"
+    assert id_["plural"] == "0" and en["plural"] == "(n != 1)"
+    assert id_["bool"] == ["Tidak diset", "Diset"]
+    # every slot of explorer.html is a declared text, and every declared text has its slot
+    slots = set(re.findall(r"\$(\w+)", (EXPLORER_JS.parent / "explorer.html").read_text(encoding="utf-8")))
+    assert slots == set(PAGE_TEXTS)
+
+    class Hostile(gettext.NullTranslations):     # the page evaluates the rule: only C's syntax passes
+        def info(self):
+            return {"plural-forms": "nplurals=2; plural=alert(document.cookie);"}
+
+    with pytest.raises(ValueError):
+        plural_rule(Hostile())

@@ -50,14 +50,6 @@ class _Visible(HTMLParser):
             self.parts.append(data)
 
 
-def without_explorer(page: str) -> str:
-    """The report page without its explorer (the explorer's texts are not translated yet:
-    test_the_explorer_is_indonesian below says so, and fails the day they are)."""
-    start = page.find('<h2 id="explorer">')
-    end = page.find("</section>", page.find('<section id="x-explorer">'))
-    return page if start < 0 or end < 0 else page[:start] + page[end + len("</section>"):]
-
-
 def visible_text(page: str) -> str:
     parser = _Visible()
     parser.feed(page)
@@ -90,7 +82,7 @@ def renderings(analysis, lang: str) -> dict[str, str]:
     captions = "\n".join(f"{f.title}. {f.caption}" for f in figures)
     return {"text": render_plain(analysis, lang=lang),
             "markdown": render_md(analysis, figures, lang=lang),
-            "html": visible_text(without_explorer(render_html(analysis, figures, lang=lang))),
+            "html": visible_text(render_html(analysis, figures, lang=lang)),
             "json": json_texts(analysis, lang),
             "figures": figure_texts(analysis, lang) + "\n" + captions}
 
@@ -249,11 +241,11 @@ def test_the_cli_says_a_bad_filter_in_indonesian() -> None:
     run = _cli(capture, "-Y", "tcp.port ==", "--lang", "id")
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr == ("kesalahan: display filter 'tcp.port ==' pada kolom 12: diharapkan nilai, "
-                          "didapat akhir filter\n")
+                          "ditemukan akhir filter\n")
     by_locale = _cli(capture, "-Y", "tcp.port == 80 &&", LANG="id_ID.UTF-8")
     assert by_locale.returncode == 2 and by_locale.stderr == (
         "kesalahan: display filter 'tcp.port == 80 &&' pada kolom 18: diharapkan '!' atau '(' atau "
-        "nama field, didapat akhir filter\n")
+        "nama field, ditemukan akhir filter\n")
     english = _cli(capture, "-Y", "tcp.port ==", "--lang", "en")
     assert english.stderr == "error: display filter 'tcp.port ==' at column 12: expected a value, got the end\n"
 
@@ -431,10 +423,60 @@ def test_the_indonesian_report_in_chromium(default, tmp_path) -> None:
         driver.quit()
 
 
-@pytest.mark.xfail(strict=True, reason="the explorer's own texts (panes, buttons, step mode, field "
-                                        "sentences) are English only so far (issue 16)")
-def test_the_explorer_is_indonesian(default) -> None:
-    page = render_html(default, (), lang="id")
+def explorer_texts(analysis, lang: str) -> str:
+    """Every text the explorer shows, as the page holds it: its fixed texts and the bound's notice
+    (the HTML), and what its script writes into the panes (the JSON it reads): the field notes,
+    the values and step-mode sentences of every frame, the field titles, the script's own messages
+    in every plural form, the label and phase explanations. Not the protocols' lines of the details
+    tree ("Transmission Control Protocol, Src Port: ..."): Wireshark's summaries, kept as the Info
+    column is."""
+    from analysis.report import explorer
+
+    def shows(node, depth=0):
+        name, show, kids = node[0], node[3], node[4] if len(node) > 4 else []
+        own = [show] if depth or name in ("frame", "data") else []
+        return own + [text for kid in kids for text in shows(kid, depth + 1)]
+
+    page = render_html(analysis, (), lang=lang)
     start = page.find('<h2 id="explorer">')
-    explorer = page[start:page.find("</section>", start)]
-    assert english_left(visible_text(explorer), untranslated_items(default)) == []
+    texts = [visible_text(page[start:page.find("</section>", start)])]
+    data = explorer.explorer_data(analysis, lang=lang)
+    for frame in data["frames"]:
+        texts += [*frame["notes"].values(), *frame["step"]]
+        texts += [text for layer in frame["tree"] for text in shows(layer)]
+    catalog = data["i18n"]
+    texts += [*data["titles"].values(), *catalog["messages"].values(), *catalog["bool"],
+              *data["phases"].values(), *data["labels"].values()]
+    texts += [form for forms in catalog["plurals"].values() for form in forms]
+    return "\n".join(texts)
+
+
+def test_the_explorer_is_indonesian(capture, monkeypatch) -> None:
+    from analysis.report import explorer
+
+    keep = untranslated_items(capture)
+    assert english_left(explorer_texts(capture, "id"), keep) == []
+    # the check sees the explorer's English
+    assert {"the", "is", "of"} <= set(english_left(explorer_texts(capture, "en"), keep))
+    # the bound's notice, when the page holds fewer frames than were selected
+    monkeypatch.setattr(explorer, "MAX_FRAMES", 2)
+    page = render_html(capture, (), lang="id")
+    notice = visible_text(page[page.find('<p class="warn" id="x-bound">'):page.find('<style>', page.find('id="x-bound"'))])
+    assert notice.startswith(f"Halaman ini memuat 2 frame pertama dari {capture.frame_count} frame yang dipilih")
+    assert "--frames FROM-TO" in notice and english_left(notice, keep + ["--frames FROM-TO", "--filter 'tcp.port == 2222'"]) == []
+
+
+def test_the_explorers_plurals(default) -> None:
+    # English: 1 byte / 4 bytes; Indonesian: one form, no plural suffix
+    from analysis.report.explorer_words import script_catalog
+
+    for lang, rule, forms in (("en", "(n != 1)", ["{name}: {count} byte at offset {pos}",
+                                                 "{name}: {count} bytes at offset {pos}"]),
+                              ("id", "0", ["{name}: {count} byte di offset {pos}"])):
+        catalog = script_catalog(i18n.translation(lang))
+        assert catalog["plural"] == rule
+        assert catalog["plurals"]["{name}: {count} byte at offset {pos}\0{name}: {count} bytes at offset {pos}"] == forms
+        assert {len(f) for f in catalog["plurals"].values()} == {len(forms)}
+    from analysis.report.explain import ConnectionNotes
+    notes = [ConnectionNotes(default, i18n.translation(lang)).step(default.frames[4]) for lang in ("en", "id")]
+    assert "(0 data bytes + SYN in frame 3)" in notes[0][2] and "(0 byte data + SYN di frame 3)" in notes[1][2]

@@ -29,7 +29,7 @@ def _wait_until_lab_runs(proc: subprocess.Popen[str], timeout: float = 30.0) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         left = lab_leftovers()
-        roles = {what.split()[2].lstrip("(") for _, what in recorded_processes()}
+        roles = {str(what).split()[2].lstrip("(") for _, what in recorded_processes()}
         if left["processes"] and {"tcpdump", "server"} <= roles:
             return
         assert proc.poll() is None, proc.communicate()

@@ -1,11 +1,34 @@
 /* reqresp-lab explorer: Wireshark's panes over the analyzer's dissection (embedded as JSON in
    #x-data). No request leaves the page: no fetch, no external resource. The display-filter
    engine (XFilter) follows analysis/filter: any occurrence satisfies a comparison, != holds when
-   the field is present and no occurrence equals, a bare name tests presence. */
+   the field is present and no occurrence equals, a bare name tests presence.
+   Every text it shows goes through gettext()/ngettext() with an English msgid, translated by the
+   report's catalog when the page was rendered (D.i18n, analysis/report/explorer_words.py). */
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("x-data").textContent);
   const $ = (id) => document.getElementById(id);
+
+  // --- the page's language (as Django's JavaScript catalog: msgids in, the catalog's msgstrs out)
+  const CAT = D.i18n;
+  // the catalog's Plural-Forms expression (C syntax, checked by gettext.c2py when rendered)
+  const pluralIndex = new Function("n", `"use strict"; return Number(${CAT.plural});`);
+  const interpolate = (text, fields) =>
+    text.replace(/\{(\w+)\}/g, (whole, k) => (fields && k in fields ? String(fields[k]) : whole));
+  function gettext(msgid, fields) {
+    let text = CAT.messages[msgid];
+    if (text === undefined) { console.error(`explorer: no catalog entry for ${JSON.stringify(msgid)}`); text = msgid; }
+    return interpolate(text, fields);
+  }
+  function ngettext(singular, plural, n, fields) {
+    const forms = CAT.plurals[singular + "\u0000" + plural];
+    let text;
+    if (forms === undefined) {
+      console.error(`explorer: no catalog entry for ${JSON.stringify(singular)}`);
+      text = n === 1 ? singular : plural;
+    } else text = forms[Math.min(pluralIndex(n), forms.length - 1)];
+    return interpolate(text, fields);
+  }
   const el = (tag, attrs, text) => {
     const e = document.createElement(tag);
     for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
@@ -22,7 +45,7 @@
 
   // --- display filter -------------------------------------------------------------------------
   class FilterError extends Error {
-    constructor(message, column) { super(column ? `column ${column}: ${message}` : message); }
+    constructor(message, column) { super(column ? gettext("column {column}: {message}", {column, message}) : message); }
   }
   const PROTOCOLS = new Set(Object.keys(D.types).filter((k) => D.types[k] === "protocol"));
 
@@ -51,7 +74,7 @@
             j += 2;
           } else s += text[j++];
         }
-        if (j >= text.length) throw new FilterError("a quoted string is not closed", col);
+        if (j >= text.length) throw new FilterError(gettext("a quoted string is not closed"), col);
         out.push({t: "str", v: s, col}); i = j + 1; continue;
       }
       if (word.test(c)) {
@@ -69,33 +92,33 @@
         else out.push({t: "word", v, col});
         i = j; continue;
       }
-      throw new FilterError(`unexpected character '${c}'`, col);
+      throw new FilterError(gettext("unexpected character '{char}'", {char: c}), col);
     }
     return out;
   }
 
-  const NAMES = {word: "a field name", cmp: "an operator", and: "'&&'", or: "'||'", ")": "')'",
-                 "(": "'('", "}": "'}'", "{": "'{'", str: "a value", in: "'in'"};
+  // what a parse step expects: words to translate, or the token itself (punctuation, keywords)
+  const NAMES = {word: () => gettext("a field name"), cmp: () => gettext("an operator"),
+                 str: () => gettext("a value"), and: () => "'&&'", or: () => "'||'", ")": () => "')'",
+                 "(": () => "'('", "}": () => "'}'", "{": () => "'{'", in: () => "'in'"};
+  const gotError = (what, t, end) => new FilterError(
+    t ? gettext("expected {what}, got '{token}'", {what, token: t.v}) : gettext("expected {what}, got the end", {what}),
+    t ? t.col : end);
   function parse(text) {
-    if (!text.trim()) throw new FilterError("the filter is empty (e.g. tcp.flags.syn == 1)");
+    if (!text.trim()) throw new FilterError(gettext("the filter is empty (e.g. tcp.flags.syn == 1)"));
     const toks = tokenize(text);
     let p = 0;
     const peek = () => toks[p];
     const end = text.length + 1;
     const expect = (type, what) => {
       const t = toks[p];
-      if (!t || t.t !== type) {
-        throw new FilterError(`expected ${what || NAMES[type]}, got ${t ? "'" + t.v + "'" : "the end"}`,
-                              t ? t.col : end);
-      }
+      if (!t || t.t !== type) throw gotError(what || NAMES[type](), t, end);
       p++;
       return t;
     };
     const value = () => {
       const t = toks[p];
-      if (!t || (t.t !== "word" && t.t !== "str")) {
-        throw new FilterError(`expected a value, got ${t ? "'" + t.v + "'" : "the end"}`, t ? t.col : end);
-      }
+      if (!t || (t.t !== "word" && t.t !== "str")) throw gotError(gettext("a value"), t, end);
       p++;
       return {text: t.v, quoted: t.t === "str", col: t.col};
     };
@@ -116,7 +139,7 @@
     function atom() {
       const t = peek();
       if (t && t.t === "(") { p++; const inner = or(); expect(")"); return inner; }
-      const f = expect("word", "a field name");
+      const f = expect("word");
       const n = peek();
       if (n && n.t === "cmp") { p++; return {k: "cmp", field: f.v, op: n.v, value: value(), col: f.col}; }
       if (n && n.t === "contains") { p++; return {k: "contains", field: f.v, value: value(), col: f.col}; }
@@ -137,7 +160,7 @@
     }
     const tree = or();
     if (p < toks.length) {
-      throw new FilterError(`expected '&&' or '||' or the end, got '${toks[p].v}'`, toks[p].col);
+      throw new FilterError(gettext("expected '&&' or '||' or the end, got '{token}'", {token: toks[p].v}), toks[p].col);
     }
     return tree;
   }
@@ -182,7 +205,8 @@
   }
   function literal(kind, lit, field) {
     const v = lit.text;
-    const bad = (what) => new FilterError(`'${v}' is not ${what} (for ${field})`, lit.col);
+    const fields = {value: v, field};
+    const bad = (message) => new FilterError(message, lit.col);
     if (kind === "uint" || kind === "bool") {
       if (kind === "bool" && (v === "True" || v === "False")) return v === "True" ? 1 : 0;
       let m;
@@ -191,16 +215,17 @@
       if ((m = /^0[bB]([01]+)$/.exec(v))) return parseInt(m[1], 2);
       if ((m = /^0[oO]([0-7]+)$/.exec(v))) return parseInt(m[1], 8);
       if (/^[0-9]+$/.test(v)) return Number(v);
-      throw bad("an integer");
+      throw bad(gettext("'{value}' is not an integer (for {field})", fields));
     }
     if (kind === "ipv4" || kind === "ipv6") {
-      if (lit.quoted && kind === "ipv4") throw bad("an IPv4 address (write it without quotes)");
+      if (lit.quoted && kind === "ipv4") throw bad(gettext("'{value}' is not an IPv4 address (write it without quotes) (for {field})", fields));
       const [addr, bits] = v.split("/");
       const width = kind === "ipv4" ? 32 : 128;
       const a = kind === "ipv4" ? ipv4(addr) : ipv6(addr);
       const n = bits === undefined ? width : Number(bits);
       if (a === null || !/^\d*$/.test(bits || "") || n > width) {
-        throw bad(`an ${kind === "ipv4" ? "IPv4" : "IPv6"} address or network`);
+        throw bad(kind === "ipv4" ? gettext("'{value}' is not an IPv4 address or network (for {field})", fields)
+                                  : gettext("'{value}' is not an IPv6 address or network (for {field})", fields));
       }
       if (bits === undefined) return a;
       if (kind === "ipv4") {
@@ -213,19 +238,19 @@
       return {net: true, low, high: low + span};
     }
     if (kind === "ether") {
-      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2}){5}$/.test(v)) throw bad("a MAC address");
+      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2}){5}$/.test(v)) throw bad(gettext("'{value}' is not a MAC address (for {field})", fields));
       return v.replace(/[:\-.]/g, "").toLowerCase();
     }
     if (kind === "bytes") {
       if (lit.quoted) return Array.from(new TextEncoder().encode(v), (b) => b.toString(16).padStart(2, "0")).join("");
-      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$/.test(v)) throw bad("bytes (01:02:03) or a quoted string");
+      if (!/^[0-9A-Fa-f]{2}([:\-.]?[0-9A-Fa-f]{2})*$/.test(v)) throw bad(gettext("'{value}' is not bytes (01:02:03) or a quoted string (for {field})", fields));
       return v.replace(/[:\-.]/g, "").toLowerCase();
     }
     if (kind === "float") {
-      if (!/^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$/.test(v)) throw bad("a number");
+      if (!/^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$/.test(v)) throw bad(gettext("'{value}' is not a number (for {field})", fields));
       return Number(v);
     }
-    if (kind === "protocol") throw new FilterError(`'${field}' is a protocol: it can only be tested for presence`, lit.col);
+    if (kind === "protocol") throw new FilterError(gettext("'{field}' is a protocol: it can only be tested for presence", {field}), lit.col);
     return v;
   }
   const isNet = (x) => x !== null && typeof x === "object" && x.net;
@@ -243,7 +268,7 @@
     if (node.k === "not") { const t = compile(node.item, text); return (v) => !t(v); }
     const name = node.field;
     const kind = D.types[name];
-    if (kind === undefined) throw new FilterError(`'${name}' is not a field we dissect`, node.col);
+    if (kind === undefined) throw new FilterError(gettext("'{field}' is not a field we dissect", {field: name}), node.col);
     const vals = (v) => v.get(name) || [];
     if (node.k === "present") return (v) => vals(v).length > 0;
     if (node.k === "contains") {
@@ -277,7 +302,7 @@
       let x = show;
       if (D.types[name] === "bytes" || D.types[name] === "ether") x = f.hex.substr(pos * 2, size * 2);
       if (name === "tcp.flags.str") x = show;
-      if (D.types[name] === "bool") x = show === "Set" ? "1" : show === "Not set" ? "0" : show;
+      if (D.types[name] === "bool") x = show === CAT.bool[1] ? "1" : show === CAT.bool[0] ? "0" : show;
       add(name, x);
       (kids || []).forEach(walk);
     };
@@ -309,8 +334,11 @@
     rowOf.set(f.n, tr);
   }
   function showCount() {
-    $("x-count").textContent = `Displayed: ${visible.length} of ${D.frames.length}` +
-      (D.frames.length < D.total ? ` (the page holds ${D.frames.length} of ${D.total} frames)` : "");
+    const fields = {shown: visible.length, total: D.frames.length, count: D.total};
+    $("x-count").textContent = D.frames.length < D.total
+      ? ngettext("Displayed: {shown} of {total} (the page holds {total} of {count} frame)",
+                 "Displayed: {shown} of {total} (the page holds {total} of {count} frames)", D.total, fields)
+      : gettext("Displayed: {shown} of {total}", fields);
   }
   function applyFilter() {
     const text = $("x-filter").value;
@@ -325,12 +353,13 @@
       } catch (e) {
         if (!(e instanceof FilterError)) throw e;
         box.className = "x-bad";
-        msg.textContent = `Invalid filter: ${e.message}. The list still shows the previous filter's frames.`;
+        msg.textContent = gettext("Invalid filter: {message}. The list still shows the previous filter's frames.",
+                                  {message: e.message});
         return;
       }
       visible = chosen;
       box.className = "x-ok";
-      msg.textContent = chosen.length ? "" : "No frame matches this filter.";
+      msg.textContent = chosen.length ? "" : gettext("No frame matches this filter.");
     }
     const keep = new Set(visible);
     for (const [n, tr] of rowOf) tr.classList.toggle("x-hide", !keep.has(n));
@@ -428,7 +457,10 @@
     }
     highlight(Number(line.dataset.pos), Number(line.dataset.size));
     const why = line.querySelector(".x-why");
-    $("x-note").textContent = why ? why.textContent : `${line.dataset.name}: ${line.dataset.size} byte(s) at offset ${line.dataset.pos}`;
+    const size = Number(line.dataset.size);
+    $("x-note").textContent = why ? why.textContent : ngettext(
+      "{name}: {count} byte at offset {pos}", "{name}: {count} bytes at offset {pos}", size,
+      {name: line.dataset.name, count: size, pos: line.dataset.pos});
     reveal($("x-tree"), line);
   }
   function selectByte(i) {
@@ -511,12 +543,12 @@
     if (g) { g.classList.add("x-cur"); reveal($("x-ladder-wrap"), g); }
     const box = $("x-step");
     box.textContent = "";
-    box.appendChild(el("b", {}, `Frame ${f.n}: ${f.label} (${f.phase})`));
+    box.appendChild(el("b", {}, gettext("Frame {frame}: {label} ({phase})", {frame: f.n, label: f.label, phase: f.phase})));
     const ul = el("ul", {});
     for (const s of f.step) ul.appendChild(el("li", {}, s));
     box.appendChild(ul);
     const at = D.frames.indexOf(f);
-    $("x-step-pos").textContent = `frame ${at + 1} of ${D.frames.length} on the ladder`;
+    $("x-step-pos").textContent = gettext("frame {at} of {count} on the ladder", {at: at + 1, count: D.frames.length});
   }
   const stepBy = (d) => {
     const at = current ? D.frames.indexOf(current) : -1;
@@ -553,16 +585,18 @@
       const text = payloadOf(f);
       if (text) pre.appendChild(el("span", {class: f.client ? "x-cli" : "x-srv", "data-n": f.n}, text));
     }
-    if (!pre.textContent) pre.textContent = "(no payload in this connection's frames on this page)";
+    if (!pre.textContent) pre.textContent = gettext("(no payload in this connection's frames on this page)");
   }
   sel.addEventListener("change", follow);
-  if (conns.length) follow(); else $("x-follow").textContent = "(no TCP connection)";
+  if (conns.length) follow(); else $("x-follow").textContent = gettext("(no TCP connection)");
 
   // --- conversations and IO graph -------------------------------------------------------------
   const conv = el("table", {id: "x-conv-table"});
   const head = el("tr", {});
-  for (const h of ["Stream", "Address A", "Port A", "Address B", "Port B", "Packets", "Bytes",
-                   "Packets A → B", "Bytes A → B", "Packets B → A", "Bytes B → A", "Rel Start", "Duration"]) {
+  for (const h of [gettext("Stream"), gettext("Address A"), gettext("Port A"), gettext("Address B"),
+                   gettext("Port B"), gettext("Packets"), gettext("Bytes"), gettext("Packets A → B"),
+                   gettext("Bytes A → B"), gettext("Packets B → A"), gettext("Bytes B → A"),
+                   gettext("Rel Start"), gettext("Duration")]) {
     head.appendChild(el("th", {}, h));
   }
   conv.appendChild(head);
@@ -573,7 +607,9 @@
   }
   $("x-conv").appendChild(conv);
   if (D.conversations.total > D.conversations.rows.length) {
-    $("x-conv").appendChild(el("p", {class: "muted"}, `The first ${D.conversations.rows.length} of ${D.conversations.total} conversations.`));
+    $("x-conv").appendChild(el("p", {class: "muted"}, ngettext(
+      "The first {shown} of {count} conversation.", "The first {shown} of {count} conversations.",
+      D.conversations.total, {shown: D.conversations.rows.length, count: D.conversations.total})));
   }
 
   (function ioGraph() {
@@ -586,9 +622,12 @@
     s.appendChild(svgEl("line", {x1: L, y1: H - B, x2: W - 40, y2: H - B, stroke: "#333"}));
     s.appendChild(svgEl("path", {d: path(io.frames, maxF), stroke: "#1f5fbf", fill: "none", "stroke-width": 1.5, class: "x-io-frames"}));
     s.appendChild(svgEl("path", {d: path(io.bytes, maxB), stroke: "#b03030", fill: "none", "stroke-width": 1.5, class: "x-io-bytes"}));
-    s.appendChild(svgEl("text", {x: L, y: 14, "font-size": 11, fill: "#1f5fbf"}, `frames per ${io.interval} s (max ${maxF})`));
-    s.appendChild(svgEl("text", {x: L + 260, y: 14, "font-size": 11, fill: "#b03030"}, `bytes per ${io.interval} s (max ${maxB})`));
-    s.appendChild(svgEl("text", {x: L, y: H - 8, "font-size": 11}, `0 s … ${(io.frames.length * io.interval).toFixed(3)} s, whole capture`));
+    s.appendChild(svgEl("text", {x: L, y: 14, "font-size": 11, fill: "#1f5fbf"},
+                        gettext("frames per {interval} s (max {max})", {interval: io.interval, max: maxF})));
+    s.appendChild(svgEl("text", {x: L + 260, y: 14, "font-size": 11, fill: "#b03030"},
+                        gettext("bytes per {interval} s (max {max})", {interval: io.interval, max: maxB})));
+    s.appendChild(svgEl("text", {x: L, y: H - 8, "font-size": 11},
+                        gettext("0 s … {end} s, whole capture", {end: (io.frames.length * io.interval).toFixed(3)})));
     $("x-io").appendChild(s);
   })();
 

@@ -35,7 +35,7 @@ def lab_leftovers() -> dict[str, list[str]]:
 
     spaces, links = existing_lab_objects()
     inodes = {ino: n for n in spaces if (ino := namespace_inode(n)) is not None}
-    procs = [what for _, what in processes_in_namespaces(inodes)]
+    procs = [str(what) for _, what in processes_in_namespaces(inodes)]   # "pid 12 (in lab-wire)"
     return {"namespaces": spaces, "links": links, "processes": procs}
 
 
