@@ -16,8 +16,8 @@ import signal
 import sys
 import threading
 
-from analysis.api import analyze
 from analysis import i18n
+from analysis.api import analyze
 from analysis.errors import UsageError
 from analysis.i18n import N_
 from analysis.read.sources import open_source
