@@ -8,16 +8,11 @@ import re
 from pathlib import Path
 
 from analysis import vocabulary
+from tests.support.english import FUNCTION_WORDS, english_words
 
-# Words of English sentences that Indonesian never uses (the catalog keeps client, server,
-# request, response, handshake, frame, capture, data, host, port in English: none is here).
-ENGLISH = frozenset("""the and of is are was were to with from this that these those no not
-    for by it its in on at an or has have had be been which what who when how there than then
-    each every after before into does did only also""".split())
 # field names, filters and codes: tcp.analysis.retransmission, frame.number, Seq=1, conn_state
 _FRAME_SET = re.compile(r"frame\.number in \{[^}]*\}")   # first: a filter's set, wherever it stands
 _CODE = re.compile(r"`[^`]*`|\S*[._=]\S*|\{[^}]*\}|<[^>]*>")
-_WORD = re.compile(r"[A-Za-z']+")
 
 
 def untranslated_items(analysis) -> list[str]:
@@ -38,5 +33,6 @@ def english_left(text: str, keep: list[str]) -> list[str]:
     """The English function words left in `text` once the untranslated items are removed."""
     for item in keep:
         text = text.replace(item, " ")
-    text = _CODE.sub(" ", _FRAME_SET.sub(" ", text))
-    return sorted({w for w in _WORD.findall(text) if w.lower() in ENGLISH})
+    # the catalog keeps client, server, request, response, handshake, frame, data, host, port in
+    # English: none is a function word
+    return english_words(_CODE.sub(" ", _FRAME_SET.sub(" ", text)), FUNCTION_WORDS)
