@@ -59,5 +59,7 @@ def run_lab_command(args: argparse.Namespace, stdout: TextIO) -> int:
         return 0
     argv = join_argv("client" if args.command == "lab-client" else "shell", args.host)
     sys.stdout.flush()
+    if getattr(args, "lang", None):  # the exec'd nsexec helper reads the locale: --lang outranks it there too
+        os.environ["LANGUAGE"] = args.lang
     os.execv(argv[0], argv)  # the terminal is the joined program's now; its Ctrl-C is its own
     return 0  # not reached
