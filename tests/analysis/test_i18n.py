@@ -18,6 +18,7 @@ from analysis import i18n
 from analysis.errors import UsageError
 
 from tests.analysis.grade.support.catalog import argparse_messages, code_messages, messages
+from tests.support.locale_cases import LOCALE_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = i18n.LOCALE_DIR / "id" / "LC_MESSAGES" / "reqresp.po"
@@ -66,15 +67,7 @@ def test_argparse_texts_are_extracted_from_argparse_itself() -> None:
     assert ("expected %s argument", "expected %s arguments") in found
 
 
-@pytest.mark.parametrize("env, lang", [
-    ({}, "en"),
-    ({"LANG": "id_ID.UTF-8"}, "id"),
-    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"}, "id"),
-    ({"LC_ALL": "C", "LANG": "id_ID.UTF-8"}, "en"),           # LC_ALL comes first
-    ({"LANGUAGE": "fr:id", "LANG": "C"}, "id"),               # a priority list, as gettext reads it
-    ({"LANGUAGE": "", "LANG": "id_ID"}, "id"),                # an empty variable does not count
-    ({"LANG": "de_DE.UTF-8"}, "en"),                          # no catalog: English
-])
+@pytest.mark.parametrize("env, lang", LOCALE_CASES)
 def test_the_locale_decides_as_gettext_reads_it(env: dict[str, str], lang: str) -> None:
     assert i18n.resolve_lang(None, env) == lang
 

@@ -14,6 +14,7 @@ import pytest
 from capture import i18n
 from capture.errors import UsageError
 from capture.text import N_, NP_, Text, plural
+from tests.support.locale_cases import LOCALE_CASES
 from tests.support.messages import argparse_messages, code_messages, placeholders, read_catalog, translations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,15 +57,7 @@ def test_the_completeness_check_fails_on_a_message_missing_from_the_catalog(tmp_
     assert placeholders("{a} of {b}") != placeholders("{a} dari {c}")
 
 
-@pytest.mark.parametrize("env, lang", [
-    ({}, "en"),
-    ({"LANG": "id_ID.UTF-8"}, "id"),
-    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"}, "id"),
-    ({"LC_ALL": "C", "LANG": "id_ID.UTF-8"}, "en"),           # LC_ALL comes first
-    ({"LANGUAGE": "fr:id", "LANG": "C"}, "id"),               # a priority list, as gettext reads it
-    ({"LANGUAGE": "", "LANG": "id_ID"}, "id"),                # an empty variable does not count
-    ({"LANG": "de_DE.UTF-8"}, "en"),                          # no catalog: English
-])
+@pytest.mark.parametrize("env, lang", LOCALE_CASES)
 def test_the_locale_decides_as_gettext_reads_it(env: dict[str, str], lang: str) -> None:
     assert i18n.resolve_lang(None, env) == lang
 
