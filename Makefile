@@ -53,7 +53,7 @@ help:
 	@echo "make bench-lab-ready  seconds from make lab to its first prompt (root)"
 	@echo "make bench-grade      grading/batch of a class: serial against 2 Dask workers"
 	@echo "make wireshark        install wireshark/reqresp.lua (the lab protocol's dissector) into your Lua plugins folder"
-	@echo "make notebook         open the Jupyter walkthrough"
+	@echo "make notebook         open the Jupyter walkthrough (in the locale's language; NOTEBOOK_LANG=id: the Indonesian one)"
 	@echo "make clean-lab        remove leftovers (lab-* namespaces, links, processes) of a killed run"
 
 $(STAMP): pyproject.toml
@@ -156,9 +156,15 @@ bench-lab: venv
 bench-grade: venv
 	$(PY) -m bench.grade
 
+# `make notebook`: the walkthrough in the locale's language (LANG=id_ID.UTF-8: the Indonesian one,
+# notebooks/walkthrough.id.ipynb), or as NOTEBOOK_LANG=id|en says.
+NOTEBOOK_LANG ?=
 notebook: venv
+	@case "$(NOTEBOOK_LANG)" in ""|en|id) ;; *) echo "error: NOTEBOOK_LANG=$(NOTEBOOK_LANG): the walkthrough is in en or id" >&2; exit 2;; esac
 	$(PY) -m pip install -q -e '.[notebook]'
-	$(VENV)/bin/jupyter lab notebooks/walkthrough.ipynb
+	@lang="$$($(PY) -c 'import sys; from analysis.i18n import resolve_lang; print(resolve_lang(sys.argv[1] or None))' '$(NOTEBOOK_LANG)')" || exit 2; \
+	if [ "$$lang" = id ]; then nb=notebooks/walkthrough.id.ipynb; else nb=notebooks/walkthrough.ipynb; fi; \
+	echo "$(VENV)/bin/jupyter lab $$nb"; exec $(VENV)/bin/jupyter lab "$$nb"
 
 clean-lab: venv
 	$(PY) -m capture clean

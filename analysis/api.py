@@ -28,6 +28,7 @@ from analysis.session.labels import SYN, FrameLabeler, flags_text
 from analysis.decode.link import undecoded_warnings
 from analysis.decode.checksums import checksum_warnings, offloaded
 from analysis.model import Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning
+from analysis.progress import EVERY_FRAMES, Progress, ProgressHook, file_size
 from analysis.read.reader import CaptureReader
 from analysis.tcp.analysis import TcpAnalyzer
 
@@ -83,8 +84,10 @@ class _Pipeline:
     analysis/read/sources.py and live.py). `last_frame` is the Frame behind the frame just yielded."""
 
     def __init__(self, path: str, verify_checksums: bool = True, strict_checksums: bool = False,
-                 source=None) -> None:
+                 source=None, progress: ProgressHook | None = None) -> None:
         self.reader = CaptureReader(path, source=source)
+        self.progress = progress
+        self._size = file_size(path) if source is None and progress is not None else None
         self.path = self.reader.path
         self.verify_checksums = verify_checksums
         self.strict_checksums = strict_checksums
@@ -125,7 +128,15 @@ class _Pipeline:
             if info is not None:
                 self._feed_exchanges(frame, info)
             self.last_frame = frame
+            if self.progress is not None and not self.count % EVERY_FRAMES:
+                self._report(False)
             yield _labeled(frame, info, label, self.first_ts)
+        if self.progress is not None:
+            self._report(True)
+
+    def _report(self, finished: bool) -> None:
+        self.progress(Progress("read", frames=self.count, bytes_done=self.reader.bytes_read,
+                               bytes_total=self._size, finished=finished))
 
     def _feed_exchanges(self, frame: Frame, info: TcpInfo) -> None:
         client = self.labeler.client_of(info.stream)
@@ -226,12 +237,13 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
 
 def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None,
                  verify_checksums: bool = True, strict_checksums: bool = False,
-                 source=None) -> Iterator[LabeledFrame]:
+                 source=None, progress: ProgressHook | None = None) -> Iterator[LabeledFrame]:
     """Label a capture frame by frame without keeping the frames (memory: open connections only).
 
     When the file is exhausted, `on_finish` receives the Analysis (with `frames` empty).
-    `source` (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
-    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
+    `source` (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`.
+    `progress` (analysis.progress): called every few thousand frames and at the end."""
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source, progress)
     yield from pipeline.run()
     if on_finish is not None:
         on_finish(pipeline.result([]))
@@ -247,22 +259,25 @@ def iter_frames(path: str | Path, *, verify_checksums: bool = True) -> Iterator[
 
 
 def analyze(path: str | Path, *, verify_checksums: bool = True,
-            strict_checksums: bool = False, source=None) -> Analysis:
+            strict_checksums: bool = False, source=None,
+            progress: ProgressHook | None = None) -> Analysis:
     """Read and label a whole capture. Raises AnalysisError (one-line message) for bad input.
 
     A TCP checksum wrong exactly as checksum offload leaves it is trusted, with a warning
     (analysis/decode/checksums.py); strict_checksums=True counts it as bad, as Zeek does without -C.
     verify_checksums=False trusts every TCP checksum (Zeek's -C). `source`
-    (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`."""
-    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source)
+    (analysis.read.sources.open_source: stdin, a growing file) replaces the file at `path`.
+    `progress` (analysis.progress.Progress records): called every few thousand frames and at the
+    end, with the frames and bytes read so far (the command line draws its bar from them)."""
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, source, progress)
     frames = list(pipeline.run())
     return pipeline.result(frames)
 
 
 def summarize(path: str | Path, *, verify_checksums: bool = True,
-              strict_checksums: bool = False) -> Analysis:
+              strict_checksums: bool = False, progress: ProgressHook | None = None) -> Analysis:
     """Like analyze() but keeps no frames: connections, exchanges and warnings only."""
-    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums)
+    pipeline = _Pipeline(str(path), verify_checksums, strict_checksums, progress=progress)
     for _ in pipeline.run():
         pass
     return pipeline.result([])

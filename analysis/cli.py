@@ -17,6 +17,7 @@ from typing import Sequence
 from analysis import i18n, vocabulary
 from analysis.i18n import N_
 from analysis.api import analyze, check_phase
+from analysis.cli_progress import progress_bar
 from analysis.errors import AnalysisError, UsageError
 from analysis.report.export import write_csv, write_json
 from analysis.report.files import replace_report
@@ -136,8 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 path=args.file, hint=N_("check the path; make capture writes reqresp.pcap"))
         if args.summary:
             return _summary(args, t)
-        result = analyze(args.file, verify_checksums=not args.ignore_checksums,
-                         strict_checksums=args.strict_checksums)
+        with progress_bar(t) as progress:        # drawn only on a terminal, after 2 s of work
+            result = analyze(args.file, verify_checksums=not args.ignore_checksums,
+                             strict_checksums=args.strict_checksums, progress=progress)
         return report(args, result)
     except AnalysisError as error:
         print(t.gettext("error: {message}").format(message=error.one_line(t)), file=sys.stderr)
@@ -206,16 +208,18 @@ def _summary(args: argparse.Namespace, t=None) -> int:
         raise UsageError(N_("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
                             "-Y, or drop --summary for the frame-by-frame report"), path=args.file)
     _compile_first(t)
-    t0 = time.perf_counter()
-    scan = Scan(args.file, verify_checksums=not args.ignore_checksums,
-                strict_checksums=args.strict_checksums, keep_exchanges=False)
-    tally = Tally()
-    for batch in scan.batches():
-        tally.add(batch)
-    summary = scan.summary()
-    text = render_summary(summary, tally, time.perf_counter() - t0)
-    sys.stdout.write(text)
     t = t or i18n.translation(i18n.DEFAULT)
+    with progress_bar(t) as progress:            # its clock starts here, after the compile
+        t0 = time.perf_counter()
+        scan = Scan(args.file, verify_checksums=not args.ignore_checksums,
+                    strict_checksums=args.strict_checksums, keep_exchanges=False, progress=progress)
+        tally = Tally()
+        for batch in scan.batches():
+            tally.add(batch)
+        summary = scan.summary()
+        seconds = time.perf_counter() - t0
+    text = render_summary(summary, tally, seconds)
+    sys.stdout.write(text)
     for warning in summary.warnings:
         print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)
     if args.out:
@@ -233,14 +237,16 @@ def _summary(args: argparse.Namespace, t=None) -> int:
 
 def _compile_first(t=None) -> None:
     """Compile the kernels before the clock starts, saying so in one line (only if not done yet:
-    `make venv` does it at set-up), so printed speeds never include the compile."""
+    `make venv` does it at set-up), with a bar of the kernels compiled on a terminal, so printed
+    speeds never include the compile."""
     from analysis.columnar import warmup
 
     if not warmup.compiled():
         t = t or i18n.translation(i18n.DEFAULT)
         print(t.gettext("compiling the analyzer's kernels first (once; about a minute on 2 cores) ..."),
               file=sys.stderr, flush=True)
-        warmup.warm_up()
+        with progress_bar(t) as progress:
+            warmup.warm_up(progress)
 
 
 def write_outputs(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:

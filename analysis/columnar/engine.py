@@ -24,6 +24,7 @@ from analysis.decode.link import undecoded_warnings
 from analysis.session.exchanges import exchange_kind, reply_counts
 from analysis.decode.checksums import checksum_warnings
 from analysis.model import Exchange, Warning
+from analysis.progress import Progress, ProgressHook, file_size
 
 from analysis.columnar.read.chunks import ChunkReader
 from analysis.columnar.columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
@@ -110,8 +111,12 @@ class Scan:
 
     def __init__(self, path: str | Path, *, verify_checksums: bool = True,
                  strict_checksums: bool = False, chunk_frames: int = CHUNK_FRAMES,
-                 keep_exchanges: bool = True) -> None:
+                 keep_exchanges: bool = True, progress: ProgressHook | None = None) -> None:
+        """`progress` (analysis.progress): called after every chunk and at the end, with the
+        frames and bytes read so far."""
         self.path = str(path)
+        self._progress = progress
+        self._size = file_size(self.path) if progress is not None else None
         self.keep_exchanges = keep_exchanges
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
                                    chunk_frames=chunk_frames)
@@ -149,12 +154,19 @@ class Scan:
                 self._offloaded += offloaded
             self._count_undecoded(cols)
             self._keep(exchanges)
+            self._report(False)
             yield FrameBatch(cols, tcp, labels, exchanges)
         self._keep(self._exchanges.finish())
+        self._report(True)
         # the per-stream state of the other stages is no longer needed: free it before the
         # connection table is built, so the two never sit in memory together
         self._tcp = self._labels = self._exchanges = None
         self._summary = self._summarize()
+
+    def _report(self, finished: bool) -> None:
+        if self._progress is not None:
+            self._progress(Progress("read", frames=self._reader.count, bytes_done=self._reader.bytes_read,
+                                    bytes_total=self._size, finished=finished))
 
     def _count_undecoded(self, cols: FrameColumns) -> None:
         """Frames behind a layer we do not decode, by code (as api._Pipeline counts them)."""

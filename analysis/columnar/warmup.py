@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from analysis.columnar import kernel_cache
+from analysis.progress import ProgressHook, compile_progress
 
 MARKER = kernel_cache.CACHE_DIR / "warmup.done"
 _CLIENT_MAC, _SERVER_MAC = bytes.fromhex("02420a000001"), bytes.fromhex("02420a000002")
@@ -113,12 +114,13 @@ def compiled() -> bool:
     return MARKER.is_file()
 
 
-def warm_up() -> float:
-    """Scan the synthetic capture with every stage (compiling what is not cached); the seconds taken."""
+def warm_up(progress: ProgressHook | None = None) -> float:
+    """Scan the synthetic capture with every stage (compiling what is not cached); the seconds taken.
+    `progress` (analysis.progress): told each time a kernel's compile ends (task "compile")."""
     from analysis.columnar.engine import Scan
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="reqresp-warmup-") as tmp:
+    with compile_progress(progress), tempfile.TemporaryDirectory(prefix="reqresp-warmup-") as tmp:
         path = write_warmup_capture(Path(tmp) / "warmup.pcap")
         for verify in (True, False):
             scan = Scan(path, verify_checksums=verify)
@@ -138,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     if compiled():
         print("analyzer kernels: already compiled", file=sys.stderr)
         return 0
+    from analysis import i18n
+    from analysis.cli_progress import progress_bar
+
     print("compiling the analyzer's kernels (once; about a minute on 2 cores) ...", file=sys.stderr, flush=True)
-    seconds = warm_up()
+    with progress_bar(i18n.translation(i18n.resolve_lang(None))) as progress:   # on a terminal only
+        seconds = warm_up(progress)
     print(f"compiled the analyzer's kernels in {seconds:.0f} s", file=sys.stderr)
     return 0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 from analysis.api import Analysis, iter_labeled
 from analysis.errors import AnalysisError
@@ -23,6 +23,7 @@ from analysis.vocabulary import CONN_STATES, LABELS, PHASES
 from analysis.grade.errors import SubmissionError
 from analysis.grade.fanout import TaskError, fan_out
 from analysis.grade.submissions import CAPTURE_SUFFIXES
+from analysis.progress import ProgressHook, files_progress
 
 COLUMNS = (["path", "frames", *(f"phase_{p}" for p in PHASES), *(f"label_{name}" for name in LABELS),
             "connections", *(f"conn_{s}" for s in CONN_STATES), "exchanges", "votes",
@@ -87,12 +88,11 @@ def capture_row(path: str) -> dict:
 
 
 def batch(args: Sequence[str | os.PathLike], out: str | os.PathLike, *, workers: int | None = None,
-          scheduler: str | None = None, on_found: Callable[[int], None] | None = None,
-          on_done: Callable[[], None] | None = None) -> BatchResult:
-    """Analyse every capture into one table; per-file errors are rows with `error`, not a stop."""
+          scheduler: str | None = None, progress: ProgressHook | None = None) -> BatchResult:
+    """Analyse every capture into one table; per-file errors are rows with `error`, not a stop.
+    `progress` (analysis.progress): told as each capture is done (captures, bytes, frames)."""
     paths = capture_paths(args)
-    if on_found is not None:
-        on_found(len(paths))
+    on_done = files_progress(progress, paths, lambda row: row.get("frames") if isinstance(row, dict) else 0)
     raw = fan_out(capture_row, paths, workers=workers, scheduler=scheduler, on_done=on_done)
     rows = []
     for path, row in zip(paths, raw):

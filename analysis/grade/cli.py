@@ -7,12 +7,13 @@ on stderr, one line each, and everything else was still done); 2 for a bad argum
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
 from analysis.errors import AnalysisError
 from analysis import i18n
+from analysis.cli_progress import progress_bar
+from analysis.i18n import N_
 from analysis.grade.feedback import LANGUAGES
 
 
@@ -55,21 +56,6 @@ def batch_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
-    """A rich progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield (lambda n: None), (lambda: None)
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield (lambda n: bar.update(task, total=n)), (lambda: bar.advance(task))
-
-
 def main(argv: Sequence[str]) -> int:
     """argv starts with the subcommand: ["grade", ...] or ["batch", ...]."""
     command, rest = argv[0], list(argv[1:])
@@ -91,10 +77,12 @@ def main(argv: Sequence[str]) -> int:
 def _grade(args) -> int:
     from analysis.grade.cohort import grade
 
-    with _progress("grading") as (found, done):
+    t = i18n.translation(args.lang)
+    # a bar on a terminal once grading takes over 2 s: submissions, bytes, rate, time left
+    with progress_bar(t, label=t.gettext(N_("grading the captures"))) as progress:
         cohort = grade(args.submissions, rubric=args.rubric, out=args.out, lang=args.lang,
                        workers=args.workers, scheduler=args.scheduler,
-                       reports=not args.no_reports, on_found=found, on_done=done)
+                       reports=not args.no_reports, progress=progress)
     results = cohort.results
     mean = sum(r.earned for r in results) / len(results) if results else 0.0
     print(f"graded {len(results)} submissions (mean {mean:.1f} of {cohort.rubric.max_points:g}); "
@@ -110,9 +98,10 @@ def _grade(args) -> int:
 def _batch(args) -> int:
     from analysis.grade.batch_table import batch
 
-    with _progress("analysing") as (found, done):
+    lang = getattr(args, "lang", None) or i18n.resolve_lang(None)    # batch has no --lang: the locale's
+    with progress_bar(i18n.translation(lang)) as progress:             # on a terminal, after 2 s
         result = batch(args.paths, args.out, workers=args.workers, scheduler=args.scheduler,
-                       on_found=found, on_done=done)
+                       progress=progress)
     print(f"{len(result.rows)} captures, {len(result.failed)} failed; wrote "
           + ", ".join(str(p) for p in result.written))
     for path, error in result.failed:

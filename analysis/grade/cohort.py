@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 from analysis.grade.checks import N_, Reason
 from analysis.grade.fanout import TaskError, fan_out
@@ -36,6 +36,7 @@ from analysis.grade.grader import Measures, StudentResult, Verdict, grade_submis
 from analysis.grade.integrity import Signal, duplicates
 from analysis.grade.rubric import Rubric, load_rubric
 from analysis.grade.submissions import Submission, find_submissions
+from analysis.progress import ProgressHook, files_progress
 
 _MANIFEST = ".students"
 
@@ -50,17 +51,15 @@ class Cohort(NamedTuple):
 def grade(submissions: Sequence[str | os.PathLike], *, rubric: str | os.PathLike | None = None,
           out: str | os.PathLike | None = "grades", lang: str = "en", workers: int | None = None,
           scheduler: str | None = None, reports: bool = True,
-          on_done: Callable[[], None] | None = None, on_found: Callable[[int], None] | None = None
-          ) -> Cohort:
+          progress: ProgressHook | None = None) -> Cohort:
     """Grade every submission against the rubric (the course's default when None).
 
-    out=None grades without writing anything. `on_found(n)` is called once the submissions are
-    known, `on_done()` as each is graded (a progress bar). Raises RubricError / SubmissionError."""
+    out=None grades without writing anything. `progress` (analysis.progress) is told as each
+    submission is graded (submissions, bytes). Raises RubricError / SubmissionError."""
     the_rubric = load_rubric(rubric)
     _ = translator(lang)        # fails now, not after grading, if the catalog is missing
     subs = find_submissions(submissions, exclude=Path(out) if out is not None else None)
-    if on_found is not None:
-        on_found(len(subs))
+    on_done = files_progress(progress, [s.path for s in subs])
     if out is None:
         results = _collect(subs, fan_out(_task, subs, args=(the_rubric, None, lang, reports),
                                          workers=workers, scheduler=scheduler, on_done=on_done),

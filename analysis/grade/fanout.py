@@ -47,27 +47,27 @@ def cores() -> int:
 
 def fan_out(func: Callable[..., Any], items: Sequence[Any], *, args: tuple = (),
             workers: int | None = None, scheduler: str | None = None,
-            on_done: Callable[[], None] | None = None) -> list[Any]:
+            on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
     """func(item, *args) for every item; a list in the order of items (TaskError for a task that
-    raised). `on_done()` is called as each task finishes (the command line's progress bar)."""
+    raised). `on_done(index, result)` is called as each task finishes (a progress report)."""
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://")):
         raise UsageError(f"--scheduler must look like tcp://HOST:8786, not {scheduler!r}")
-    advance = on_done or (lambda: None)
+    advance = on_done or (lambda i, result: None)
     if scheduler is None and (workers == 1 or len(items) <= 1):
-        return [_serial(func, item, args, advance) for item in items]
+        return [_serial(func, i, item, args, advance) for i, item in enumerate(items)]
     with _client(workers, scheduler) as client:
         return _distributed(client, func, items, args, advance)
 
 
-def _serial(func, item, args, advance) -> Any:
+def _serial(func, i, item, args, advance) -> Any:
     try:
-        return func(item, *args)
+        result = func(item, *args)
     except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the class
-        return TaskError(type(exc).__name__, str(exc))
-    finally:
-        advance()
+        result = TaskError(type(exc).__name__, str(exc))
+    advance(i, result)
+    return result
 
 
 def _distributed(client, func, items, args, advance) -> list[Any]:
@@ -88,7 +88,7 @@ def _distributed(client, func, items, args, advance) -> list[Any]:
                 results[i] = TaskError(type(exc).__name__, str(exc))
             else:
                 results[i] = future.result()
-            advance()
+            advance(i, results[i])
     finally:
         client.cancel(futures)
     return results

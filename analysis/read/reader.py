@@ -86,6 +86,7 @@ class CaptureReader:
         self._clamped = 0                        # frames whose timestamp was set to TS_MIN/TS_MAX
         self._first_clamped: tuple[int, int] = (0, 0)   # (frame, byte offset) of the first
         self._source = source
+        self._opened = None                      # the source records() reads (bytes_read)
         self.path = source.name if source is not None else os.fspath(path)
         try:
             if source is None:
@@ -129,6 +130,12 @@ class CaptureReader:
         """Link type of each interface, by interface id."""
         return tuple(iface.linktype for iface in self.interfaces)
 
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far by records() (a progress bar's bytes done; 0 for a
+        live source, whose size is not known)."""
+        return getattr(self._opened, "bytes_read", 0)
+
     def records(self) -> Iterator[RawRecord]:
         if self.format == "pcap":
             return self._pcap_records()
@@ -138,7 +145,7 @@ class CaptureReader:
         """(source, its first bytes from offset 0): a file is opened afresh, a live source goes
         on from the bytes __init__ read."""
         if self._source is None:
-            source = FileSource(self.path)
+            source = self._opened = FileSource(self.path)
             return source, source.fill(CHUNK)
         pending, self._pending = self._pending, b""
         return self._source, pending

@@ -40,9 +40,12 @@ class FileSource:
     def __init__(self, path: str) -> None:
         self.name = path
         self._handle = open(path, "rb")
+        self.bytes_read = 0          # how far into the file: a progress bar's bytes done
 
     def fill(self, need: int) -> bytes:
-        return self._handle.read(max(CHUNK, need))
+        data = self._handle.read(max(CHUNK, need))
+        self.bytes_read += len(data)
+        return data
 
     def close(self) -> None:
         self._handle.close()

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -26,34 +25,13 @@ from analysis.report.html import render_html
 from analysis.report.markdown import render_md
 from analysis.report.questions import answer_all
 from analysis.report.text import render_plain
-from tests.analysis.support.english import english_left, untranslated_items
+from tests.analysis.support.english import english_left, untranslated_items, visible_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-class _Visible(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self._skip += tag in ("style", "script")
-
-    def handle_endtag(self, tag):
-        self._skip -= tag in ("style", "script")
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible_text(page: str) -> str:
-    parser = _Visible()
-    parser.feed(page)
-    return "\n".join(parser.parts)
 
 
 def figure_texts(analysis, lang: str) -> str:

@@ -58,6 +58,7 @@ class ChunkReader:
         self._reader = CaptureReader(self.path)
         self.warnings: list[Warning] = []
         self.count = 0                 # frames yielded so far
+        self._pcap_bytes = 0           # a classic pcap: its bytes up to the last chunk's end
         self.fallback_frames = 0       # frames decoded by decode_frame instead of the kernel
         self._cols = empty_frames(chunk_frames)
         self._rec_off = np.zeros(chunk_frames, np.int64)
@@ -81,12 +82,18 @@ class ChunkReader:
         """Link type of each interface, by interface id (grows as pcapng interfaces are read)."""
         return self._reader.linktypes
 
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (a progress bar's bytes done)."""
+        return self._pcap_bytes if self._reader.format == "pcap" else self._reader.bytes_read
+
     def chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
         """(cols, data) per chunk; each call reads the file again from its start."""
         if self.count:
             self._reader = CaptureReader(self.path)
         self.warnings = []
         self.count = 0
+        self._pcap_bytes = PCAP_HEADER
         self.fallback_frames = 0
         self._buf = np.empty(self._limit + self._limit // 8 + 64, np.uint8)
         if self._reader.format == "pcap":
@@ -123,6 +130,7 @@ class ChunkReader:
                     fill, eof = self._read(handle, fill)
                     continue
                 if n:
+                    self._pcap_bytes = base + end      # the file read up to this chunk's end
                     yield from self._emit(n)
                     pos = end
                 if status == STOP_FULL:

@@ -1,10 +1,12 @@
 """Is any English sentence left in a text meant to be Indonesian? The English function words it
 still holds once what stays untranslated on purpose is removed (Wireshark's Info column, the lab's
 own request/response lines, filters, field names, codes, file paths). Used by the i18n tests of
-every output: the reports, the CLI's messages, the live narration, the annotated comments."""
+every output: the reports, the CLI's messages, the live narration, the annotated comments, the
+Indonesian notebook (tests/test_notebook.py)."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from analysis import vocabulary
@@ -36,3 +38,26 @@ def english_left(text: str, keep: list[str]) -> list[str]:
     # the catalog keeps client, server, request, response, handshake, frame, data, host, port in
     # English: none is a function word
     return english_words(_CODE.sub(" ", _FRAME_SET.sub(" ", text)), FUNCTION_WORDS)
+
+
+class _Visible(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    parser = _Visible()
+    parser.feed(page)
+    return "\n".join(parser.parts)
