@@ -135,18 +135,27 @@ def warm_up(progress: ProgressHook | None = None) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m analysis.columnar.warmup`: compile the kernels once, with one line before and after."""
+    """`python -m analysis.columnar.warmup`: compile the kernels once, with one line before and after
+    (in the locale's language: `make venv` compiles the catalogs first)."""
     del argv
-    if compiled():
-        print("analyzer kernels: already compiled", file=sys.stderr)
-        return 0
     from analysis import i18n
+    from analysis.errors import AnalysisError
+
+    try:
+        t = i18n.translation(i18n.resolve_lang(None))
+    except AnalysisError:   # an unknown locale or an uncompiled catalog: the lines as written
+        t = i18n.translation(i18n.DEFAULT)
+    if compiled():
+        print(t.gettext("analyzer kernels: already compiled"), file=sys.stderr)
+        return 0
     from analysis.cli_progress import progress_bar
 
-    print("compiling the analyzer's kernels (once; about a minute on 2 cores) ...", file=sys.stderr, flush=True)
-    with progress_bar(i18n.translation(i18n.resolve_lang(None))) as progress:   # on a terminal only
+    print(t.gettext("compiling the analyzer's kernels (once; about a minute on 2 cores) ..."), file=sys.stderr,
+          flush=True)
+    with progress_bar(t) as progress:   # on a terminal only
         seconds = warm_up(progress)
-    print(f"compiled the analyzer's kernels in {seconds:.0f} s", file=sys.stderr)
+    print(t.gettext("compiled the analyzer's kernels in {seconds} s").format(seconds=f"{seconds:.0f}"),
+          file=sys.stderr)
     return 0
 
 
