@@ -198,12 +198,12 @@ def ip_text(family: int, hi: int, lo: int) -> str:
     return inet_ntop(AF_INET6, int(hi).to_bytes(8, "big") + int(lo).to_bytes(8, "big"))
 
 
-def _malformed_code(reason: str | None) -> int:
-    if reason is None:
+def _malformed_code(malformed) -> int:
+    if malformed is None:
         return MAL_NONE
-    if reason.startswith("tcp options"):
+    if malformed.code == "tcp-options-cut":
         return MAL_TCP_OPTIONS
-    if reason.startswith("tcp"):
+    if malformed.code.startswith("tcp-"):
         return MAL_TCP
     return MAL_OTHER
 
