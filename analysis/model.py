@@ -252,15 +252,15 @@ class LabeledFrame(NamedTuple):
     icmp_type: int | None                 # ICMP / ICMPv6 type (the Info column names it)
     ip_proto: int | None                  # IP protocol after IPv6 extension headers
 
+    # the views, imported when used: frame_text imports this module's flag bits
     @property
     def flags(self) -> str:
         """The flag names as "SYN,ACK" (Wireshark's order), "" without a TCP header."""
+        from analysis.frame_text import flags_text
         return flags_text(self.tcp_flags)
 
     @property
     def info(self) -> str:
         """One-line summary, Wireshark's Info column style."""
+        from analysis.frame_text import info_text
         return info_text(self)
-
-
-from analysis.frame_text import flags_text, info_text  # noqa: E402  (frame_text uses the records above)
