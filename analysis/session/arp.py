@@ -17,7 +17,7 @@ def resolves(arp: ArpHeader, ips: set[str]) -> bool:
     return arp.opcode == ARP_REPLY and arp.spa in ips
 
 
-def mac_to_ip(frames: "list[LabeledFrame]") -> dict[str, str]:
+def mac_to_ip(frames: list[LabeledFrame]) -> dict[str, str]:
     """Each MAC address the ARP frames tie to an IPv4 address (the sender's binding)."""
     table: dict[str, str] = {}
     for frame in frames:
