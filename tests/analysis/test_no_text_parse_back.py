@@ -26,8 +26,11 @@ REGEX_CALLS = {"match", "search", "fullmatch", "findall", "finditer", "sub", "su
 
 
 def _view(node: ast.AST) -> str | None:
-    """The view's attribute name when `node` is `<something>.flags` / `.info` / ..., else None."""
-    return node.attr if isinstance(node, ast.Attribute) and node.attr in TEXT_VIEWS else None
+    """The view's name when `node` is `<something>.flags` / `.info` / ..., or a variable of that
+    name (a helper handed the text: `def _has(flags, name): return name in flags.split(",")`)."""
+    if isinstance(node, ast.Attribute) and node.attr in TEXT_VIEWS:
+        return node.attr
+    return node.id if isinstance(node, ast.Name) and node.id in TEXT_VIEWS else None
 
 
 def _is_str(node: ast.AST) -> bool:
@@ -88,6 +91,7 @@ def test_the_check_sees_each_way_of_reading_a_text_back() -> None:
         "'length' in frame.malformed.message\n": "'in' over .message",
         "from analysis.session.arp import arp_fields\n": "imports arp_fields",
         "f.info[:9]\n": ".info[...] sliced",
+        'def _has(flags, flag):\n    return flag in flags.split(",")\n': ".flags.split()",
     }
     for source, what in cases.items():
         assert what in [w for _line, w in text_reads(source)], source
