@@ -24,7 +24,7 @@ from analysis.decode.frame import decode_frame
 from analysis.errors import AnalysisError, UsageError
 from analysis.i18n import N_
 from analysis.session.exchanges import ExchangeTracker, vote_totals
-from analysis.session.labels import SYN, FrameLabeler, flags_text
+from analysis.session.labels import SYN, FrameLabeler
 from analysis.decode.link import undecoded_warnings
 from analysis.decode.checksums import checksum_warnings, offloaded
 from analysis.model import Connection, Exchange, Frame, LabeledFrame, TcpInfo, Warning
@@ -64,11 +64,14 @@ class Analysis:
         return [f for f in self.frames if f.conn == conn_id]
 
     def to_dataframe(self):
-        """The frames as a pandas DataFrame (one row per frame, columns = LabeledFrame fields)."""
+        """The frames as a pandas DataFrame (one row per frame, columns = LabeledFrame fields,
+        then the text views `flags` and `info`)."""
         import pandas as pd  # imported here: the analyzer itself does not need pandas
 
         frame = pd.DataFrame.from_records(self.frames, columns=LabeledFrame._fields)
         frame["analysis"] = frame["analysis"].map(list)
+        frame["flags"] = [f.flags for f in self.frames]
+        frame["info"] = [f.info for f in self.frames]
         return frame.set_index("number", drop=False)
 
 
@@ -170,7 +173,7 @@ def _labeled(frame: Frame, info: TcpInfo | None, label, first_ts: int) -> Labele
     return LabeledFrame(
         number=frame.number, time=frame.ts_ns / 1e9, rel_time=(frame.ts_ns - first_ts) / 1e9,
         src=src, dst=dst, sport=frame.sport, dport=frame.dport, proto=frame.proto,
-        flags=flags_text(tcp.flags) if tcp is not None else "", len=frame.wirelen,
+        tcp_flags=tcp.flags if tcp is not None else 0, len=frame.wirelen,
         payload_len=frame.payload_len, phase=label.phase, label=label.label,
         direction=label.direction, analysis=info.analysis if info is not None else (),
         conn=info.stream if info is not None else None,
@@ -179,60 +182,9 @@ def _labeled(frame: Frame, info: TcpInfo | None, label, first_ts: int) -> Labele
         seq_raw=tcp.seq if tcp is not None else None,
         ack_raw=tcp.ack if tcp is not None else None,
         window=info.window if info is not None else None,
-        info=frame_info(frame, info), truncated=frame.truncated, malformed=frame.malformed)
-
-
-_ICMP_TYPES = {0: "Echo (ping) reply", 3: "Destination unreachable", 8: "Echo (ping) request",
-               11: "Time-to-live exceeded"}
-_ICMPV6_TYPES = {128: "Echo (ping) request", 129: "Echo (ping) reply", 133: "Router Solicitation",
-                 134: "Router Advertisement", 135: "Neighbor Solicitation",
-                 136: "Neighbor Advertisement", 143: "Multicast Listener Report Message v2"}
-_IP_PROTOCOLS = {2: "IGMP", 47: "GRE", 50: "ESP", 89: "OSPF", 132: "SCTP"}
-_ANALYSIS_INFO = {"retransmission": "TCP Retransmission", "fast-retransmission": "TCP Fast Retransmission",
-                  "spurious-retransmission": "TCP Spurious Retransmission",
-                  "out-of-order": "TCP Out-Of-Order", "lost-segment": "TCP Previous segment not captured",
-                  "ack-lost-segment": "TCP ACKed unseen segment", "duplicate-ack": "TCP Dup ACK",
-                  "zero-window": "TCP ZeroWindow", "zero-window-probe": "TCP ZeroWindowProbe",
-                  "zero-window-probe-ack": "TCP ZeroWindowProbeAck", "window-update": "TCP Window Update",
-                  "window-full": "TCP Window Full", "keep-alive": "TCP Keep-Alive",
-                  "keep-alive-ack": "TCP Keep-Alive ACK", "reused-ports": "TCP Port numbers reused"}
-
-
-def frame_info(frame: Frame, info: TcpInfo | None) -> str:
-    """A one-line summary in the style of Wireshark's Info column."""
-    if frame.arp is not None:
-        arp = frame.arp
-        if arp.opcode == 1:
-            if arp.spa == arp.tpa:
-                return f"ARP Announcement for {arp.spa}"
-            return f"Who has {arp.tpa}? Tell {arp.spa}"
-        if arp.opcode == 2:
-            return f"{arp.spa} is at {arp.sha}"
-        return f"RARP opcode {arp.opcode}"
-    tcp = frame.tcp
-    if tcp is not None and info is not None:
-        notes = "".join(f"[{_ANALYSIS_INFO[name]}] " for name in info.analysis)
-        ack = f" Ack={info.ack_rel}" if tcp.flags & 0x010 else ""
-        window = info.window if info.window >= 0 else tcp.window
-        options = ""
-        if tcp.flags & SYN:
-            # Wireshark shows the handshake's negotiated options in the Info column.
-            options = ((f" MSS={tcp.mss}" if tcp.mss is not None else "")
-                       + (" SACK_PERM" if tcp.sack_permitted else "")
-                       + (f" WS={1 << tcp.wscale}" if tcp.wscale is not None else ""))
-        return (f"{notes}{frame.sport} → {frame.dport} [{flags_text(tcp.flags).replace(',', ', ')}] "
-                f"Seq={info.seq_rel}{ack} Win={window} Len={frame.payload_len}{options}")
-    if frame.proto == "udp":
-        return f"{frame.sport} → {frame.dport} Len={frame.payload_len}"
-    if frame.proto == "icmp":
-        return _ICMP_TYPES.get(frame.icmp_type, f"ICMP type {frame.icmp_type}")
-    if frame.proto == "icmpv6":
-        return _ICMPV6_TYPES.get(frame.icmp_type, f"ICMPv6 type {frame.icmp_type}")
-    if frame.malformed:
-        return f"[Malformed: {frame.malformed}]"
-    if frame.ip_proto in _IP_PROTOCOLS:
-        return _IP_PROTOCOLS[frame.ip_proto]
-    return frame.proto
+        truncated=frame.truncated, malformed=frame.malformed, arp=frame.arp,
+        tcp_options=tcp.options() if tcp is not None else None, icmp_type=frame.icmp_type,
+        ip_proto=frame.ip_proto)
 
 
 def iter_labeled(path: str | Path, *, on_finish: Callable[[Analysis], None] | None = None,
@@ -283,5 +235,4 @@ def summarize(path: str | Path, *, verify_checksums: bool = True,
     return pipeline.result([])
 
 
-__all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "iter_frames", "summarize",
-           "frame_info"]
+__all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "iter_frames", "summarize"]

@@ -21,6 +21,7 @@ from typing import Iterator, Mapping, NamedTuple
 from analysis import vocabulary
 from analysis.api import Analysis, _Pipeline
 from analysis.session.labels import ACK, FIN
+from analysis.frame_text import flags_text
 from analysis.model import Frame, LabeledFrame
 
 # flags set from the frames seen so far, which later frames can contradict (vocabulary.LIVE_DOUBTS)
@@ -42,7 +43,7 @@ class LiveFrame(NamedTuple):
     phase: str                  # vocabulary.PHASES
     label: str                  # vocabulary.LABELS
     direction: str | None       # "request" | "response" for data
-    flags: str                  # "SYN,ACK"
+    tcp_flags: int              # the TCP flag bits (LabeledFrame.tcp_flags); 0 without TCP
     analysis: tuple[str, ...]   # vocabulary.ANALYSIS_FLAGS
     seq: int | None             # relative sequence number
     ack: int | None             # relative acknowledgement number
@@ -60,6 +61,11 @@ class LiveFrame(NamedTuple):
     provisional: bool           # the reading may change once later frames are seen
     doubt: str | None           # why (vocabulary.LIVE_DOUBTS)
     info: str                   # the Wireshark-style Info column
+
+    @property
+    def flags(self) -> str:
+        """The flag names as "SYN,ACK" (a view of tcp_flags)."""
+        return flags_text(self.tcp_flags)
 
 
 class _Sides:
@@ -124,7 +130,7 @@ class LiveSession:
             event = "other"
         return LiveFrame(
             number=lf.number, time=lf.time, rel_time=lf.rel_time, phase=lf.phase, label=lf.label,
-            direction=lf.direction, flags=lf.flags, analysis=lf.analysis, seq=lf.seq, ack=lf.ack,
+            direction=lf.direction, tcp_flags=lf.tcp_flags, analysis=lf.analysis, seq=lf.seq, ack=lf.ack,
             length=lf.payload_len, frame_len=lf.len, conn=lf.conn, sender=sender,
             receiver=receiver, event=event, acked=acked, acks_fin=acks_fin, first_fin=first_fin,
             target=target, hardware=hardware, provisional=doubt is not None, doubt=doubt, info=lf.info)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gettext
 
 from analysis import vocabulary
+from analysis.model import ACK, FIN, SYN
 from analysis.report.explorer_words import BOOL_SHOWN
 
 _BOOL_FIELDS = {"tcp.flags.res", "tcp.flags.ae", "tcp.flags.cwr", "tcp.flags.ece", "tcp.flags.urg",
@@ -30,13 +31,14 @@ def shown(name: str, show: str, t: gettext.NullTranslations | None = None) -> st
     return show
 
 
-def _has(flags: str, flag: str) -> bool:
-    return flag in flags.split(",")
+def _has(frame, bit: int) -> int:
+    """1 when the frame's TCP flags have `bit` (model.SYN, ACK, FIN...), else 0."""
+    return 1 if frame.tcp_flags & bit else 0
 
 
 def _consumed(frame) -> int:
     """Sequence space a segment takes: its data, plus one for a SYN and one for a FIN."""
-    return frame.payload_len + _has(frame.flags, "SYN") + _has(frame.flags, "FIN")
+    return frame.payload_len + _has(frame, SYN) + _has(frame, FIN)
 
 
 class ConnectionNotes:
@@ -54,7 +56,7 @@ class ConnectionNotes:
             if f.conn is None or f.seq is None:
                 continue
             side = self.from_client(f)
-            if _has(f.flags, "FIN"):
+            if _has(f, FIN):
                 self._fin_seq.setdefault((f.conn, side), f.seq + f.payload_len)
             if f.conn in last:
                 self._prev[f.number] = last[f.conn]
@@ -144,7 +146,7 @@ class ConnectionNotes:
                                   "picked).") if me == "client" else
                                 _("{port}: the {side}'s port.")).format(port=f.sport, side=me)
         notes["tcp.dstport"] = _("{port}: the {side}'s port.").format(port=f.dport, side=peer)
-        syn, fin = _has(f.flags, "SYN"), _has(f.flags, "FIN")
+        syn, fin = _has(f, SYN), _has(f, FIN)
         if syn:
             notes["tcp.seq"] = _("Seq=0 (relative; raw {raw}): the {me}'s initial sequence number. The "
                                  "SYN itself takes one number, so its data will start at 1.").format(
@@ -163,7 +165,7 @@ class ConnectionNotes:
         else:
             notes["tcp.seq"] = _("Seq={seq}: no data in this segment; {seq} is the next byte the {me} "
                                  "will send.").format(seq=f.seq, me=me)
-        if _has(f.flags, "ACK"):
+        if _has(f, ACK):
             notes["tcp.ack"] = self._ack_sentence(f, me, peer)
         else:
             notes["tcp.ack"] = _("The ACK flag is not set, so the acknowledgment number means nothing here.")
@@ -259,21 +261,21 @@ class ConnectionNotes:
         same = self._prev_same.get(f.number)
         if same is None:
             out.append(_("The {me}'s first segment: Seq=0 is its initial sequence number (raw {raw}).")
-                       .format(me=me, raw=f.seq_raw) if _has(f.flags, "SYN") else
+                       .format(me=me, raw=f.seq_raw) if _has(f, SYN) else
                        _("The {me}'s first segment.").format(me=me))
-            if _has(f.flags, "ACK"):
+            if _has(f, ACK):
                 out.append(_("Ack={ack}: the {peer}'s ISN + 1, because its SYN took one sequence number.")
                            .format(ack=f.ack, peer=peer))
             return out
         out.append(self._seq_change(f, same, me))
-        if _has(f.flags, "ACK") and same.ack is not None and f.ack != same.ack:
+        if _has(f, ACK) and same.ack is not None and f.ack != same.ack:
             out.append((_("Ack {old} -> {new}: the {me} now acknowledges {count} more of the {peer}'s "
-                          "sequence space.") if _has(same.flags, "ACK") else
+                          "sequence space.") if _has(same, ACK) else
                         _("Ack={new}: the {me}'s first acknowledgment (the {peer}'s ISN + 1).")).format(
                 old=same.ack, new=f.ack, me=me, peer=peer, count=f.ack - same.ack))
         if f.window is not None and same.window is not None and f.window != same.window:
             text = (_("Window {old} -> {new}: the window scale now applies (the handshake is done).")
-                    if _has(same.flags, "SYN") else
+                    if _has(same, SYN) else
                     _("Window {old} -> {new}: the {me}'s receive buffer has more room.")
                     if f.window > same.window else
                     _("Window {old} -> {new}: the {me}'s receive buffer has less room."))
@@ -290,7 +292,7 @@ class ConnectionNotes:
         if f.seq == expected and f.seq != same.seq:
             taken = (self._t.ngettext("{count} data byte", "{count} data bytes", same.payload_len)
                      .format(count=same.payload_len)
-                     + (" + SYN" if _has(same.flags, "SYN") else "") + (" + FIN" if _has(same.flags, "FIN") else ""))
+                     + (" + SYN" if _has(same, SYN) else "") + (" + FIN" if _has(same, FIN) else ""))
             return _("Seq {old} -> {new}: the {me}'s previous Seq {old} + {consumed} ({taken} in frame "
                      "{frame}).").format(old=same.seq, new=f.seq, me=me, consumed=consumed, taken=taken,
                                          frame=same.number)
