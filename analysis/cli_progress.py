@@ -49,11 +49,13 @@ class ProgressBar:
             return
         now = time.monotonic()
         began = self._clock.setdefault(report.task, now)
-        if report.task not in self._tasks:
+        appears = report.task not in self._tasks
+        if appears:
             if report.finished or now - began < self.delay:
                 return
             self._add(report, began)
-        self._update(report, now - began)
+        # drawn at once when it appears (mid-work, by the test above), then at rich's own rate
+        self._update(report, now - began, refresh=appears or report.finished)
         if report.finished:
             self._done.add(report.task)
             if self._done >= set(self._tasks):   # what follows (writing the report) is not this work
@@ -76,7 +78,7 @@ class ProgressBar:
         self._bar.tasks[-1].start_time = self._bar.get_time() - (time.monotonic() - began)
         self._tasks[report.task] = task
 
-    def _update(self, report: Progress, elapsed: float) -> None:
+    def _update(self, report: Progress, elapsed: float, refresh: bool) -> None:
         from rich.filesize import decimal
 
         t, task = self.t, self._tasks[report.task]
@@ -98,7 +100,7 @@ class ProgressBar:
             size = decimal(report.bytes_done) + (f"/{decimal(report.bytes_total)}"
                                                  if report.bytes_total else "")
         self._bar.update(task, completed=completed, total=total, counts=", ".join(counts),
-                         bytes=size, rate=rate, refresh=report.finished)
+                         bytes=size, rate=rate, refresh=refresh)
 
 
 def _delay() -> float:

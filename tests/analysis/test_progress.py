@@ -154,7 +154,9 @@ def test_the_bar_draws_nothing_off_a_terminal_and_nothing_for_quick_work(tmp_pat
 # --- the bar, on a pseudo-terminal -----------------------------------------------------------------
 
 def test_a_long_report_shows_the_bar_on_a_terminal(big) -> None:
-    status, text = on_tty(f"{PY} {big} --csv > /dev/null")
+    # no delay: the read may end within 2 s on a quiet machine (test_a_bar_waits_its_delay_on_a_clock
+    # checks the delay); the bar is drawn when it appears, mid-read, so "it moved" holds at any speed
+    status, text = on_tty(f"{PY} {big} --csv > /dev/null", **{DELAY_VARIABLE: "0"})
     assert status == 0, text[-2000:]
     screen = shown(text)
     bars = [line for line in screen.splitlines() if line.startswith("analysing ")]
@@ -229,3 +231,29 @@ def test_the_one_time_compile_shows_the_kernels_compiled(tmp_path) -> None:
     seconds = float(re.search(r"analysed in ([\d.]+) s", screen).group(1))
     assert seconds < 5, screen[-1000:]
     assert any(os.scandir(tmp_path / "numba"))
+
+
+def test_a_bar_waits_its_delay_on_a_clock(monkeypatch) -> None:
+    """Nothing for the first DELAY s of a task, then a bar drawn at once; none for work that ends sooner."""
+    import io
+
+    clock = [100.0]
+    monkeypatch.setattr("analysis.cli_progress.time.monotonic", lambda: clock[0])
+    out = io.StringIO()
+    bar = ProgressBar(i18n.translation("en"), out, delay=2.0, enabled=True)
+    total = 10_000_000
+    for second, frames in ((0.0, 4096), (1.0, 8192), (1.9, 12288)):
+        clock[0] = 100.0 + second
+        bar(Progress("read", frames=frames, bytes_done=frames * 100, bytes_total=total))
+    assert bar._bar is None and out.getvalue() == ""
+    clock[0] = 102.5
+    bar(Progress("read", frames=16384, bytes_done=1_638_400, bytes_total=total))
+    assert "16,384 frames" in shown(out.getvalue())
+    bar.close()
+    quick = ProgressBar(i18n.translation("en"), io.StringIO(), delay=2.0, enabled=True)
+    clock[0] = 200.0
+    quick(Progress("read", frames=4096, bytes_done=1, bytes_total=2))
+    clock[0] = 203.0
+    quick(Progress("read", frames=5000, bytes_done=2, bytes_total=2, finished=True))
+    assert quick._bar is None and quick.stream.getvalue() == ""
+
