@@ -218,7 +218,7 @@ def _summary(args: argparse.Namespace, t=None) -> int:
             tally.add(batch)
         summary = scan.summary()
         seconds = time.perf_counter() - t0
-    text = render_summary(summary, tally, seconds)
+    text = render_summary(summary, tally, seconds, t)
     sys.stdout.write(text)
     for warning in summary.warnings:
         print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)

@@ -6,11 +6,18 @@ needs no more memory than its largest batch plus the connection table.
 """
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis.columnar.columns import ANALYSIS_FLAGS, CONN_STATES, LABELS, PHASES, PROTOS
+from analysis.i18n import N_, NP_
+
+_FRAMES = NP_("{count} frame over {span} s", "{count} frames over {span} s")
+_CONNECTIONS = NP_("{count} TCP connection", "{count} TCP connections")
+_EXCHANGES = NP_("{count} exchange", "{count} exchanges")
+_TIMED = N_("(analysed in {seconds} s, {rate} frames/s)")
 
 
 @dataclass
@@ -44,25 +51,30 @@ def _rows(names, counts) -> list[str]:
     return [f"  {name:<26} {int(count):>12,}" for name, count in zip(names, counts) if count]
 
 
-def render_summary(summary, tally: Tally, seconds: float | None = None) -> str:
-    """The plain-text summary of a scan (summary: engine.ScanSummary)."""
+def render_summary(summary, tally: Tally, seconds: float | None = None, t=None) -> str:
+    """The plain-text summary of a scan (summary: engine.ScanSummary), in t's language (a gettext
+    translation; None: English). The names counted are the vocabulary's, as in every language."""
+    t = t or gettext.NullTranslations()
     conns = summary.connections
     span = ((tally.last_ns or 0) - (tally.first_ns or 0)) / 1e9
-    lines = [f"{summary.path}: {summary.frame_count:,} frames over {span:,.3f} s, "
-             f"{len(conns.id):,} TCP connections, {summary.exchange_count:,} exchanges"]
+    parts = [t.ngettext(*_FRAMES, summary.frame_count).format(count=f"{summary.frame_count:,}", span=f"{span:,.3f}"),
+             t.ngettext(*_CONNECTIONS, len(conns.id)).format(count=f"{len(conns.id):,}"),
+             t.ngettext(*_EXCHANGES, summary.exchange_count).format(count=f"{summary.exchange_count:,}")]
+    lines = [f"{summary.path}: " + ", ".join(parts)]
     if seconds:
-        lines[0] += f" (analysed in {seconds:.2f} s, {summary.frame_count / seconds:,.0f} frames/s)"
-    lines += ["", "frames by phase"] + _rows(PHASES, tally.phases)
-    lines += ["", "frames by label"] + _rows(LABELS, tally.labels)
-    lines += ["", "frames by protocol"] + _rows(PROTOS, tally.protos)
+        lines[0] += " " + t.gettext(_TIMED).format(seconds=f"{seconds:.2f}",
+                                                   rate=f"{summary.frame_count / seconds:,.0f}")
+    lines += ["", t.gettext(N_("frames by phase"))] + _rows(PHASES, tally.phases)
+    lines += ["", t.gettext(N_("frames by label"))] + _rows(LABELS, tally.labels)
+    lines += ["", t.gettext(N_("frames by protocol"))] + _rows(PROTOS, tally.protos)
     if tally.flags.any():
-        lines += ["", "Wireshark TCP analysis flags (frames)"] + _rows(ANALYSIS_FLAGS, tally.flags)
+        lines += ["", t.gettext(N_("Wireshark TCP analysis flags (frames)"))] + _rows(ANALYSIS_FLAGS, tally.flags)
     if len(conns.id):
         states = np.bincount(conns.conn_state, minlength=len(CONN_STATES))
-        lines += ["", "connections by Zeek conn_state"] + _rows(CONN_STATES, states)
+        lines += ["", t.gettext(N_("connections by Zeek conn_state"))] + _rows(CONN_STATES, states)
     if summary.votes:
-        lines += ["", "votes (last totals the server reported): "
-                  + " ".join(f"{k}={v}" for k, v in summary.votes.items())]
+        lines += ["", t.gettext(N_("votes (last totals the server reported): {totals}")).format(
+            totals=" ".join(f"{k}={v}" for k, v in summary.votes.items()))]
     return "\n".join(lines) + "\n"
 
 

@@ -342,6 +342,20 @@ def test_the_cli_help_is_indonesian() -> None:
     assert "Explain a pcap/pcapng capture" in _cli("--help", "--lang", "en").stdout
 
 
+@pytest.mark.parametrize("name", ["reqresp.pcap", "lossy.pcap"])
+def test_the_summary_is_indonesian(name) -> None:
+    """--summary (the fast engine's counts): its sentences and headings in Indonesian, the counted
+    names (phases, labels, protocols, flags, conn_states) as the vocabulary spells them."""
+    path = ROOT / "notebooks" / "data" / name
+    run = _cli(str(path), "--summary", "--lang", "id")
+    assert run.returncode == 0, run.stderr
+    assert "frame per fase" in run.stdout and "koneksi TCP" in run.stdout
+    assert english_left(run.stdout, [str(path)]) == [], run.stdout
+    english = _cli(str(path), "--summary", "--lang", "en").stdout
+    assert "frames by phase" in english and english_left(english, [str(path)]), english  # the check bites
+    assert " 1 TCP connection," in english                                                # singular
+
+
 @pytest.mark.parametrize("env, lang", [({"LANG": "id_ID.UTF-8"}, "id"), ({"LANG": "C"}, "en")])
 def test_the_locale_chooses_like_lang(env, lang, tmp_path) -> None:
     run = _cli(str(ROOT / "notebooks/data/refused.pcap"), "--out", str(tmp_path / "r"), **env)

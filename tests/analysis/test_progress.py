@@ -192,7 +192,7 @@ def test_the_summary_bar_in_indonesian_and_its_speed_without_the_compile(big) ->
     bars = [line for line in screen.splitlines() if line.startswith("menganalisis ")]
     assert bars and " sisa " in bars[-1] and "120,000 frame " in bars[-1], screen[-2000:]
     assert "frame/s" in screen and "frames" not in "".join(bars)
-    assert re.search(r"analysed in [\d.]+ s, [\d,]+ frames/s", screen)
+    assert re.search(r"dianalisis dalam [\d.]+ s, [\d,]+ frame/s", screen)   # the summary line, in Indonesian too
 
 
 def test_a_batch_shows_the_captures_done(tmp_path) -> None:
