@@ -20,10 +20,10 @@ class RubricError(UsageError):
     """The rubric is not valid TOML, names an unknown check, or gives a bad parameter."""
 
     def __init__(self, message: str, *, path: str, line: int | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, fields: dict | None = None) -> None:
         self.line = line
         where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(message, path=where, hint=hint)
+        super().__init__(message, path=where, hint=hint, fields=fields)
 
 
 class SubmissionError(UsageError):

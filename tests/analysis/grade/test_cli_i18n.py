@@ -132,3 +132,15 @@ def test_a_bad_argument_of_the_library_is_one_indonesian_line(tmp_path: Path) ->
     run = _run("grade", str(DATA / "reqresp.pcap"), "--out", str(tmp_path / "g"), "--workers", "0",
                "--lang", "id")
     assert run.returncode == 2 and run.stderr == "kesalahan: --workers minimal 1, bukan 0\n"
+
+
+def test_a_bad_rubric_is_one_indonesian_line_naming_its_line(tmp_path: Path) -> None:
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[[criterion]]\ncheck = "echo_exchanges"\nmin = -1\n')
+    args = ["grade", str(DATA / "reqresp.pcap"), "--rubric", str(rubric), "--out", str(tmp_path / "g")]
+    run = _run(*args, LANG="id_ID.UTF-8")
+    assert run.returncode == 2
+    assert run.stderr == (f"kesalahan: {rubric}:3: echo_exchanges: min harus bilangan bulat dari 0 "
+                          "sampai 10000, bukan -1\n")
+    assert _run(*args, "--lang", "en").stderr == (
+        f"error: {rubric}:3: echo_exchanges: min must be a whole number from 0 to 10000, not -1\n")
