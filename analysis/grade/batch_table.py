@@ -19,8 +19,9 @@ from typing import NamedTuple, Sequence
 
 from analysis.api import Analysis, iter_labeled
 from analysis.errors import AnalysisError
+from analysis.i18n import N_
 from analysis.vocabulary import CONN_STATES, LABELS, PHASES
-from analysis.grade.errors import SubmissionError
+from analysis.grade.errors import Problem, SubmissionError
 from analysis.grade.fanout import TaskError, fan_out
 from analysis.grade.submissions import CAPTURE_SUFFIXES
 from analysis.progress import ProgressHook, files_progress
@@ -32,7 +33,8 @@ COLUMNS = (["path", "frames", *(f"phase_{p}" for p in PHASES), *(f"label_{name}"
 
 class BatchResult(NamedTuple):
     rows: list[dict]
-    failed: list[tuple[str, str]]        # (path, one-line error)
+    failed: list[tuple[str, Problem]]    # (path, why): .one_line(t) in t's language; the row's
+                                         # `error` column keeps the English line
     written: list[Path]
 
 
@@ -45,19 +47,24 @@ def capture_paths(args: Sequence[str | os.PathLike]) -> list[str]:
             found = sorted(p for p in path.rglob("*")
                            if p.is_file() and p.suffix.lower() in CAPTURE_SUFFIXES)
             if not found:
-                raise SubmissionError("the folder holds no capture (.pcap, .pcapng, .cap)",
+                raise SubmissionError(N_("the folder holds no capture (.pcap, .pcapng, .cap)"),
                                       path=str(path))
             paths += [str(p) for p in found]
         elif path.is_file():
             paths.append(str(path))
         else:
-            raise SubmissionError("no such capture file or folder", path=str(arg),
-                                  hint="give capture files or folders of captures")
+            raise SubmissionError(N_("no such capture file or folder"), path=str(arg),
+                                  hint=N_("give capture files or folders of captures"))
     return list(dict.fromkeys(paths))
 
 
 def capture_row(path: str) -> dict:
     """One capture's row (never raises for an unreadable capture: `error` says why)."""
+    return _capture_task(path)[0]
+
+
+def _capture_task(path: str) -> tuple[dict, Problem | None]:
+    """The row and, for a capture that could not be read, why (the task fan-out runs)."""
     row: dict = {name: None for name in COLUMNS}
     row["path"] = path
     finished: list[Analysis] = []
@@ -70,11 +77,14 @@ def capture_row(path: str) -> dict:
             phases[frame.phase] += 1
             labels[frame.label] += 1
     except AnalysisError as exc:
-        row["error"] = exc.one_line()
-        return row
+        problem = Problem.of(exc)
     except OSError as exc:
-        row["error"] = f"{path}: {exc.strerror or exc}"
-        return row
+        problem = Problem.verbatim(str(exc.strerror or exc), path=path)
+    else:
+        problem = None
+    if problem is not None:
+        row["error"] = problem.one_line()
+        return row, problem
     result = finished[0]
     states = Counter(c.conn_state for c in result.connections)
     row.update(frames=frames, connections=len(result.connections), exchanges=len(result.exchanges),
@@ -84,7 +94,7 @@ def capture_row(path: str) -> dict:
     row.update({f"phase_{p}": phases[p] for p in PHASES})
     row.update({f"label_{name}": labels[name] for name in LABELS})
     row.update({f"conn_{s}": states[s] for s in CONN_STATES})
-    return row
+    return row, None
 
 
 def batch(args: Sequence[str | os.PathLike], out: str | os.PathLike, *, workers: int | None = None,
@@ -92,14 +102,19 @@ def batch(args: Sequence[str | os.PathLike], out: str | os.PathLike, *, workers:
     """Analyse every capture into one table; per-file errors are rows with `error`, not a stop.
     `progress` (analysis.progress): told as each capture is done (captures, bytes, frames)."""
     paths = capture_paths(args)
-    on_done = files_progress(progress, paths, lambda row: row.get("frames") if isinstance(row, dict) else 0)
-    raw = fan_out(capture_row, paths, workers=workers, scheduler=scheduler, on_done=on_done)
-    rows = []
-    for path, row in zip(paths, raw):
-        if isinstance(row, TaskError):
-            row = dict({name: None for name in COLUMNS}, path=path, error=row.one_line())
+    on_done = files_progress(progress, paths,
+                             lambda done: done[0].get("frames") if isinstance(done, tuple) else 0)
+    raw = fan_out(_capture_task, paths, workers=workers, scheduler=scheduler, on_done=on_done)
+    rows, failed = [], []
+    for path, done in zip(paths, raw):
+        if isinstance(done, TaskError):    # a crash, not a bad capture: Python's own words
+            problem = Problem.verbatim(done.one_line(), path=path)
+            done = (dict({name: None for name in COLUMNS}, path=path, error=problem.one_line()),
+                    problem)
+        row, problem = done
         rows.append(row)
-    failed = [(r["path"], r["error"]) for r in rows if r["error"]]
+        if problem is not None:
+            failed.append((path, problem))
     return BatchResult(rows, failed, write_table(rows, Path(out)))
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 from analysis.grade.checks import N_, Reason
+from analysis.grade.errors import Problem
 from analysis.grade.fanout import TaskError, fan_out
 from analysis.grade.feedback import render, translator
 from analysis.grade.gradebook import gradebook_csv
@@ -39,6 +40,8 @@ from analysis.grade.submissions import Submission, find_submissions
 from analysis.progress import ProgressHook, files_progress
 
 _MANIFEST = ".students"
+# {error}: the crashed task's exception, as Python wrote it
+GRADER_FAILED = N_("the grader failed on this capture: {error}")
 
 
 class Cohort(NamedTuple):
@@ -94,10 +97,9 @@ def _collect(subs, raw, rubric: Rubric) -> tuple[StudentResult, ...]:
     for sub, result in zip(subs, raw):
         if isinstance(result, TaskError):
             # an unexpected crash of the grader on this capture: recorded, the class goes on
-            reason = Reason(N_("the grader failed on this capture: {error}"),
-                            {"error": result.one_line()})
+            reason = Reason(GRADER_FAILED, {"error": result.one_line()})
             result = StudentResult(
-                sub.student, sub.path, result.one_line(),
+                sub.student, sub.path, Problem(GRADER_FAILED, (("error", result.one_line()),)),
                 tuple(Verdict(c.id, c.check, c.title, c.points, False, N_("not graded: {reason}"),
                               {"reason": reason}, (), "") for c in rubric.criteria),
                 Measures((), (), 0, 0), None, ())

@@ -24,6 +24,7 @@ import uuid
 from typing import Any, Callable, Iterator, Sequence
 
 from analysis.errors import UsageError
+from analysis.i18n import N_
 
 
 class TaskError:
@@ -51,9 +52,10 @@ def fan_out(func: Callable[..., Any], items: Sequence[Any], *, args: tuple = (),
     """func(item, *args) for every item; a list in the order of items (TaskError for a task that
     raised). `on_done(index, result)` is called as each task finishes (a progress report)."""
     if workers is not None and workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {workers}")
+        raise UsageError(N_("--workers must be at least 1, not {workers}"), fields={"workers": workers})
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://")):
-        raise UsageError(f"--scheduler must look like tcp://HOST:8786, not {scheduler!r}")
+        raise UsageError(N_("--scheduler must look like tcp://HOST:8786, not {scheduler!r}"),
+                         fields={"scheduler": scheduler})
     advance = on_done or (lambda i, result: None)
     if scheduler is None and (workers == 1 or len(items) <= 1):
         return [_serial(func, i, item, args, advance) for i, item in enumerate(items)]
@@ -99,15 +101,15 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise UsageError("Dask is not installed (pip install -e '.[grade]'); or run serially "
-                         "with --workers 1") from None
+        raise UsageError(N_("Dask is not installed (pip install -e '.[grade]'); or run serially "
+                            "with --workers 1")) from None
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}",
-                             hint="check the address, or drop --scheduler for a local cluster"
-                             ) from None
+            raise UsageError(N_("cannot reach the Dask scheduler {scheduler}: {error}"),
+                             hint=N_("check the address, or drop --scheduler for a local cluster"),
+                             fields={"scheduler": scheduler, "error": str(exc)}) from None
         with client:
             yield client
         return

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from analysis import i18n
 from analysis.errors import UsageError
 from analysis.grade.checks import CHECKS, Reason
-from analysis.grade.errors import SubmissionError
+from analysis.grade.errors import Problem, SubmissionError
 
 LOCALE_DIR, DOMAIN, LANGUAGES = i18n.LOCALE_DIR, i18n.DOMAIN, i18n.LANGUAGES
 
@@ -27,7 +27,8 @@ def translator(lang: str) -> Translate:
     try:
         return i18n.translation(lang).gettext
     except UsageError as error:   # the grader's own error tree, same one-line message
-        raise SubmissionError(error.message, path=error.path, hint=error.hint) from None
+        raise SubmissionError(error.template, path=error.path, hint=error.hint_template,
+                              fields=error.fields) from None
 
 
 def render(message: str, args: dict[str, Any], _: Translate) -> str:
@@ -36,6 +37,8 @@ def render(message: str, args: dict[str, Any], _: Translate) -> str:
         if isinstance(v, Reason) or (isinstance(v, (list, tuple)) and len(v) == 2
                                      and isinstance(v[0], str) and isinstance(v[1], dict)):
             return render(v[0], v[1], _)
+        if isinstance(v, Problem):
+            return v.one_line(_)
         if isinstance(v, list):
             return ", ".join(_(item) for item in v)
         return v
@@ -54,7 +57,7 @@ def feedback_text(result, rubric, _: Translate) -> str:
              _("Score: {earned:g} of {points:g}").format(earned=result.earned,
                                                          points=rubric.max_points), ""]
     if result.error:
-        lines += [_("The capture could not be read: {error}").format(error=result.error), ""]
+        lines += [_("The capture could not be read: {error}").format(error=result.error.one_line(_)), ""]
     for number, verdict in enumerate(result.verdicts, 1):
         mark = _("PASSED") if verdict.passed else _("FAILED")
         lines.append(f"{number}. [{mark}] {title(verdict, _)} "
@@ -77,7 +80,7 @@ def feedback_html(result, rubric, _: Translate, lang: str, report: str | None) -
             f"<td>{verdict.earned:g}/{verdict.points:g}</td>"
             f"<td>{e(render(verdict.message, verdict.args, _))}</td>"
             f"<td><code>{e(verdict.filter)}</code></td></tr>")
-    error = (f"<p class='fail'>{e(_('The capture could not be read: {error}').format(error=result.error))}</p>"
+    error = (f"<p class='fail'>{e(_('The capture could not be read: {error}').format(error=result.error.one_line(_)))}</p>"
              if result.error else "")
     link = f"<p><a href='{e(report)}'>{e(_('The analyzer report of this capture'))}</a></p>" if report else ""
     heading = _("Feedback for {student}").format(student=result.student)

@@ -31,5 +31,6 @@ def gradebook_csv(results: Sequence[StudentResult], rubric: Rubric,
         writer.writerow([result.student, result.path,
                          *(f"{earned.get(c.id, 0.0):g}" for c in rubric.criteria),
                          f"{result.earned:g}", f"{rubric.max_points:g}",
-                         ";".join(sorted(kinds.get(result.student, ()))), result.error or ""])
+                         ";".join(sorted(kinds.get(result.student, ()))),
+                         result.error.one_line() if result.error else ""])   # data: English
     return out.getvalue()

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from analysis.api import analyze
 from analysis.errors import AnalysisError
 from analysis.grade.checks import CHECKS, N_, Reason
+from analysis.grade.errors import Problem
 from analysis.grade.feedback import feedback_html, feedback_text, translator
 from analysis.grade.integrity import Fingerprint, Signal, inspect
 from analysis.grade.lab_view import LabView, vote_option
@@ -51,7 +52,7 @@ class Measures(NamedTuple):
 class StudentResult(NamedTuple):
     student: str
     path: str
-    error: str | None            # the capture could not be read (one line)
+    error: Problem | None        # the capture could not be read (one_line(t): in t's language)
     verdicts: tuple[Verdict, ...]
     measures: Measures
     fingerprint: Fingerprint | None
@@ -73,9 +74,9 @@ def grade_submission(sub: Submission, rubric: Rubric, folder: str | None = None,
             analysis = analyze(sub.path)
             fingerprint, signals = inspect(sub.student, sub.path, rubric.port, rubric.network)
         except AnalysisError as exc:
-            error = exc.one_line()
+            error = Problem.of(exc)
         except OSError as exc:
-            error = f"{sub.path}: {exc.strerror or exc}"
+            error = Problem.verbatim(str(exc.strerror or exc), path=sub.path)
     if analysis is None:
         reason = Reason(N_("the capture could not be read: {error}"), {"error": error})
         verdicts = tuple(Verdict(c.id, c.check, c.title, c.points, False,
@@ -129,11 +130,25 @@ def write_student_folder(result: StudentResult, analysis, rubric: Rubric, folder
 
 
 def result_json(result: StudentResult) -> dict:
-    return {"student": result.student, "capture": result.path, "error": result.error,
+    return {"student": result.student, "capture": result.path,
+            "error": result.error.one_line() if result.error else None,
             "earned": result.earned,
-            "verdicts": [dict(v._asdict(), earned=v.earned) for v in result.verdicts],
+            "verdicts": [dict(v._asdict(), args=_english(v.args), earned=v.earned)
+                         for v in result.verdicts],
             "measures": result.measures._asdict(),
             "signals": [s._asdict() for s in result.signals]}
+
+
+def _english(value):
+    """A verdict's fields for verdicts.json: a Problem (a NamedTuple, which json would write as
+    a bare list of its fields) as its English line; a Reason stays [message, args] as before."""
+    if isinstance(value, Problem):
+        return value.one_line()
+    if isinstance(value, Reason):
+        return [value.message, _english(value.args)]
+    if isinstance(value, dict):
+        return {k: _english(v) for k, v in value.items()}
+    return value
 
 
 def _json_default(value):

@@ -137,6 +137,6 @@ def _students(results, signals, rubric: Rubric, _, reports: bool) -> str:
         rows.append(f"<tr><td>{e(r.student)}</td>{cells}<td><b>{r.earned:g}</b>/"
                     f"{rubric.max_points:g}</td><td>{report}<a href='{e(r.student)}/feedback.html'>"
                     f"{e(_('feedback'))}</a></td><td>{e(', '.join(sorted(flagged.get(r.student, ()))))}"
-                    f"</td><td>{e(r.error or '')}</td></tr>")
+                    f"</td><td>{e(r.error.one_line(_) if r.error else '')}</td></tr>")
     return (f"<table><tr><th>{e(_('Student'))}</th>{head}<th>{e(_('Total'))}</th><th></th>"
             f"<th>{e(_('Integrity'))}</th><th>{e(_('Error'))}</th></tr>{''.join(rows)}</table>")

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
+from analysis import i18n
 from analysis.grade.submissions import find_submissions
 
 
@@ -35,12 +36,14 @@ def _flags(args) -> list[str]:
 
 def analyze_many(args, run_one: Callable[[Sequence[str]], int]) -> int:
     """`args`: analysis/cli.py's parsed arguments (args.file a list); run_one: its main()."""
+    t = i18n.translation(args.lang or i18n.DEFAULT)
     subs = find_submissions(args.file)
     worst = 0
     out = Path(args.out) if args.out else None
     for sub in subs:
         if sub.problem is not None:
-            print(f"error: {sub.path}: {sub.problem}", file=sys.stderr)
+            print(t.gettext("error: {message}").format(
+                message=f"{sub.path}: {sub.problem.one_line(t)}"), file=sys.stderr)
             worst = max(worst, 2)
             continue
         print(f"== {sub.student}: {sub.path}", file=sys.stderr, flush=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from analysis.grade.checks import CHECKS, Param
 from analysis.grade.errors import RubricError
+from analysis.i18n import N_
 
 DEFAULT_RUBRIC = Path(__file__).with_name("default_rubric.toml")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
@@ -65,8 +66,9 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise RubricError(f"cannot read the rubric: {error.strerror or error}", path=str(path),
-                          hint="give an existing TOML file with --rubric") from None
+        raise RubricError(N_("cannot read the rubric: {error}"), path=str(path),
+                          hint=N_("give an existing TOML file with --rubric"),
+                          fields={"error": str(error.strerror or error)}) from None
     return parse_rubric(text, str(path))
 
 
@@ -75,40 +77,43 @@ def parse_rubric(text: str, path: str) -> Rubric:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = _TOMLLIB_LINE.search(str(error))
-        raise RubricError(f"not valid TOML: {_TOMLLIB_LINE.sub('', str(error)).strip()}",
-                          path=path, line=int(match.group(1)) if match else None) from None
+        # {error}: tomllib's own words
+        raise RubricError(N_("not valid TOML: {error}"), path=path,
+                          line=int(match.group(1)) if match else None,
+                          fields={"error": _TOMLLIB_LINE.sub('', str(error)).strip()}) from None
     lines = _Lines(text, path)
     unknown = sorted(set(data) - {"lab", "criterion"})
     if unknown:
-        raise lines.error(f"unknown table or key {unknown[0]!r} (a rubric has [lab] and "
-                          "[[criterion]] tables)", lines.top_key(unknown[0]))
+        raise lines.error(N_("unknown table or key {key!r} (a rubric has [lab] and "
+                             "[[criterion]] tables)"), lines.top_key(unknown[0]), key=unknown[0])
     lab = data.get("lab", {})
     if not isinstance(lab, dict):
-        raise lines.error("'lab' must be a table: [lab]", lines.top_key("lab"))
+        raise lines.error(N_("'lab' must be a table: [lab]"), lines.top_key("lab"))
     for key in sorted(set(lab) - _LAB_KEYS):
-        raise lines.error(f"unknown key {key!r} in [lab] (keys: port, network)",
-                          lines.in_table("lab", None, key))
+        raise lines.error(N_("unknown key {key!r} in [lab] (keys: port, network)"),
+                          lines.in_table("lab", None, key), key=key)
     port = lab.get("port", 2222)
     if not _is_port(port):
-        raise lines.error(f"port must be a whole number from 1 to 65535, not {port!r}",
-                          lines.in_table("lab", None, "port"))
+        raise lines.error(N_("port must be a whole number from 1 to 65535, not {value!r}"),
+                          lines.in_table("lab", None, "port"), value=port)
     network = lab.get("network", "172.28.0.0/24")
     try:
         network = str(ipaddress.ip_network(network))
     except (ValueError, TypeError):
-        raise lines.error(f"network must be an address block like \"172.28.0.0/24\", not "
-                          f"{network!r}", lines.in_table("lab", None, "network")) from None
+        raise lines.error(N_("network must be an address block like \"172.28.0.0/24\", not "
+                             "{value!r}"), lines.in_table("lab", None, "network"),
+                          value=network) from None
     tables = data.get("criterion", [])
     if not isinstance(tables, list) or not tables:
-        raise lines.error("no criteria: add [[criterion]] tables", lines.top_key("criterion"))
+        raise lines.error(N_("no criteria: add [[criterion]] tables"), lines.top_key("criterion"))
     criteria = []
     for index, table in enumerate(tables):
         criteria.append(_criterion(table, index, port, lines))
     ids = [c.id for c in criteria]
     for index, cid in enumerate(ids):
         if cid in ids[:index]:
-            raise lines.error(f"criterion id {cid!r} is used twice (ids name gradebook columns)",
-                              lines.in_table("criterion", index, "id"))
+            raise lines.error(N_("criterion id {id!r} is used twice (ids name gradebook columns)"),
+                              lines.in_table("criterion", index, "id"), id=cid)
     return Rubric(path, port, network, tuple(criteria))
 
 
@@ -116,34 +121,37 @@ def _criterion(table: dict, index: int, port: int, lines: "_Lines") -> Criterion
     where = lambda key: lines.in_table("criterion", index, key)  # noqa: E731
     check_name = table.get("check")
     if check_name is None:
-        raise lines.error("criterion without check = \"...\" (checks: " + ", ".join(CHECKS) + ")",
-                          where(None))
+        raise lines.error(N_("criterion without check = \"...\" (checks: {checks})"), where(None),
+                          checks=", ".join(CHECKS))
     check = CHECKS.get(check_name)
     if check is None:
-        raise lines.error(f"unknown check {check_name!r} (checks: {', '.join(CHECKS)})",
-                          where("check"))
+        raise lines.error(N_("unknown check {check!r} (checks: {checks})"), where("check"),
+                          check=check_name, checks=", ".join(CHECKS))
     cid = table.get("id", check_name)
     if not isinstance(cid, str) or not _ID.match(cid):
-        raise lines.error(f"criterion id {cid!r} must start with a letter and hold only letters, "
-                          "digits, _ and - (at most 40)", where("id"))
+        raise lines.error(N_("criterion id {id!r} must start with a letter and hold only letters, "
+                             "digits, _ and - (at most 40)"), where("id"), id=cid)
     title = table.get("title")
     if title is not None and (not isinstance(title, str) or not title.strip()):
-        raise lines.error("title must be a non-empty string", where("title"))
+        raise lines.error(N_("title must be a non-empty string"), where("title"))
     points = table.get("points", 1)
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 < points <= 1000:
-        raise lines.error(f"points must be a number above 0 (at most 1000), not {points!r}",
-                          where("points"))
+        raise lines.error(N_("points must be a number above 0 (at most 1000), not {value!r}"),
+                          where("points"), value=points)
     params = {}
     for key in table:
         if key not in _CRITERION_KEYS and key not in check.params:
-            known = ", ".join(check.params) or "none"
-            raise lines.error(f"unknown parameter {key!r} for check {check_name} (parameters: "
-                              f"{known})", where(key))
+            if check.params:
+                raise lines.error(N_("unknown parameter {key!r} for check {check} (parameters: "
+                                     "{known})"), where(key), key=key, check=check_name,
+                                  known=", ".join(check.params))
+            raise lines.error(N_("unknown parameter {key!r} for check {check} (parameters: none)"),
+                              where(key), key=key, check=check_name)
     for name, spec in check.params.items():
         value = table.get(name, port if spec.default is None else spec.default)
         problem = _bad_value(spec, value)
         if problem:
-            raise lines.error(f"{check_name}: {name} {problem}", where(name))
+            raise lines.error(problem, where(name), check=check_name, name=name, value=value)
         params[name] = [v.upper() for v in value] if spec.kind == "options" else value
     return Criterion(cid, check_name, title, float(points), tuple(sorted(params.items())))
 
@@ -153,20 +161,21 @@ def _is_port(value: Any) -> bool:
 
 
 def _bad_value(spec: Param, value: Any) -> str | None:
-    """Why `value` does not fit `spec`, or None."""
+    """Why `value` does not fit `spec` (a message with {check}, {name} and {value}), or None."""
     whole = isinstance(value, int) and not isinstance(value, bool)
     if spec.kind == "count" and not (whole and 0 <= value <= 10_000):
-        return f"must be a whole number from 0 to 10000, not {value!r}"
+        return N_("{check}: {name} must be a whole number from 0 to 10000, not {value!r}")
     if spec.kind == "port" and not _is_port(value):
-        return f"must be a whole number from 1 to 65535, not {value!r}"
+        return N_("{check}: {name} must be a whole number from 1 to 65535, not {value!r}")
     if spec.kind == "allowed" and not (isinstance(value, bool) or (whole and 0 <= value <= 10**6)):
-        return f"must be true, false or a whole number of at least 0, not {value!r}"
+        return N_("{check}: {name} must be true, false or a whole number of at least 0, not {value!r}")
     if spec.kind == "options":
         if (not isinstance(value, list) or not value
                 or not all(isinstance(v, str) and _OPTION.match(v) for v in value)):
-            return f"must be a non-empty list of names like [\"A\", \"B\"], not {value!r}"
+            return N_("{check}: {name} must be a non-empty list of names like [\"A\", \"B\"], "
+                      "not {value!r}")
         if len({v.upper() for v in value}) != len(value):
-            return f"lists an option twice: {value!r}"
+            return N_("{check}: {name} lists an option twice: {value!r}")
     return None
 
 
@@ -179,8 +188,9 @@ class _Lines:
         self.lines = text.splitlines()
         self.path = path
 
-    def error(self, message: str, line: int | None) -> RubricError:
-        return RubricError(message, path=self.path, line=line)
+    def error(self, message: str, line: int | None, **fields: Any) -> RubricError:
+        """`message`: an English template (marked N_()), its {fields} named here."""
+        return RubricError(message, path=self.path, line=line, fields=fields)
 
     def _key(self, start: int, stop: int, key: str) -> int | None:
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")

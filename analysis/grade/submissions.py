@@ -22,7 +22,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from analysis.grade.errors import SubmissionError
+from analysis.grade.errors import Problem, SubmissionError
+from analysis.i18n import N_
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -31,7 +32,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 class Submission(NamedTuple):
     student: str
     path: str               # the capture file, or the folder when it holds none / several
-    problem: str | None     # why it cannot be graded before it is read (None: read `path`)
+    problem: Problem | None  # why it cannot be graded before it is read (None: read `path`)
 
 
 def is_capture(path: Path) -> bool:
@@ -43,6 +44,9 @@ def _captures(folder: Path) -> list[Path]:
 
 
 # the files a grade run writes beside the student folders
+# a student folder with several captures ({count} is at least 2, so one form in English)
+HOLDS_SEVERAL = N_("the folder holds {count} captures ({names}); keep one")
+
 RESERVED = frozenset({"gradebook.csv", "grades.html", "integrity.csv"})
 
 
@@ -62,8 +66,8 @@ def find_submissions(args: Sequence[str | Path], exclude: Path | None = None) ->
         elif path.is_dir():
             found += _folder(path, top=True)
         else:
-            raise SubmissionError("no such capture file or folder", path=str(arg),
-                                  hint="give capture files or the folder of a class")
+            raise SubmissionError(N_("no such capture file or folder"), path=str(arg),
+                                  hint=N_("give capture files or the folder of a class"))
     unique: dict[Path, tuple[Path, str | None, str | None]] = {}
     skip = exclude.resolve() if exclude is not None else None
     for item in found:
@@ -82,12 +86,12 @@ def _folder(folder: Path, top: bool) -> list[tuple[Path, str | None, str | None]
         return [(captures[0], folder.name, None)]
     if not top:
         names = ", ".join(p.name for p in captures)
-        problem = (f"the folder holds {len(captures)} captures ({names}); keep one"
-                   if captures else "the folder holds no capture (.pcap, .pcapng, .cap)")
+        problem = (Problem(HOLDS_SEVERAL, (("count", len(captures)), ("names", names)))
+                   if captures else Problem(N_("the folder holds no capture (.pcap, .pcapng, .cap)")))
         return [(folder, folder.name, problem)]
     if not captures and not subfolders:
-        raise SubmissionError("the folder holds no capture and no student folder", path=str(folder),
-                              hint="a class folder holds one folder or one .pcap per student")
+        raise SubmissionError(N_("the folder holds no capture and no student folder"), path=str(folder),
+                              hint=N_("a class folder holds one folder or one .pcap per student"))
     items = [(p, None, None) for p in captures]
     for sub in subfolders:
         items += _folder(sub, top=False)
@@ -119,8 +123,9 @@ def _name(items: list[tuple[Path, str | None, str | None]]) -> list[Submission]:
                 depth[i] += 1
                 if id_at(items[i][0], items[i][1], depth[i]) is None:
                     a, b = (str(items[j][0]) for j in group[:2])
-                    raise SubmissionError(f"{a} and {b} get the same student id",
-                                          hint="rename one file or folder")
+                    raise SubmissionError(N_("{first} and {second} get the same student id"),
+                                          hint=N_("rename one file or folder"),
+                                          fields={"first": a, "second": b})
     result = [Submission(id_at(p, f, depth[i]), str(p), problem)
               for i, (p, f, problem) in enumerate(items)]
     return sorted(result, key=lambda s: s.student)

@@ -169,7 +169,7 @@ def test_what_the_verdicts_say_about_particular_captures(serial, klass) -> None:
     assert v["s21"]["echo"].args == {"frame": v["s21"]["echo"].frames[1],
                                      "got": "Echo: Apa kabar?", "expected": "Echo: APa kabar?"}
     assert v["s26"]["port"].args == {"port": 2222, "ports": "80"}
-    assert by_id["s25"].verdicts[0].args["reason"].args["error"].endswith(
+    assert by_id["s25"].verdicts[0].args["reason"].args["error"].one_line().endswith(
         "(capture again; tcpdump may have been stopped before writing)")
 
 
