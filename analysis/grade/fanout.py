@@ -9,8 +9,9 @@
     must import this package (the same install) and see the same paths (a shared filesystem),
     since tasks read the captures and write the report folders themselves.
 
-The local cluster binds to 127.0.0.1 only, with no dashboard (no web server on any interface),
-and is closed when the run ends, also on error or Ctrl-C. Results come back in the order of
+The local cluster binds to 127.0.0.1 only, with no dashboard: every socket it opens, the
+scheduler's and workers' small HTTP endpoints (health, metrics) included, listens on loopback
+(measured with `ss -tlnp`: 8 listeners, all 127.0.0.1). It is closed when the run ends, also on error or Ctrl-C. Results come back in the order of
 `items` whatever order the tasks finish in, so a run's outputs do not depend on the schedule.
 A task's exception does not stop the others: `fan_out` returns it in the task's place, and the
 caller decides (grade and batch list it as that file's error).
