@@ -23,7 +23,8 @@ import numpy as np
 from analysis.decode.link import undecoded_warnings
 from analysis.session.exchanges import exchange_kind, reply_counts
 from analysis.decode.checksums import checksum_warnings
-from analysis.model import Exchange, Warning
+from analysis.decode.frame import decode_frame
+from analysis.model import Exchange, Frame, Warning
 
 from analysis.columnar.read.chunks import ChunkReader
 from analysis.columnar.columns import (EXCHANGE_KINDS, ConnectionTable, ExchangeColumns, FrameColumns,
@@ -113,6 +114,7 @@ class Scan:
                  keep_exchanges: bool = True) -> None:
         self.path = str(path)
         self.keep_exchanges = keep_exchanges
+        self._verify = verify_checksums
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
                                    chunk_frames=chunk_frames)
         self._tcp = TcpStage()
@@ -155,6 +157,12 @@ class Scan:
         # connection table is built, so the two never sit in memory together
         self._tcp = self._labels = self._exchanges = None
         self._summary = self._summarize()
+
+    def frame(self, i: int) -> Frame:
+        """Row i of the batch just yielded, decoded again by the per-frame decoder: for the few
+        rows (ARP, malformed, other protocols) whose MAC addresses, malformed reason or Info
+        fields the columns do not hold (analysis/columnar/labeled.py)."""
+        return decode_frame(self._reader.record(i), path=self.path, verify_checksums=self._verify)
 
     def _count_undecoded(self, cols: FrameColumns) -> None:
         """Frames behind a layer we do not decode, by code (as api._Pipeline counts them)."""

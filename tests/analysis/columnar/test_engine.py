@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.api import analyze
+from analysis.reference import analyze_reference as analyze
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect

@@ -1,0 +1,415 @@
+"""LabeledFrame records made from the columnar engine's columns, on demand: `analyze()`'s frames.
+
+    store = FrameStore()
+    for batch in scan.batches():
+        store.add(batch, scan)           # the columns a LabeledFrame needs, narrowed, to a temp file
+    frames = LazyFrames(store, path)     # Sequence[LabeledFrame]: iterate, index, slice, where()
+
+Memory does not grow with the capture: each chunk's columns go to an unlinked temporary file
+(about 40 bytes a frame), and a LabeledFrame exists only while the caller holds it. Iterating
+reads the chunks back in order and makes each chunk's records at once (lists from numpy, the
+Info text per frame); indexing reads the one chunk holding the frame.
+
+A few frames need fields the columns do not hold: non-IP frames (their MAC addresses, the ARP
+header for Info), malformed frames (the reason, as text), and IP protocols without a transport
+we decode (Info names the protocol). Those rows are decoded again by the per-frame decoder while
+their chunk is in memory (Scan.frame) and their src, dst, info and malformed kept aside; on the
+captures we meet they are a handful (ARP), and they are what the per-frame pipeline says by
+construction. `_field_values` is the one place that turns columns into LabeledFrame fields.
+"""
+from __future__ import annotations
+
+import bisect
+import tempfile
+from collections.abc import Sequence
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from analysis.model import Connection, LabeledFrame, TcpInfo
+from analysis.session.info import (analysis_notes, frame_info, icmp_info_text, tcp_info_text,
+                                   udp_info_text)
+from analysis.session.labels import flags_text
+
+from analysis.columnar.columns import (DIRECTIONS, LABELS, MAL_NONE, P_ICMP, P_ICMPV6, P_TCP, P_UDP,
+                                       PHASES, PROTOS, analysis_names, ip_text)
+
+# (group, column, stored name): what a LabeledFrame is made from
+_STORED = tuple(("frames", name, name) for name in (
+    "number", "ts_ns", "family", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto",
+    "tcp_flags", "seq", "ack", "window", "wscale", "mss", "sack_perm", "wirelen", "payload_len",
+    "truncated", "icmp_type")) + tuple(("tcp", name, f"tcp_{name}") for name in (
+    "stream", "seq_rel", "ack_rel", "analysis", "window")) + tuple(
+    ("labels", name, name) for name in ("phase", "label", "direction"))
+_INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64, np.uint64)
+_FLAGS = np.array([flags_text(bits) for bits in range(1 << 12)] + [""], dtype=object)
+_PHASES = np.array(PHASES, dtype=object)
+_LABELS = np.array(LABELS, dtype=object)
+_PROTOS = np.array(PROTOS, dtype=object)
+_DIRECTIONS = np.array(DIRECTIONS + (None,), dtype=object)
+
+
+class Extra(NamedTuple):
+    """What the per-frame decoder says of a row the columns cannot say it of."""
+
+    src: str
+    dst: str
+    info: str
+    malformed: str | None
+
+
+def _needs_decoder(c: dict[str, np.ndarray], malformed: np.ndarray) -> np.ndarray:
+    """Rows whose src/dst, Info or malformed reason the columns cannot give."""
+    proto = c["proto"]
+    transport = (proto == P_TCP) | (proto == P_UDP) | (proto == P_ICMP) | (proto == P_ICMPV6)
+    has_tcp = c["tcp_flags"] >= 0
+    is_tcp = c["tcp_stream"] >= 0
+    return ((c["family"] == 0) | (malformed != MAL_NONE) | ~transport
+            | (has_tcp != is_tcp) | ((proto == P_TCP) & ~has_tcp))
+
+
+def _tcp_info(c: dict[str, np.ndarray], i: int) -> TcpInfo | None:
+    """Row i's TcpInfo, from the columns (what frame_info reads of it)."""
+    if c["tcp_stream"][i] < 0:
+        return None
+    return TcpInfo(int(c["tcp_stream"][i]), int(c["tcp_seq_rel"][i]), int(c["tcp_ack_rel"][i]),
+                   -1, analysis_names(int(c["tcp_analysis"][i])), int(c["tcp_window"][i]), False)
+
+
+class _Encoded(NamedTuple):
+    kind: str          # "const" | "range" | "array"
+    value: int         # the constant, the first value of the range, or the file offset
+    dtype: str
+    count: int
+
+
+class FrameStore:
+    """The stored columns of every chunk, in an unlinked temporary file, and the rows aside."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="reqresp-frames-")
+        self.starts: list[int] = []          # global row index of each chunk's first row
+        self._chunks: list[dict[str, _Encoded]] = []
+        self.extras: dict[int, Extra] = {}   # global row index -> what the decoder said
+        self.count = 0
+        self.first_ts = 0
+        self.streams_seen = 0
+
+    def add(self, batch, scan) -> None:
+        """Keep one FrameBatch (scan: the Scan that yielded it, still on this batch)."""
+        n = len(batch.frames.number)
+        if not n:
+            return
+        groups = {"frames": batch.frames, "tcp": batch.tcp, "labels": batch.labels}
+        c = {stored: getattr(groups[group], name) for group, name, stored in _STORED}
+        if not self.count:
+            self.first_ts = int(c["ts_ns"][0])
+        for i in np.flatnonzero(_needs_decoder(c, batch.frames.malformed)).tolist():
+            frame = scan.frame(i)
+            if frame.net in ("ipv4", "ipv6"):
+                src, dst = frame.src or "", frame.dst or ""
+            else:
+                src, dst = frame.eth_src or "", frame.eth_dst or ""
+            self.extras[self.count + i] = Extra(src, dst, frame_info(frame, _tcp_info(c, i)),
+                                                frame.malformed)
+        self.starts.append(self.count)
+        self._chunks.append({name: self._write(values) for name, values in c.items()})
+        self.count += n
+
+    def _write(self, values: np.ndarray) -> _Encoded:
+        n = len(values)
+        if values.dtype == np.bool_:
+            dtype = np.bool_
+        else:
+            lo, hi = int(values.min()), int(values.max())
+            if lo == hi:
+                return _Encoded("const", lo, values.dtype.str, n)
+            if n > 1 and hi - lo == n - 1 and values[0] == lo and np.all(np.diff(values) == 1):
+                return _Encoded("range", lo, values.dtype.str, n)
+            dtype = next(t for t in _INTS if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+        offset = self._file.seek(0, 2)
+        self._file.write(values.astype(dtype, copy=False).tobytes())
+        return _Encoded("array", offset, np.dtype(dtype).str, n)
+
+    def chunk(self, k: int) -> dict[str, np.ndarray]:
+        """Chunk k's columns, read back (each in its stored, narrowest dtype)."""
+        out = {}
+        for name, enc in self._chunks[k].items():
+            if enc.kind == "const":
+                out[name] = np.full(enc.count, enc.value, dtype=np.dtype(enc.dtype))
+            elif enc.kind == "range":
+                out[name] = np.arange(enc.value, enc.value + enc.count, dtype=np.int64)
+            else:
+                self._file.seek(enc.value)
+                out[name] = np.fromfile(self._file, dtype=np.dtype(enc.dtype), count=enc.count)
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        """One stored column of every frame (memory: that column of the whole capture)."""
+        parts = [self.chunk_column(k, name) for k in range(len(self._chunks))]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def chunk_column(self, k: int, name: str) -> np.ndarray:
+        enc = self._chunks[k][name]
+        if enc.kind == "const":
+            return np.full(enc.count, enc.value, dtype=np.dtype(enc.dtype))
+        if enc.kind == "range":
+            return np.arange(enc.value, enc.value + enc.count, dtype=np.int64)
+        self._file.seek(enc.value)
+        return np.fromfile(self._file, dtype=np.dtype(enc.dtype), count=enc.count)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Addresses:
+    """Address text per distinct (family, hi, lo), made once for the whole capture."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[int, int, int], str] = {}
+
+    def texts(self, family: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> list[str]:
+        keys = np.stack([family.astype(np.uint64), hi.astype(np.uint64), lo.astype(np.uint64)],
+                        axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        names = np.empty(len(uniq), dtype=object)
+        for k, (fam, h, l) in enumerate(uniq.tolist()):
+            key = (fam, h, l)
+            text = self._texts.get(key)
+            if text is None:
+                text = self._texts[key] = "" if fam == 0 else ip_text(fam, h, l)
+            names[k] = text
+        return names[np.asarray(inverse).ravel()].tolist()
+
+
+def _nullable(values: np.ndarray, present: np.ndarray) -> list:
+    out = values.astype(object)
+    out[~present] = None
+    return out.tolist()
+
+
+def _field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, Extra],
+                  first_ts: int, addresses: _Addresses) -> dict[str, list]:
+    """The LabeledFrame fields of the rows `c` holds (`rows`: their global row indexes), as one
+    list per field in LabeledFrame's order: the one place columns become LabeledFrame values."""
+    n = len(rows)
+    ts = c["ts_ns"].astype(np.int64)
+    stream = c["tcp_stream"]
+    is_tcp = stream >= 0
+    flags = c["tcp_flags"].astype(np.int64)
+    has_tcp = flags >= 0
+    bits, which = np.unique(c["tcp_analysis"], return_inverse=True)
+    names = np.empty(len(bits), dtype=object)
+    names[:] = [analysis_names(b) for b in bits.tolist()]
+    analysis = names[np.asarray(which).ravel()]
+    sport, dport = c["sport"], c["dport"]
+    plen = c["payload_len"].tolist()
+    out = {
+        "number": c["number"].tolist(), "time": (ts / 1e9).tolist(),
+        "rel_time": ((ts - first_ts) / 1e9).tolist(),
+        "src": addresses.texts(c["family"], c["src_hi"], c["src_lo"]),
+        "dst": addresses.texts(c["family"], c["dst_hi"], c["dst_lo"]),
+        "sport": _nullable(sport, sport >= 0), "dport": _nullable(dport, dport >= 0),
+        "proto": _PROTOS[c["proto"]].tolist(),
+        "flags": _FLAGS[np.where(has_tcp, flags, len(_FLAGS) - 1)].tolist(),
+        "len": c["wirelen"].tolist(), "payload_len": plen,
+        "phase": _PHASES[c["phase"]].tolist(), "label": _LABELS[c["label"]].tolist(),
+        "direction": _DIRECTIONS[np.where(c["direction"] >= 0, c["direction"],
+                                          len(_DIRECTIONS) - 1)].tolist(),
+        "analysis": analysis.tolist(),
+        "conn": _nullable(stream, is_tcp), "seq": _nullable(c["tcp_seq_rel"], is_tcp),
+        "ack": _nullable(c["tcp_ack_rel"], is_tcp),
+        "seq_raw": _nullable(c["seq"], has_tcp), "ack_raw": _nullable(c["ack"], has_tcp),
+        "window": _nullable(c["tcp_window"], is_tcp),
+        "info": _info(c, is_tcp, flags, analysis, plen),
+        "truncated": c["truncated"].tolist(), "malformed": [None] * n,
+    }
+    if extras:
+        for pos in np.flatnonzero(np.isin(rows, np.fromiter(extras, np.int64, len(extras)))).tolist():
+            extra = extras[int(rows[pos])]
+            out["src"][pos], out["dst"][pos] = extra.src, extra.dst
+            out["info"][pos], out["malformed"][pos] = extra.info, extra.malformed
+    return out
+
+
+def _info(c, is_tcp, flags, analysis, plen) -> list[str]:
+    """The Info text of every row the columns can say it of (session/info.py's words)."""
+    n = len(flags)
+    info = [""] * n
+    sport, dport = c["sport"].tolist(), c["dport"].tolist()
+    tcp_rows = np.flatnonzero(is_tcp).tolist()
+    if tcp_rows:
+        scaled = c["tcp_window"]
+        window = np.where(scaled >= 0, scaled, c["window"]).tolist()
+        seq, ack = c["tcp_seq_rel"].tolist(), c["tcp_ack_rel"].tolist()
+        mss, sack, wscale = c["mss"].tolist(), c["sack_perm"].tolist(), c["wscale"].tolist()
+        flag_list = flags.tolist()
+        notes: dict[tuple, str] = {}
+        names = analysis.tolist()
+        for i in tcp_rows:
+            note = notes.get(names[i])
+            if note is None:
+                note = notes[names[i]] = analysis_notes(names[i])
+            info[i] = tcp_info_text(note, sport[i], dport[i], flag_list[i], seq[i], ack[i],
+                                    window[i], plen[i], None if mss[i] < 0 else mss[i], sack[i],
+                                    None if wscale[i] < 0 else wscale[i])
+    proto = c["proto"]
+    for i in np.flatnonzero(proto == P_UDP).tolist():
+        info[i] = udp_info_text(sport[i], dport[i], plen[i])
+    icmp = np.flatnonzero((proto == P_ICMP) | (proto == P_ICMPV6))
+    if len(icmp):
+        types = c["icmp_type"].tolist()
+        for i in icmp.tolist():
+            info[i] = icmp_info_text(PROTOS[proto[i]], types[i])
+    return info
+
+
+def _take(c: dict[str, np.ndarray], pick: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[pick] for name, values in c.items()}
+
+
+class LazyFrames(Sequence):
+    """Every LabeledFrame of a capture, made from the stored columns when asked for."""
+
+    def __init__(self, store: FrameStore, path: str) -> None:
+        self._store = store
+        self.path = path
+        self._addresses = _Addresses()
+        self._cached: tuple[int, list[LabeledFrame]] | None = None
+
+    def __len__(self) -> int:
+        return self._store.count
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} frames of {self.path}, made on demand>"
+
+    def _chunk_frames(self, k: int, pick: np.ndarray | None = None) -> list[LabeledFrame]:
+        store = self._store
+        c = store.chunk(k)
+        rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
+        if pick is not None:
+            c, rows = _take(c, pick), rows[pick]
+        values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
+        return list(map(LabeledFrame._make, zip(*values.values())))
+
+    def __iter__(self):
+        for k in range(len(self._store.starts)):
+            yield from self._chunk_frames(k)
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(n))] if index.step not in (None, 1) \
+                else self._range(*index.indices(n)[:2])
+        i = index.__index__()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("frame index out of range")
+        k = bisect.bisect_right(self._store.starts, i) - 1
+        if self._cached is None or self._cached[0] != k:
+            self._cached = (k, self._chunk_frames(k))
+        return self._cached[1][i - self._store.starts[k]]
+
+    def _range(self, start: int, stop: int) -> list[LabeledFrame]:
+        out: list[LabeledFrame] = []
+        starts = self._store.starts
+        for k in range(len(starts)):
+            end = starts[k + 1] if k + 1 < len(starts) else len(self)
+            if end <= start or starts[k] >= stop:
+                continue
+            lo, hi = max(start, starts[k]) - starts[k], min(stop, end) - starts[k]
+            out += self._chunk_frames(k, np.arange(lo, hi))
+        return out
+
+    def where(self, *, phase: str | None = None, conn: int | None = None) -> list[LabeledFrame]:
+        """The frames of one phase and/or connection, picked by column: only those are made."""
+        out: list[LabeledFrame] = []
+        for k in range(len(self._store.starts)):
+            mask = None
+            if phase is not None:
+                mask = self._store.chunk_column(k, "phase") == PHASES.index(phase)
+            if conn is not None:
+                hit = self._store.chunk_column(k, "tcp_stream") == conn
+                mask = hit if mask is None else mask & hit
+            pick = np.flatnonzero(mask)
+            if len(pick):
+                out += self._chunk_frames(k, pick)
+        return out
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dataframe(self):
+        """A pandas DataFrame of every frame, straight from the columns (no LabeledFrame made),
+        as Analysis.to_dataframe() documents it."""
+        import pandas as pd
+
+        parts: dict[str, list] = {name: [] for name in LabeledFrame._fields}
+        store = self._store
+        for k in range(len(store.starts)):
+            c = store.chunk(k)
+            rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
+            for name, values in _field_values(c, rows, store.extras, store.first_ts,
+                                              self._addresses).items():
+                parts[name] += values
+        frame = pd.DataFrame(parts, columns=list(LabeledFrame._fields))
+        frame["analysis"] = frame["analysis"].map(list)
+        return frame.set_index("number", drop=False)
+
+    def frames_by_stream(self, streams: int) -> list[tuple[int, ...]]:
+        """Per TCP stream id (0 .. streams-1), the numbers of its frames in order."""
+        stream = self._store.column("tcp_stream").astype(np.int64)
+        number = self._store.column("number").astype(np.int64)
+        tcp = np.flatnonzero(stream >= 0)
+        order = tcp[np.argsort(stream[tcp], kind="stable")]
+        bounds = np.searchsorted(stream[order], np.arange(streams + 1))
+        numbers = number[order].tolist()
+        return [tuple(numbers[bounds[s]:bounds[s + 1]]) for s in range(streams)]
+
+
+class Deferred(Sequence):
+    """A list made on first use (connections, exchanges): analyze() + iterating frames never
+    pays for them."""
+
+    def __init__(self, make: Callable[[], list]) -> None:
+        self._make: Callable[[], list] | None = make
+        self._items: list = []
+
+    def _list(self) -> list:
+        if self._make is not None:
+            self._items, self._make = self._make(), None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __getitem__(self, index):
+        return self._list()[index]
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Deferred):
+            other = other._list()
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return self._list() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._list())
+
+
+def connections_with_frames(connections: list[Connection], frames: LazyFrames) -> list[Connection]:
+    """The connection records with their frame numbers filled in (Connection.frames)."""
+    if not connections:
+        return connections
+    per_stream = frames.frames_by_stream(max(c.id for c in connections) + 1)
+    return [c._replace(frames=per_stream[c.id]) for c in connections]
