@@ -20,14 +20,16 @@ construction. `_field_values` is the one place that turns columns into LabeledFr
 from __future__ import annotations
 
 import bisect
+import gc
 import tempfile
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from analysis.model import Connection, LabeledFrame, TcpInfo
-from analysis.session.info import (analysis_notes, frame_info, icmp_info_text, tcp_info_text,
+from analysis.session.info import (analysis_notes, frame_info, icmp_info_text, tcp_info_texts,
                                    udp_info_text)
 from analysis.session.labels import flags_text
 
@@ -169,11 +171,20 @@ class _Addresses:
         self._texts: dict[tuple[int, int, int], str] = {}
 
     def texts(self, family: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> list[str]:
-        keys = np.stack([family.astype(np.uint64), hi.astype(np.uint64), lo.astype(np.uint64)],
-                        axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        if not len(family):
+            return []
+        if int(family.max()) <= 4 and not hi.any():
+            # no IPv6 here: (family, address) fits one 64-bit key, and a 1-D unique is fast
+            key = (family.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
+            uniq1, inverse = np.unique(key, return_inverse=True)
+            uniq = [(int(k) >> 32, 0, int(k) & 0xFFFFFFFF) for k in uniq1.tolist()]
+        else:
+            keys = np.stack([family.astype(np.uint64), hi.astype(np.uint64),
+                             lo.astype(np.uint64)], axis=1)
+            uniq3, inverse = np.unique(keys, axis=0, return_inverse=True)
+            uniq = uniq3.tolist()
         names = np.empty(len(uniq), dtype=object)
-        for k, (fam, h, l) in enumerate(uniq.tolist()):
+        for k, (fam, h, l) in enumerate(uniq):
             key = (fam, h, l)
             text = self._texts.get(key)
             if text is None:
@@ -183,6 +194,8 @@ class _Addresses:
 
 
 def _nullable(values: np.ndarray, present: np.ndarray) -> list:
+    if present.all():
+        return values.tolist()
     out = values.astype(object)
     out[~present] = None
     return out.tolist()
@@ -237,22 +250,24 @@ def _info(c, is_tcp, flags, analysis, plen) -> list[str]:
     n = len(flags)
     info = [""] * n
     sport, dport = c["sport"].tolist(), c["dport"].tolist()
-    tcp_rows = np.flatnonzero(is_tcp).tolist()
-    if tcp_rows:
-        scaled = c["tcp_window"]
-        window = np.where(scaled >= 0, scaled, c["window"]).tolist()
-        seq, ack = c["tcp_seq_rel"].tolist(), c["tcp_ack_rel"].tolist()
-        mss, sack, wscale = c["mss"].tolist(), c["sack_perm"].tolist(), c["wscale"].tolist()
-        flag_list = flags.tolist()
-        notes: dict[tuple, str] = {}
-        names = analysis.tolist()
-        for i in tcp_rows:
-            note = notes.get(names[i])
-            if note is None:
-                note = notes[names[i]] = analysis_notes(names[i])
-            info[i] = tcp_info_text(note, sport[i], dport[i], flag_list[i], seq[i], ack[i],
-                                    window[i], plen[i], None if mss[i] < 0 else mss[i], sack[i],
-                                    None if wscale[i] < 0 else wscale[i])
+    tcp_rows = np.flatnonzero(is_tcp)
+    if len(tcp_rows):
+        t = _take(c, tcp_rows)
+        scaled = t["tcp_window"].astype(np.int64)
+        window = np.where(scaled >= 0, scaled, t["window"]).tolist()
+        names = analysis[tcp_rows].tolist()
+        cache: dict[tuple, str] = {}
+        notes = [cache[a] if a in cache else cache.setdefault(a, analysis_notes(a)) for a in names]
+        texts = tcp_info_texts(notes, t["sport"].tolist(), t["dport"].tolist(),
+                               flags[tcp_rows].tolist(), t["tcp_seq_rel"].tolist(),
+                               t["tcp_ack_rel"].tolist(), window,
+                               c["payload_len"][tcp_rows].tolist(), t["mss"].tolist(),
+                               t["sack_perm"].tolist(), t["wscale"].tolist())
+        if len(tcp_rows) == n:
+            info = texts
+        else:
+            for i, text in zip(tcp_rows.tolist(), texts):
+                info[i] = text
     proto = c["proto"]
     for i in np.flatnonzero(proto == P_UDP).tolist():
         info[i] = udp_info_text(sport[i], dport[i], plen[i])
@@ -289,8 +304,16 @@ class LazyFrames(Sequence):
         rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
         if pick is not None:
             c, rows = _take(c, pick), rows[pick]
-        values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
-        return list(map(LabeledFrame._make, zip(*values.values())))
+        # Tens of thousands of tuples at once would run the cyclic collector over and over
+        # (each pass scanning the caller's objects too); records hold no cycles, so it waits.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            return list(map(tuple.__new__, repeat(LabeledFrame), zip(*values.values())))
+        finally:
+            if enabled:
+                gc.enable()
 
     def __iter__(self):
         for k in range(len(self._store.starts)):

@@ -2,9 +2,9 @@
 
 `frame_info(frame, info)` says it from a decoded Frame and its TcpInfo (the per-frame pipeline,
 and the columnar engine for the few frames whose Info needs fields it keeps no column for: ARP,
-malformed, other protocols); `tcp_info_text` and `udp_info_text` are the same words from plain
-values, which the columnar engine's materialisation (analysis/columnar/labeled.py) calls per
-frame, so the two engines cannot spell them differently.
+malformed, other protocols); `tcp_info_texts` and `udp_info_text` are the same words from plain
+values, which the columnar engine's materialisation (analysis/columnar/labeled.py) calls on a
+chunk's columns, so the two engines cannot spell them differently.
 """
 from __future__ import annotations
 
@@ -34,19 +34,29 @@ def analysis_notes(analysis: tuple[str, ...]) -> str:
     return "".join(f"[{_ANALYSIS_INFO[name]}] " for name in analysis)
 
 
-def tcp_info_text(notes: str, sport: int, dport: int, flags: int, seq_rel: int, ack_rel: int,
-                  window: int, payload_len: int, mss: int | None, sack_permitted: bool,
-                  wscale: int | None) -> str:
-    """A TCP frame's Info; `window` is the scaled window (the raw field where the scale is unknown)."""
-    ack = f" Ack={ack_rel}" if flags & ACK else ""
-    options = ""
-    if flags & SYN:
-        # Wireshark shows the handshake's negotiated options in the Info column.
-        options = ((f" MSS={mss}" if mss is not None else "")
-                   + (" SACK_PERM" if sack_permitted else "")
-                   + (f" WS={1 << wscale}" if wscale is not None else ""))
-    return (f"{notes}{sport} → {dport} [{flags_text(flags).replace(',', ', ')}] "
-            f"Seq={seq_rel}{ack} Win={window} Len={payload_len}{options}")
+_FLAG_WORDS = tuple(flags_text(bits).replace(",", ", ") for bits in range(1 << 12))
+
+
+def tcp_info_texts(notes, sports, dports, flags, seqs, acks, windows, payload_lens, msss,
+                   sacks, wscales) -> list[str]:
+    """TCP frames' Info, one per position of the equal-length sequences given (the columnar
+    engine passes a chunk's columns as lists; frame_info one frame's values). `windows`: the
+    scaled window (the raw field where the scale is unknown); mss / wscale None or -1: absent."""
+    out = []
+    words = _FLAG_WORDS
+    for note, sport, dport, bits, seq, ack, window, length, mss, sack, wscale in zip(
+            notes, sports, dports, flags, seqs, acks, windows, payload_lens, msss, sacks, wscales):
+        if bits & ACK:
+            text = f"{note}{sport} → {dport} [{words[bits]}] Seq={seq} Ack={ack} Win={window} Len={length}"
+        else:
+            text = f"{note}{sport} → {dport} [{words[bits]}] Seq={seq} Win={window} Len={length}"
+        if bits & SYN:
+            # Wireshark shows the handshake's negotiated options in the Info column.
+            text += ((f" MSS={mss}" if mss is not None and mss >= 0 else "")
+                     + (" SACK_PERM" if sack else "")
+                     + (f" WS={1 << wscale}" if wscale is not None and wscale >= 0 else ""))
+        out.append(text)
+    return out
 
 
 def udp_info_text(sport: int, dport: int, payload_len: int) -> str:
@@ -73,9 +83,10 @@ def frame_info(frame: Frame, info: TcpInfo | None) -> str:
     tcp = frame.tcp
     if tcp is not None and info is not None:
         window = info.window if info.window >= 0 else tcp.window
-        return tcp_info_text(analysis_notes(info.analysis), frame.sport, frame.dport, tcp.flags,
-                             info.seq_rel, info.ack_rel, window, frame.payload_len, tcp.mss,
-                             tcp.sack_permitted, tcp.wscale)
+        return tcp_info_texts((analysis_notes(info.analysis),), (frame.sport,), (frame.dport,),
+                              (tcp.flags,), (info.seq_rel,), (info.ack_rel,), (window,),
+                              (frame.payload_len,), (tcp.mss,), (tcp.sack_permitted,),
+                              (tcp.wscale,))[0]
     if frame.proto == "udp":
         return udp_info_text(frame.sport, frame.dport, frame.payload_len)
     if frame.proto in ("icmp", "icmpv6"):
