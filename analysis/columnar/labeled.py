@@ -291,6 +291,7 @@ class LazyFrames(Sequence):
         self.path = path
         self._addresses = _Addresses()
         self._cached: tuple[int, list[LabeledFrame]] | None = None
+        self._by_stream: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self._store.count
@@ -346,18 +347,52 @@ class LazyFrames(Sequence):
         return out
 
     def where(self, *, phase: str | None = None, conn: int | None = None) -> list[LabeledFrame]:
-        """The frames of one phase and/or connection, picked by column: only those are made."""
+        """The frames of one phase and/or connection, picked by column: only those are made
+        (a connection's rows come from an index of the stream column, built on first use)."""
+        if conn is not None:
+            rows = self._stream_rows(conn)
+            if phase is not None:
+                rows = rows[self._rows_column("phase", rows) == PHASES.index(phase)]
+            return self._rows(rows)
         out: list[LabeledFrame] = []
         for k in range(len(self._store.starts)):
-            mask = None
-            if phase is not None:
-                mask = self._store.chunk_column(k, "phase") == PHASES.index(phase)
-            if conn is not None:
-                hit = self._store.chunk_column(k, "tcp_stream") == conn
-                mask = hit if mask is None else mask & hit
-            pick = np.flatnonzero(mask)
+            pick = np.flatnonzero(self._store.chunk_column(k, "phase") == PHASES.index(phase))
             if len(pick):
                 out += self._chunk_frames(k, pick)
+        return out
+
+    def _stream_rows(self, conn: int) -> np.ndarray:
+        if self._by_stream is None:
+            stream = self._store.column("tcp_stream").astype(np.int64)
+            order = np.argsort(stream, kind="stable")
+            self._by_stream = (order, np.searchsorted(stream[order], np.arange(
+                int(stream.max(initial=-1)) + 2)))
+        order, bounds = self._by_stream
+        if not 0 <= conn < len(bounds) - 1:
+            return np.zeros(0, np.int64)
+        return order[bounds[conn]:bounds[conn + 1]]
+
+    def _rows_column(self, name: str, rows: np.ndarray) -> np.ndarray:
+        return np.concatenate([self._store.chunk_column(k, name)[
+            rows[(rows >= lo) & (rows < hi)] - lo] for k, lo, hi in self._spans()]) \
+            if len(rows) else np.zeros(0, np.int64)
+
+    def _spans(self):
+        starts = self._store.starts
+        for k, lo in enumerate(starts):
+            yield k, lo, starts[k + 1] if k + 1 < len(starts) else len(self)
+
+    def _rows(self, rows: np.ndarray) -> list[LabeledFrame]:
+        """The frames at global row indexes `rows` (ascending), chunk by chunk."""
+        out: list[LabeledFrame] = []
+        for k, lo, hi in self._spans():
+            pick = rows[(rows >= lo) & (rows < hi)] - lo
+            if len(pick):
+                if self._cached is not None and self._cached[0] == k:
+                    made = self._cached[1]
+                    out += [made[i] for i in pick.tolist()]
+                else:
+                    out += self._chunk_frames(k, pick)
         return out
 
     def __eq__(self, other) -> bool:
