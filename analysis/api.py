@@ -54,23 +54,25 @@ def _analyze_columnar(path, *, verify_checksums: bool = True, strict_checksums: 
     from analysis.columnar.engine import CHUNK_FRAMES, Scan
     from analysis.columnar.labeled import FrameStore, LazyFrames
 
-    scan = Scan(path, verify_checksums=verify_checksums, strict_checksums=strict_checksums,
-                chunk_frames=chunk_frames or CHUNK_FRAMES)
     store = FrameStore()
+    scan = Scan(path, verify_checksums=verify_checksums, strict_checksums=strict_checksums,
+                chunk_frames=chunk_frames or CHUNK_FRAMES, exchange_sink=store.add_exchanges)
     for batch in scan.batches():
         store.add(batch, scan)
-    return _result(scan.summary(), LazyFrames(store, scan.path))
+    return _result(scan.summary(), LazyFrames(store, scan.path), store)
 
 
-def _result(summary, frames) -> Analysis:
+def _result(summary, frames, store) -> Analysis:
     from analysis.columnar.conn.table import connections_from_table
     from analysis.columnar.labeled import Deferred, connections_with_frames
+    from analysis.columnar.session.exchanges import exchanges_from_columns
 
     table = summary.connections
     return Analysis(path=summary.path, frames=frames,
                     connections=Deferred(lambda: connections_with_frames(
                         connections_from_table(table), frames)),
-                    exchanges=Deferred(summary.exchanges), warnings=summary.warnings,
+                    exchanges=Deferred(lambda: exchanges_from_columns(store.exchange_parts())),
+                    warnings=summary.warnings,
                     frame_count=summary.frame_count, linktypes=summary.linktypes,
                     votes=summary.votes)
 

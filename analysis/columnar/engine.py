@@ -111,9 +111,12 @@ class Scan:
 
     def __init__(self, path: str | Path, *, verify_checksums: bool = True,
                  strict_checksums: bool = False, chunk_frames: int = CHUNK_FRAMES,
-                 keep_exchanges: bool = True) -> None:
+                 keep_exchanges: bool = True, exchange_sink=None) -> None:
         self.path = str(path)
         self.keep_exchanges = keep_exchanges
+        # exchange_sink(ExchangeColumns): given each part instead of keeping it (analyze() spills
+        # them to its frame store, so memory stays flat while they wait to be asked for)
+        self._exchange_sink = exchange_sink
         self._verify = verify_checksums
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
                                    chunk_frames=chunk_frames)
@@ -180,7 +183,11 @@ class Scan:
 
     def _keep(self, exchanges: ExchangeColumns) -> None:
         self._votes.feed(exchanges)
-        if self.keep_exchanges and len(exchanges.conn):
+        if not len(exchanges.conn):
+            return
+        if self._exchange_sink is not None:
+            self._exchange_sink(exchanges)
+        elif self.keep_exchanges:
             self._parts.append(exchanges)
 
     def summary(self) -> ScanSummary:

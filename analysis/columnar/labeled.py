@@ -95,7 +95,7 @@ class FrameStore:
         self.extras: dict[int, Extra] = {}   # global row index -> what the decoder said
         self.count = 0
         self.first_ts = 0
-        self.streams_seen = 0
+        self._exchange_parts: list = []
 
     def add(self, batch, scan) -> None:
         """Keep one FrameBatch (scan: the Scan that yielded it, still on this batch)."""
@@ -145,6 +145,27 @@ class FrameStore:
                 self._file.seek(enc.value)
                 out[name] = np.fromfile(self._file, dtype=np.dtype(enc.dtype), count=enc.count)
         return out
+
+    def add_exchanges(self, part) -> None:
+        """Keep one ExchangeColumns part (the engine's exchange_sink) in the file too."""
+        fields = {name: self._write_raw(np.ascontiguousarray(values))
+                  for name, values in part._asdict().items()}
+        self._exchange_parts.append((type(part), fields))
+
+    def exchange_parts(self) -> list:
+        out = []
+        for kind, fields in self._exchange_parts:
+            values = {}
+            for name, (offset, dtype, count) in fields.items():
+                self._file.seek(offset)
+                values[name] = np.fromfile(self._file, dtype=np.dtype(dtype), count=count)
+            out.append(kind(**values))
+        return out
+
+    def _write_raw(self, values: np.ndarray) -> tuple[int, str, int]:
+        offset = self._file.seek(0, 2)
+        self._file.write(values.tobytes())
+        return offset, values.dtype.str, len(values)
 
     def column(self, name: str) -> np.ndarray:
         """One stored column of every frame (memory: that column of the whole capture)."""
