@@ -29,7 +29,6 @@ from analysis.model import Frame, LabeledFrame
 from analysis.read.reader import CaptureReader
 from analysis.reference import _Pipeline, analyze_reference
 from analysis.result import Analysis, check_phase
-from analysis.session.info import frame_info
 
 
 def analyze(path: str | Path, *, verify_checksums: bool = True,
@@ -107,4 +106,4 @@ def iter_frames(path: str | Path, *, verify_checksums: bool = True) -> Iterator[
 
 
 __all__ = ["Analysis", "AnalysisError", "analyze", "iter_labeled", "iter_frames", "summarize",
-           "frame_info", "check_phase"]
+           "check_phase"]

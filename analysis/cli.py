@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("only frames this Wireshark display filter selects (the fields of "
                                "analysis/dissect, plus phase and label: 'phase == \"data\"')"))
     parser.add_argument("--fields", action="store_true",
-                        help=_("with --json: each frame's bytes and its field tree (schema_version 2)"))
+                        help=_("with --json: each frame's bytes and its field tree (schema_version 4)"))
     parser.add_argument("--summary", action="store_true",
                         help=_("counts only, with the fast columnar engine (for large captures: "
                                "millions of frames/s, memory flat in the file size); with --json as "

@@ -39,6 +39,28 @@ class ArpHeader(NamedTuple):
     tpa: str
 
 
+# TCP flag bits (tshark's tcp.flags): TcpHeader.flags and LabeledFrame.tcp_flags hold them
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE = 0x001, 0x002, 0x004, 0x008, 0x010, 0x020, 0x040, 0x080, 0x100
+
+
+class Malformed(NamedTuple):
+    """Why decoding stopped early: a code the stages branch on, and the message people read."""
+
+    code: str            # vocabulary.MALFORMED ("tcp-options-cut", "tcp-cut", "length", ...)
+    message: str         # where and why, one line ("tcp header cut at 14 of 20 bytes")
+
+
+class TcpOptions(NamedTuple):
+    """The TCP options the analyzer reads (TcpHeader's option fields), None where absent."""
+
+    mss: int | None
+    wscale: int | None   # shift count of the window-scale option
+    sack_permitted: bool
+    sack_blocks: tuple[tuple[int, int], ...]   # raw (left, right) edges
+    ts_val: int | None
+    ts_ecr: int | None
+
+
 class TcpHeader(NamedTuple):
     seq: int             # raw sequence number (tcp.seq_raw)
     ack: int             # raw acknowledgement number (tcp.ack_raw; present even without ACK flag)
@@ -55,6 +77,10 @@ class TcpHeader(NamedTuple):
     sack_blocks: tuple[tuple[int, int], ...]   # raw (left, right) edges
     ts_val: int | None
     ts_ecr: int | None
+
+    def options(self) -> TcpOptions:
+        return TcpOptions(self.mss, self.wscale, self.sack_permitted, self.sack_blocks,
+                          self.ts_val, self.ts_ecr)
 
 
 class Frame(NamedTuple):
@@ -90,7 +116,7 @@ class Frame(NamedTuple):
     icmp_type: int | None
     icmp_code: int | None
     truncated: bool             # the snaplen cut this frame (caplen < wirelen) or a header
-    malformed: str | None       # why decoding stopped early ("tcp header cut at 14 of 20 bytes", ...)
+    malformed: Malformed | None  # why decoding stopped early (code, "tcp header cut at 14 of 20 bytes")
     encap: tuple[str, ...] = () # encapsulations passed through, outermost first
                                 # (vocabulary.ENCAPSULATIONS: "pppoe", "mpls", "gre", "vxlan")
     undecoded: int | None = None  # a layer whose protocol we do not decode: decode_link.UNDECODED_*
@@ -191,7 +217,11 @@ class Exchange(NamedTuple):
 
 
 class LabeledFrame(NamedTuple):
-    """One frame as the analyzer reports it (a row of frames.csv, an entry of frames[] in JSON)."""
+    """One frame as the analyzer reports it (a row of frames.csv, an entry of frames[] in JSON).
+
+    Headers are kept as data (flag bits, the ARP header, the TCP options, a malformed code); the
+    texts people read - the flag names and Wireshark's Info column - are views made from them
+    (`flags`, `info`: analysis/frame_text.py), never parsed back."""
 
     number: int                 # 1-based, as Wireshark counts
     time: float                 # epoch seconds
@@ -201,7 +231,8 @@ class LabeledFrame(NamedTuple):
     sport: int | None
     dport: int | None
     proto: str                  # Frame.proto
-    flags: str                  # TCP flags as "SYN,ACK" (Wireshark's order), "" for non-TCP
+    tcp_flags: int              # the 12 TCP flag bits (tshark's tcp.flags: SYN 0x002, ACK 0x010,
+                                # model.FIN..AE); 0 without a TCP header (seq_raw is None then)
     len: int                    # frame length on the wire (Wireshark's Length column)
     payload_len: int            # transport payload length (tcp.len / UDP payload)
     phase: str                  # vocabulary.PHASES
@@ -214,6 +245,22 @@ class LabeledFrame(NamedTuple):
     seq_raw: int | None
     ack_raw: int | None
     window: int | None          # scaled window size
-    info: str                   # one-line summary, Wireshark's Info column style
     truncated: bool
-    malformed: str | None
+    malformed: Malformed | None  # code (vocabulary.MALFORMED) and message; None: decoded whole
+    arp: ArpHeader | None                 # the ARP / RARP header (opcode, sha, spa, tha, tpa)
+    tcp_options: TcpOptions | None         # None without a TCP header
+    icmp_type: int | None                 # ICMP / ICMPv6 type (the Info column names it)
+    ip_proto: int | None                  # IP protocol after IPv6 extension headers
+
+    # the views, imported when used: frame_text imports this module's flag bits
+    @property
+    def flags(self) -> str:
+        """The flag names as "SYN,ACK" (Wireshark's order), "" without a TCP header."""
+        from analysis.frame_text import flags_text
+        return flags_text(self.tcp_flags)
+
+    @property
+    def info(self) -> str:
+        """One-line summary, Wireshark's Info column style."""
+        from analysis.frame_text import info_text
+        return info_text(self)

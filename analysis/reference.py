@@ -22,8 +22,7 @@ from analysis.model import Frame, LabeledFrame, TcpInfo
 from analysis.read.reader import CaptureReader
 from analysis.result import Analysis
 from analysis.session.exchanges import ExchangeTracker, vote_totals
-from analysis.session.info import frame_info
-from analysis.session.labels import SYN, FrameLabeler, flags_text
+from analysis.session.labels import SYN, FrameLabeler
 from analysis.tcp.analysis import TcpAnalyzer
 
 
@@ -108,7 +107,7 @@ def _labeled(frame: Frame, info: TcpInfo | None, label, first_ts: int) -> Labele
     return LabeledFrame(
         number=frame.number, time=frame.ts_ns / 1e9, rel_time=(frame.ts_ns - first_ts) / 1e9,
         src=src, dst=dst, sport=frame.sport, dport=frame.dport, proto=frame.proto,
-        flags=flags_text(tcp.flags) if tcp is not None else "", len=frame.wirelen,
+        tcp_flags=tcp.flags if tcp is not None else 0, len=frame.wirelen,
         payload_len=frame.payload_len, phase=label.phase, label=label.label,
         direction=label.direction, analysis=info.analysis if info is not None else (),
         conn=info.stream if info is not None else None,
@@ -117,7 +116,9 @@ def _labeled(frame: Frame, info: TcpInfo | None, label, first_ts: int) -> Labele
         seq_raw=tcp.seq if tcp is not None else None,
         ack_raw=tcp.ack if tcp is not None else None,
         window=info.window if info is not None else None,
-        info=frame_info(frame, info), truncated=frame.truncated, malformed=frame.malformed)
+        truncated=frame.truncated, malformed=frame.malformed, arp=frame.arp,
+        tcp_options=tcp.options() if tcp is not None else None, icmp_type=frame.icmp_type,
+        ip_proto=frame.ip_proto)
 
 
 def analyze_reference(path: str | Path, *, verify_checksums: bool = True,

@@ -53,7 +53,8 @@ class Analysis:
         return [f for f in self.frames if f.conn == conn_id]
 
     def to_dataframe(self):
-        """The frames as a pandas DataFrame (one row per frame, columns = LabeledFrame fields)."""
+        """The frames as a pandas DataFrame (one row per frame, columns = LabeledFrame fields,
+        then the text views `flags` and `info`)."""
         import pandas as pd  # imported here: the analyzer itself does not need pandas
 
         columns = getattr(self.frames, "to_dataframe", None)    # the lazy frames: from columns
@@ -61,6 +62,8 @@ class Analysis:
             return columns()
         frame = pd.DataFrame.from_records(self.frames, columns=LabeledFrame._fields)
         frame["analysis"] = frame["analysis"].map(list)
+        frame["flags"] = [f.flags for f in self.frames]
+        frame["info"] = [f.info for f in self.frames]
         return frame.set_index("number", drop=False)
 
 

@@ -68,6 +68,25 @@ ENCAPSULATIONS: dict[str, str] = {
                 "VNI) carried in UDP between hosts, as cloud and container networks do."),
 }
 
+# --- why decoding stopped early (Malformed.code; the columnar engine's MAL_* code is 1 + the index,
+# 0 for none). The stages branch on these: TCP analysis skips "tcp-options-cut" frames as tshark
+# does, connection tracking skips every "tcp-*" frame as Zeek does, "*cut" marks a frame truncated.
+MALFORMED: dict[str, str] = {
+    "tcp-options-cut": N_("The snaplen cut the TCP options: tshark shows no sequence analysis for "
+                          "such a segment."),
+    "tcp-cut": N_("The snaplen cut the TCP header (fewer than 20 bytes captured)."),
+    "tcp-invalid": N_("The TCP header does not fit: its header length is below 20 or beyond the "
+                      "segment, or the segment is shorter than a TCP header."),
+    "cut": N_("The snaplen cut another header (link, VLAN, IP, UDP, ICMP, a tunnel's)."),
+    "length": N_("A length field disagrees with the bytes: IPv4 total length, IPv6 payload "
+                 "length, extension headers or UDP length."),
+    "invalid": N_("A header we cannot follow (an IPv4 header with a bad version or header length)."),
+}
+# the codes of a header the snaplen cut (the frame is truncated)
+MALFORMED_CUT = ("tcp-options-cut", "tcp-cut", "cut")
+# the codes of a TCP header cut or invalid (Zeek drops such a packet before any state)
+MALFORMED_TCP = ("tcp-options-cut", "tcp-cut", "tcp-invalid")
+
 # --- labels: what one frame is ------------------------------------------------------------------
 LABELS: dict[str, str] = {
     "arp-request": N_("ARP request (opcode 1): 'who has <IP>? tell <IP>', sent to the broadcast MAC."),

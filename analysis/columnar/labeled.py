@@ -10,12 +10,14 @@ Memory does not grow with the capture: each chunk's columns go to an unlinked te
 reads the chunks back in order and makes each chunk's records at once (lists from numpy, the
 Info text per frame); indexing reads the one chunk holding the frame.
 
-A few frames need fields the columns do not hold: non-IP frames (their MAC addresses, the ARP
-header for Info), malformed frames (the reason, as text), and IP protocols without a transport
-we decode (Info names the protocol). Those rows are decoded again by the per-frame decoder while
-their chunk is in memory (Scan.frame) and their src, dst, info and malformed kept aside; on the
-captures we meet they are a handful (ARP), and they are what the per-frame pipeline says by
-construction. `_field_values` is the one place that turns columns into LabeledFrame fields.
+The decode kernel keeps every field a LabeledFrame has of the usual frames, TCP options (MSS,
+window scale, SACK permitted, timestamps) included. A few frames need fields it does not hold:
+non-IP frames (their MAC addresses, the ARP header), malformed frames (the code and message),
+IP protocols without a transport we decode (ip_proto) and SACK blocks (their edges). Those rows
+are decoded again by the per-frame decoder while their chunk is in memory (Scan.frame) and those
+fields kept aside; on the captures we meet they are a handful (ARP, a loss's SACKs), and they
+are what the per-frame pipeline says by construction. `_field_values` is the one place that
+turns columns into LabeledFrame fields; flags and Info are LabeledFrame's own views.
 """
 from __future__ import annotations
 
@@ -28,10 +30,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from analysis.model import Connection, LabeledFrame, TcpInfo
-from analysis.session.info import (analysis_notes, frame_info, icmp_info_text, tcp_info_texts,
-                                   udp_info_text)
-from analysis.session.labels import flags_text
+from analysis.frame_text import flags_text, info_text
+from analysis.model import ArpHeader, Connection, LabeledFrame, Malformed, TcpOptions
 
 from analysis.columnar.columns import (DIRECTIONS, LABELS, MAL_NONE, P_ICMP, P_ICMPV6, P_TCP, P_UDP,
                                        PHASES, PROTOS, analysis_names, ip_text)
@@ -39,12 +39,15 @@ from analysis.columnar.columns import (DIRECTIONS, LABELS, MAL_NONE, P_ICMP, P_I
 # (group, column, stored name): what a LabeledFrame is made from
 _STORED = tuple(("frames", name, name) for name in (
     "number", "ts_ns", "family", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto",
-    "tcp_flags", "seq", "ack", "window", "wscale", "mss", "sack_perm", "wirelen", "payload_len",
-    "truncated", "icmp_type")) + tuple(("tcp", name, f"tcp_{name}") for name in (
+    "tcp_flags", "seq", "ack", "wscale", "mss", "sack_perm", "ts_val", "ts_ecr", "wirelen",
+    "payload_len", "truncated", "icmp_type")) + tuple(("tcp", name, f"tcp_{name}") for name in (
     "stream", "seq_rel", "ack_rel", "analysis", "window")) + tuple(
     ("labels", name, name) for name in ("phase", "label", "direction"))
 _INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64, np.uint64)
-_FLAGS = np.array([flags_text(bits) for bits in range(1 << 12)] + [""], dtype=object)
+_FLAGS = np.array([flags_text(bits) for bits in range(1 << 12)], dtype=object)
+# LabeledFrame.ip_proto of the rows the columns give it for: their transport's IP protocol
+_IP_PROTO = np.full(len(PROTOS), -1, np.int64)
+_IP_PROTO[[P_TCP, P_UDP, P_ICMP, P_ICMPV6]] = (6, 17, 1, 58)
 _PHASES = np.array(PHASES, dtype=object)
 _LABELS = np.array(LABELS, dtype=object)
 _PROTOS = np.array(PROTOS, dtype=object)
@@ -56,26 +59,23 @@ class Extra(NamedTuple):
 
     src: str
     dst: str
-    info: str
-    malformed: str | None
+    malformed: Malformed | None
+    arp: ArpHeader | None
+    tcp_options: TcpOptions | None
+    icmp_type: int | None
+    ip_proto: int | None
 
 
-def _needs_decoder(c: dict[str, np.ndarray], malformed: np.ndarray) -> np.ndarray:
-    """Rows whose src/dst, Info or malformed reason the columns cannot give."""
+def _needs_decoder(c: dict[str, np.ndarray], malformed: np.ndarray,
+                   sack_blocks: np.ndarray) -> np.ndarray:
+    """Rows whose src/dst, malformed reason, ARP header, IP protocol or SACK edges the columns
+    cannot give."""
     proto = c["proto"]
     transport = (proto == P_TCP) | (proto == P_UDP) | (proto == P_ICMP) | (proto == P_ICMPV6)
     has_tcp = c["tcp_flags"] >= 0
     is_tcp = c["tcp_stream"] >= 0
-    return ((c["family"] == 0) | (malformed != MAL_NONE) | ~transport
+    return ((c["family"] == 0) | (malformed != MAL_NONE) | ~transport | (sack_blocks > 0)
             | (has_tcp != is_tcp) | ((proto == P_TCP) & ~has_tcp))
-
-
-def _tcp_info(c: dict[str, np.ndarray], i: int) -> TcpInfo | None:
-    """Row i's TcpInfo, from the columns (what frame_info reads of it)."""
-    if c["tcp_stream"][i] < 0:
-        return None
-    return TcpInfo(int(c["tcp_stream"][i]), int(c["tcp_seq_rel"][i]), int(c["tcp_ack_rel"][i]),
-                   -1, analysis_names(int(c["tcp_analysis"][i])), int(c["tcp_window"][i]), False)
 
 
 class _Encoded(NamedTuple):
@@ -106,14 +106,17 @@ class FrameStore:
         c = {stored: getattr(groups[group], name) for group, name, stored in _STORED}
         if not self.count:
             self.first_ts = int(c["ts_ns"][0])
-        for i in np.flatnonzero(_needs_decoder(c, batch.frames.malformed)).tolist():
+        for i in np.flatnonzero(_needs_decoder(c, batch.frames.malformed,
+                                               batch.frames.sack_blocks)).tolist():
             frame = scan.frame(i)
             if frame.net in ("ipv4", "ipv6"):
                 src, dst = frame.src or "", frame.dst or ""
             else:
                 src, dst = frame.eth_src or "", frame.eth_dst or ""
-            self.extras[self.count + i] = Extra(src, dst, frame_info(frame, _tcp_info(c, i)),
-                                                frame.malformed)
+            self.extras[self.count + i] = Extra(
+                src, dst, frame.malformed, frame.arp,
+                frame.tcp.options() if frame.tcp is not None else None, frame.icmp_type,
+                frame.ip_proto)
         self.starts.append(self.count)
         self._chunks.append({name: self._write(values) for name, values in c.items()})
         self.count += n
@@ -235,9 +238,8 @@ def _field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, 
     bits, which = np.unique(c["tcp_analysis"], return_inverse=True)
     names = np.empty(len(bits), dtype=object)
     names[:] = [analysis_names(b) for b in bits.tolist()]
-    analysis = names[np.asarray(which).ravel()]
     sport, dport = c["sport"], c["dport"]
-    plen = c["payload_len"].tolist()
+    icmp, ip_proto = c["icmp_type"], _IP_PROTO[c["proto"]]
     out = {
         "number": c["number"].tolist(), "time": (ts / 1e9).tolist(),
         "rel_time": ((ts - first_ts) / 1e9).tolist(),
@@ -245,59 +247,46 @@ def _field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, 
         "dst": addresses.texts(c["family"], c["dst_hi"], c["dst_lo"]),
         "sport": _nullable(sport, sport >= 0), "dport": _nullable(dport, dport >= 0),
         "proto": _PROTOS[c["proto"]].tolist(),
-        "flags": _FLAGS[np.where(has_tcp, flags, len(_FLAGS) - 1)].tolist(),
-        "len": c["wirelen"].tolist(), "payload_len": plen,
+        "tcp_flags": np.where(has_tcp, flags, 0).tolist(),
+        "len": c["wirelen"].tolist(), "payload_len": c["payload_len"].tolist(),
         "phase": _PHASES[c["phase"]].tolist(), "label": _LABELS[c["label"]].tolist(),
         "direction": _DIRECTIONS[np.where(c["direction"] >= 0, c["direction"],
                                           len(_DIRECTIONS) - 1)].tolist(),
-        "analysis": analysis.tolist(),
+        "analysis": names[np.asarray(which).ravel()].tolist(),
         "conn": _nullable(stream, is_tcp), "seq": _nullable(c["tcp_seq_rel"], is_tcp),
         "ack": _nullable(c["tcp_ack_rel"], is_tcp),
         "seq_raw": _nullable(c["seq"], has_tcp), "ack_raw": _nullable(c["ack"], has_tcp),
         "window": _nullable(c["tcp_window"], is_tcp),
-        "info": _info(c, is_tcp, flags, analysis, plen),
-        "truncated": c["truncated"].tolist(), "malformed": [None] * n,
+        "truncated": c["truncated"].tolist(), "malformed": [None] * n, "arp": [None] * n,
+        "tcp_options": _tcp_options(c, has_tcp),
+        "icmp_type": _nullable(icmp, icmp >= 0), "ip_proto": _nullable(ip_proto, ip_proto >= 0),
     }
     if extras:
         for pos in np.flatnonzero(np.isin(rows, np.fromiter(extras, np.int64, len(extras)))).tolist():
             extra = extras[int(rows[pos])]
             out["src"][pos], out["dst"][pos] = extra.src, extra.dst
-            out["info"][pos], out["malformed"][pos] = extra.info, extra.malformed
+            out["malformed"][pos], out["arp"][pos] = extra.malformed, extra.arp
+            out["tcp_options"][pos], out["icmp_type"][pos] = extra.tcp_options, extra.icmp_type
+            out["ip_proto"][pos] = extra.ip_proto
     return out
 
 
-def _info(c, is_tcp, flags, analysis, plen) -> list[str]:
-    """The Info text of every row the columns can say it of (session/info.py's words)."""
-    n = len(flags)
-    info = [""] * n
-    sport, dport = c["sport"].tolist(), c["dport"].tolist()
-    tcp_rows = np.flatnonzero(is_tcp)
-    if len(tcp_rows):
-        t = _take(c, tcp_rows)
-        scaled = t["tcp_window"].astype(np.int64)
-        window = np.where(scaled >= 0, scaled, t["window"]).tolist()
-        names = analysis[tcp_rows].tolist()
-        cache: dict[tuple, str] = {}
-        notes = [cache[a] if a in cache else cache.setdefault(a, analysis_notes(a)) for a in names]
-        texts = tcp_info_texts(notes, t["sport"].tolist(), t["dport"].tolist(),
-                               flags[tcp_rows].tolist(), t["tcp_seq_rel"].tolist(),
-                               t["tcp_ack_rel"].tolist(), window,
-                               c["payload_len"][tcp_rows].tolist(), t["mss"].tolist(),
-                               t["sack_perm"].tolist(), t["wscale"].tolist())
-        if len(tcp_rows) == n:
-            info = texts
-        else:
-            for i, text in zip(tcp_rows.tolist(), texts):
-                info[i] = text
-    proto = c["proto"]
-    for i in np.flatnonzero(proto == P_UDP).tolist():
-        info[i] = udp_info_text(sport[i], dport[i], plen[i])
-    icmp = np.flatnonzero((proto == P_ICMP) | (proto == P_ICMPV6))
-    if len(icmp):
-        types = c["icmp_type"].tolist()
-        for i in icmp.tolist():
-            info[i] = icmp_info_text(PROTOS[proto[i]], types[i])
-    return info
+def _tcp_options(c: dict[str, np.ndarray], has_tcp: np.ndarray) -> list:
+    """TcpOptions per row with a TCP header (None elsewhere); SACK edges are the decoder's."""
+    out: list = [None] * len(has_tcp)
+    rows = np.flatnonzero(has_tcp)
+    if not len(rows):
+        return out
+    mss, wscale = c["mss"][rows], c["wscale"][rows]
+    ts_val, ts_ecr = c["ts_val"][rows], c["ts_ecr"][rows]
+    made = list(map(TcpOptions._make, zip(
+        _nullable(mss, mss >= 0), _nullable(wscale, wscale >= 0), c["sack_perm"][rows].tolist(),
+        repeat((), len(rows)), _nullable(ts_val, ts_val >= 0), _nullable(ts_ecr, ts_ecr >= 0))))
+    if len(rows) == len(out):
+        return made
+    for i, options in zip(rows.tolist(), made):
+        out[i] = options
+    return out
 
 
 def _take(c: dict[str, np.ndarray], pick: np.ndarray) -> dict[str, np.ndarray]:
@@ -429,15 +418,22 @@ class LazyFrames(Sequence):
         import pandas as pd
 
         parts: dict[str, list] = {name: [] for name in LabeledFrame._fields}
+        flags: list[str] = []
+        info: list[str] = []
         store = self._store
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            for name, values in _field_values(c, rows, store.extras, store.first_ts,
-                                              self._addresses).items():
-                parts[name] += values
+            values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            for name, column in values.items():
+                parts[name] += column
+            flags += _FLAGS[values["tcp_flags"]].tolist()
+            # Info is a view of a whole record (frame_text.info_text): made per chunk, not kept
+            info += [info_text(f) for f in map(LabeledFrame._make, zip(*values.values()))]
         frame = pd.DataFrame(parts, columns=list(LabeledFrame._fields))
         frame["analysis"] = frame["analysis"].map(list)
+        frame["flags"] = flags
+        frame["info"] = info
         return frame.set_index("number", drop=False)
 
     def frames_by_stream(self, streams: int) -> list[tuple[int, ...]]:

@@ -58,8 +58,10 @@ from analysis.conn.zeek import (CLOSED, ESTABLISHED, FIN, INACTIVE, PARTIAL, RES
                         SYN_ACK_SENT, SYN_SENT, ZeekTcp)
 from analysis.decode.checksums import offloaded
 from analysis.model import Connection, Frame, TcpInfo
+from analysis.vocabulary import MALFORMED_TCP
 
 ACK = 0x10
+_TCP_MALFORMED = frozenset(MALFORMED_TCP)
 
 # TCP ports in Zeek's default likely_server_ports (the `redef likely_server_ports += {...}` of the
 # scripts under base/protocols/). A connection that does not start with a SYN is flipped on
@@ -184,7 +186,7 @@ class ConnectionTracker:
             conn.irtt = (frame.ts_ns - conn.syn_ns) / 1e9
 
         malformed = frame.malformed
-        if malformed is not None and malformed.startswith("tcp"):
+        if malformed is not None and malformed.code in _TCP_MALFORMED:
             return      # Zeek drops a packet whose TCP header is cut or invalid before any state
         zeek = conn.zeek
         if zeek is None:

@@ -26,7 +26,8 @@ is not decoded here (a non-first fragment, ESP, a GRE tunnel we cannot follow...
 a non-IP frame.  `Frame.undecoded` is the decode_link.UNDECODED_* code of a layer whose protocol
 we do not decode (an unknown Ethernet type, PPP protocol, MPLS payload, GRE protocol type).
 
-Errors: an undecodable layer is data (`Frame.malformed` says where decoding stopped and why;
+Errors: an undecodable layer is data (`Frame.malformed`: a vocabulary.MALFORMED code, and where
+decoding stopped and why;
 `Frame.truncated` says the snaplen, or the sender, cut a header or the payload).  The single
 exception is a link type this module cannot decode: UnknownLinkTypeError naming the link type
 and the frame -- and the file when the caller passes `path=` (iter_frames always does).
@@ -42,11 +43,12 @@ from analysis.decode.link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP, ETH_TEB
                                   LINKTYPE_NAMES, MAX_TUNNELS, VXLAN_HEADER, VXLAN_PORT, _cut,
                                   ethernet_at, peel)
 from analysis.errors import UnknownLinkTypeError
+from analysis.vocabulary import MALFORMED_CUT
 from analysis.i18n import N_
-from analysis.model import ArpHeader, Frame, RawRecord, TcpHeader
+from analysis.model import ArpHeader, Frame, Malformed, RawRecord, TcpHeader
 
 _new = tuple.__new__
-CUT_MARK = "header cut at"          # every cut-header reason contains it (see decode_ip.cut)
+_CUT_CODES = frozenset(MALFORMED_CUT)  # a header the snaplen cut: the frame is truncated
 SUPPORTED_LINKTYPES = frozenset(LINK_DECODERS)
 
 
@@ -123,7 +125,7 @@ def _decode_general(rec: RawRecord, path: str | None, verify_checksums: bool) ->
     if rest[5] == "gre":                  # a tunnel we did not follow: the network's name
         rest = rest[:5] + (rest[0],) + rest[6:]
     malformed = rest[15]
-    truncated = rec.caplen < rec.wirelen or (malformed is not None and CUT_MARK in malformed)
+    truncated = rec.caplen < rec.wirelen or (malformed is not None and malformed.code in _CUT_CODES)
     return _new(Frame, rec[:6] + (eth_src, eth_dst, vlans, ethertype) + rest[:15]
                 + (truncated, malformed, encap, undecoded))
 
@@ -225,14 +227,14 @@ def _arp(data: bytes, off: int, net: str):
     have = len(data) - off
     if have < 8:
         return (net, None, None, None, None, net, None, None, None, 0, b"", None, None, None, None,
-                f"{net} header cut at {max(have, 0)} of 8 bytes")
+                Malformed("cut", f"{net} header cut at {max(have, 0)} of 8 bytes"))
     ptype = (data[off + 2] << 8) | data[off + 3]
     hlen, plen = data[off + 4], data[off + 5]
     opcode = (data[off + 6] << 8) | data[off + 7]
     need = 8 + 2 * hlen + 2 * plen
     if have < need:
         return (net, None, None, None, None, net, None, None, None, 0, b"", None, None, None, None,
-                f"{net} header cut at {have} of {need} bytes")
+                Malformed("cut", f"{net} header cut at {have} of {need} bytes"))
     sha = off + 8
     spa = sha + hlen
     tha = spa + plen

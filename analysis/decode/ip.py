@@ -10,15 +10,16 @@ Lengths come from the headers (IPv4 total length, IPv6 payload length), never fr
 length, so `payload_len` equals tshark's tcp.len even when the snaplen cut the payload off; the
 Ethernet padding of short frames is never counted as payload.
 
-A header cut by the snaplen gives malformed "<layer> header cut at X of Y bytes" (decode.py marks
-such frames truncated); an impossible value gives another one-line reason.  Neither raises.
+A header cut by the snaplen gives malformed Malformed("cut" | "tcp-cut" | "tcp-options-cut",
+"<layer> header cut at X of Y bytes") (decode/frame.py marks such frames truncated); an impossible
+value gives another code of vocabulary.MALFORMED and a one-line reason.  Neither raises.
 """
 from __future__ import annotations
 
 import struct
 from socket import AF_INET6, inet_ntoa, inet_ntop
 
-from analysis.model import TcpHeader
+from analysis.model import Malformed, TcpHeader
 
 PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6, PROTO_GRE = 1, 6, 17, 58, 47
 # IPv6 extension headers we step over: hop-by-hop, routing, fragment, destination options, AH
@@ -31,8 +32,9 @@ _HH = struct.Struct("!HH")
 _new = tuple.__new__
 
 
-def cut(layer: str, have: int, need: int) -> str:
-    return f"{layer} header cut at {have} of {need} bytes"
+def cut(layer: str, have: int, need: int, code: str = "cut") -> Malformed:
+    """A header the snaplen cut; code "tcp-cut" / "tcp-options-cut" for TCP (vocabulary.MALFORMED)."""
+    return Malformed(code, f"{layer} header cut at {have} of {need} bytes")
 
 
 def ipv4(data: bytes, off: int, wirelen: int, verify: bool):
@@ -45,7 +47,7 @@ def ipv4(data: bytes, off: int, wirelen: int, verify: bool):
     src, dst = inet_ntoa(src_b), inet_ntoa(dst_b)
     if vihl >> 4 != 4 or ihl < 20:
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, 0, b"", None, None, None,
-                None, f"ipv4 bad version/header length {vihl:#04x}")
+                None, Malformed("invalid", f"ipv4 bad version/header length {vihl:#04x}"))
     if have < ihl:
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, 0, b"", None, None, None,
                 None, cut("ipv4 options", have - 20, ihl - 20))
@@ -55,9 +57,9 @@ def ipv4(data: bytes, off: int, wirelen: int, verify: bool):
         total = on_wire
     elif total < ihl:
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, 0, b"", None, None, None,
-                None, f"ipv4 total length {total} is shorter than its header ({ihl})")
+                None, Malformed("length", f"ipv4 total length {total} is shorter than its header ({ihl})"))
     elif total > on_wire:
-        malformed = f"ipv4 total length {total} exceeds the {on_wire} bytes on the wire"
+        malformed = Malformed("length", f"ipv4 total length {total} exceeds the {on_wire} bytes on the wire")
         total = on_wire
     if frag & 0x1FFF:                     # not the first fragment: no transport header here
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, total - ihl,
@@ -81,7 +83,7 @@ def ipv6(data: bytes, off: int, wirelen: int, verify: bool):
     on_wire = wirelen - off - 40
     if plen == 0 or plen > on_wire:       # jumbogram / offload (0), or a lying length
         if plen > on_wire:
-            malformed = f"ipv6 payload length {plen} exceeds the {on_wire} bytes on the wire"
+            malformed = Malformed("length", f"ipv6 payload length {plen} exceeds the {on_wire} bytes on the wire")
         plen = on_wire
     pos, end = off + 40, off + 40 + plen
     while nxt in (EXT_HOPOPTS, EXT_ROUTING, EXT_FRAGMENT, EXT_DSTOPTS, EXT_AH):
@@ -101,7 +103,7 @@ def ipv6(data: bytes, off: int, wirelen: int, verify: bool):
         pos += size
         if pos > end:
             return ("ipv6", src, dst, nxt, hlim, "ipv6", None, None, None, 0, b"", None, None,
-                    None, None, f"ipv6 extension headers run past the payload length {plen}")
+                    None, None, Malformed("length", f"ipv6 extension headers run past the payload length {plen}"))
     # the pseudo-header uses the upper-layer length and, with a routing header, the final
     # destination; we use the header's destination (routing headers are rare in courses)
     pseudo = int.from_bytes(src_b + dst_b, "big") + nxt if verify else 0
@@ -134,14 +136,14 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
             sport = dport = None
             if have >= 4:
                 sport, dport = _HH.unpack_from(data, t)
-            reason = (cut("tcp", max(have, 0), 20) if have < 20
-                      else f"tcp segment of {seg_len} bytes is shorter than a tcp header")
+            reason = (cut("tcp", max(have, 0), 20, "tcp-cut") if have < 20
+                      else Malformed("tcp-invalid", f"tcp segment of {seg_len} bytes is shorter than a tcp header"))
             return "tcp", sport, dport, None, 0, b"", None, None, None, None, reason
         sport, dport, seq, ack, offflags, window, csum, urgent = _TCP.unpack_from(data, t)
         hlen = (offflags >> 12) * 4
         malformed = None
         if hlen < 20 or hlen > seg_len:
-            malformed = f"tcp header length {hlen} is invalid"
+            malformed = Malformed("tcp-invalid", f"tcp header length {hlen} is invalid")
             mss = wscale = ts_val = ts_ecr = None
             sack_ok, sacks = False, ()
             hlen = 20 if hlen < 20 else seg_len
@@ -151,7 +153,7 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
         else:
             mss, wscale, sack_ok, sacks, ts_val, ts_ecr = _tcp_options(data, t + 20, t + min(hlen, have))
             if have < hlen:
-                malformed = cut("tcp options", have - 20, hlen - 20)
+                malformed = cut("tcp options", have - 20, hlen - 20, "tcp-options-cut")
         tcp = _new(TcpHeader, (seq, ack, offflags & 0x0FFF, window, hlen, csum, urgent, mss, wscale,
                                sack_ok, sacks, ts_val, ts_ecr))
         ok = _checksum_ok(data, t, seg_len, pseudo + seg_len) if verify and whole else None
@@ -165,7 +167,7 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
         if 8 <= ulen <= seg_len:
             seg_len = ulen                     # bytes after the UDP length are IP-level padding
         else:
-            malformed = f"udp length {ulen} does not fit the ip payload of {seg_len} bytes"
+            malformed = Malformed("length", f"udp length {ulen} does not fit the ip payload of {seg_len} bytes")
         ok = None
         if verify and whole and (csum or v6):  # IPv4 checksum 0 means "not computed"
             ok = _checksum_ok(data, t, seg_len, pseudo + seg_len)

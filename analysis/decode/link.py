@@ -17,7 +17,7 @@ count frames by code and give one warning line per code.
 from __future__ import annotations
 
 from analysis.i18n import NP_
-from analysis.model import Warning, warning
+from analysis.model import Malformed, Warning, warning
 
 ETH_IPV4, ETH_ARP, ETH_RARP, ETH_IPV6 = 0x0800, 0x0806, 0x8035, 0x86DD
 ETH_PPPOE_SESSION, ETH_MPLS, ETH_MPLS_MULTICAST = 0x8864, 0x8847, 0x8848
@@ -69,8 +69,8 @@ LINKTYPE_NAMES = {
 NO_VLANS: tuple[int, ...] = ()
 
 
-def _cut(layer: str, have: int, need: int) -> str:
-    return f"{layer} header cut at {have} of {need} bytes"
+def _cut(layer: str, have: int, need: int) -> Malformed:
+    return Malformed("cut", f"{layer} header cut at {have} of {need} bytes")
 
 
 def ethernet(data: bytes):

@@ -1,6 +1,6 @@
 """The dissection in the JSON document (`python -m analysis FILE --json --fields`).
 
-schema_version 2 is version 1 (analysis/report/export.py) with, in every entry of `frames`:
+schema_version 4 is version 3 (analysis/report/export.py) with, in every entry of `frames`:
 
     "bytes":  the captured bytes of the frame, in hex ("00105a...")
     "fields": the protocol layers, outermost first, each a field:
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from analysis.dissect.fields import Dissection, Field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4   # 2 was version 1 with the fields
 
 
 def field_json(field: Field) -> dict:
@@ -34,7 +34,7 @@ def dissection_json(dissection: Dissection) -> list[dict]:
 
 def add_fields(document: dict, analysis) -> dict:
     """`document` (export.to_document of `analysis`) with each frame's `bytes` and `fields`, and
-    schema_version 2; the frames are read again from analysis.path."""
+    schema_version 4; the frames are read again from analysis.path."""
     from analysis.dissect.capture import tcp_contexts
     from analysis.dissect.core import dissect
     from analysis.read.reader import iter_records

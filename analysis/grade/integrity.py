@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from analysis.api import iter_frames
-from analysis.vocabulary import frame_filter
+from analysis.vocabulary import MALFORMED_CUT, frame_filter
 from analysis.grade.checks import N_
 
 _SYN, _ACK = 0x002, 0x010
 _ETHERNET = 1
+_CUT_CODES = frozenset(MALFORMED_CUT)
 
 
 class Fingerprint(NamedTuple):
@@ -139,7 +140,9 @@ def _address_key(text: str):
 
 
 def _length_mismatch(frame) -> bool:
-    if frame.malformed and "length" in frame.malformed and frame.net in ("ipv4", "ipv6"):
+    if (frame.malformed is not None and frame.malformed.code not in _CUT_CODES
+            and frame.net in ("ipv4", "ipv6")):
+        # a header value that disagrees with the bytes (a length, a header length), not the snaplen
         return True
     if frame.linktype != _ETHERNET or frame.net != "ipv4" or frame.truncated:
         return False

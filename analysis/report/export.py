@@ -1,18 +1,27 @@
 """Machine-readable outputs: the JSON document (stable, versioned schema) and frames.csv.
 
-JSON schema, version 1 (additive changes keep the version; a removal or a change of meaning
-bumps it):
+JSON schema, version 3 (additive changes keep the version; a removal or a change of meaning
+bumps it; 2 is taken by `--fields`, analysis/dissect/json.py, which is now 4):
 
     {
-      "schema": "reqresp-lab/analysis", "schema_version": 1, "lang": "en" | "id" (of the texts),
+      "schema": "reqresp-lab/analysis", "schema_version": 3, "lang": "en" | "id" (of the texts),
       "file": str, "frame_count": int, "linktypes": [int],
       "frames": [ {"number": int (1-based, as Wireshark), "time": float (epoch s),
                    "rel_time": float, "src": str, "dst": str, "sport": int|null, "dport": int|null,
-                   "proto": str, "flags": str ("SYN,ACK"; "" if not TCP), "len": int (frame length),
-                   "payload_len": int, "phase": str, "label": str, "direction": str|null,
-                   "analysis": [str], "conn": int|null, "seq": int|null, "ack": int|null,
-                   "seq_raw": int|null, "ack_raw": int|null, "window": int|null, "info": str,
-                   "truncated": bool, "malformed": str|null} ],
+                   "proto": str, "tcp_flags": int (the 12 bits of tshark's tcp.flags; 0 without a
+                   TCP header), "flags": str ("SYN,ACK": a view of tcp_flags; "" if not TCP),
+                   "len": int (frame length), "payload_len": int, "phase": str, "label": str,
+                   "direction": str|null, "analysis": [str], "conn": int|null, "seq": int|null,
+                   "ack": int|null, "seq_raw": int|null, "ack_raw": int|null,
+                   "window": int|null, "info": str (Wireshark's Info column: a view of the fields),
+                   "truncated": bool,
+                   "malformed": {"code": str (vocabulary "malformed"), "message": str}|null,
+                   "arp": {"opcode": int, "sha": str, "spa": str, "tha": str, "tpa": str}|null,
+                   "tcp_options": {"mss": int|null, "wscale": int|null (shift count),
+                                   "sack_permitted": bool, "sack_blocks": [[int, int]] (raw
+                                   left, right edges), "ts_val": int|null, "ts_ecr": int|null}|null
+                                  (null without a TCP header),
+                   "icmp_type": int|null, "ip_proto": int|null} ],
       "connections": [ {"id": int, "orig": "ip:port", "resp": "ip:port", "conn_state": str,
                         "history": str, "start": float, "duration": float,
                         "orig_pkts": int, "orig_bytes": int, "resp_pkts": int, "resp_bytes": int,
@@ -23,10 +32,16 @@ bumps it):
                       "kind": str} ],
       "votes": {option: count},
       "warnings": [ {"code": str, "message": str, "frame": int|null, "offset": int|null} ],
-      "vocabulary": {"phases": {...}, "labels": {...}, "analysis": {...}, "conn_states": {...}}
+      "vocabulary": {"phases": {...}, "labels": {...}, "analysis": {...}, "conn_states": {...},
+                     "malformed": {...}, ...}
     }
 
-Names in phase, label, analysis, conn_state, history and end come from vocabulary.py only.
+Version 3 against version 1: a frame's "malformed" is {code, message} (was the message), and
+"tcp_flags", "arp", "tcp_options", "icmp_type", "ip_proto" are new. frames.csv keeps every
+column it had (malformed: the message) and adds tcp_flags, malformed_code, the ARP fields, the TCP
+options, icmp_type and ip_proto at the end.
+
+Names in phase, label, analysis, conn_state, history, end and malformed come from vocabulary.py only.
 """
 from __future__ import annotations
 
@@ -39,13 +54,26 @@ from analysis import vocabulary
 from analysis.model import LabeledFrame
 
 SCHEMA = "reqresp-lab/analysis"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 
 def frame_dict(frame: LabeledFrame) -> dict:
-    row = frame._asdict()
-    row["analysis"] = list(frame.analysis)
-    return row
+    """A frame's JSON entry: its fields, with the text views (flags, info) where version 1 had them."""
+    options = frame.tcp_options
+    return {
+        "number": frame.number, "time": frame.time, "rel_time": frame.rel_time,
+        "src": frame.src, "dst": frame.dst, "sport": frame.sport, "dport": frame.dport,
+        "proto": frame.proto, "tcp_flags": frame.tcp_flags, "flags": frame.flags, "len": frame.len,
+        "payload_len": frame.payload_len, "phase": frame.phase, "label": frame.label,
+        "direction": frame.direction, "analysis": list(frame.analysis), "conn": frame.conn,
+        "seq": frame.seq, "ack": frame.ack, "seq_raw": frame.seq_raw, "ack_raw": frame.ack_raw,
+        "window": frame.window, "info": frame.info, "truncated": frame.truncated,
+        "malformed": frame.malformed._asdict() if frame.malformed is not None else None,
+        "arp": frame.arp._asdict() if frame.arp is not None else None,
+        "tcp_options": None if options is None else dict(
+            options._asdict(), sack_blocks=[list(block) for block in options.sack_blocks]),
+        "icmp_type": frame.icmp_type, "ip_proto": frame.ip_proto,
+    }
 
 
 def to_document(analysis, frames: Iterable[LabeledFrame] | None = None, lang: str = "en") -> dict:
@@ -71,7 +99,7 @@ def to_document(analysis, frames: Iterable[LabeledFrame] | None = None, lang: st
             "phases": _said(vocabulary.PHASES, t), "phase_filters": vocabulary.PHASE_FILTERS,
             "labels": _said(vocabulary.LABELS, t), "analysis": _said(vocabulary.ANALYSIS_FLAGS, t),
             "conn_states": _said(vocabulary.CONN_STATES, t), "history": _said(vocabulary.HISTORY_LETTERS, t),
-            "ends": _said(vocabulary.CONN_ENDS, t),
+            "ends": _said(vocabulary.CONN_ENDS, t), "malformed": _said(vocabulary.MALFORMED, t),
         },
     }
 
@@ -87,16 +115,39 @@ def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = N
     out.write("\n")
 
 
-CSV_COLUMNS = LabeledFrame._fields
+# version 1's columns first, in their order; the structured fields after them
+CSV_COLUMNS = ("number", "time", "rel_time", "src", "dst", "sport", "dport", "proto", "flags", "len",
+               "payload_len", "phase", "label", "direction", "analysis", "conn", "seq", "ack",
+               "seq_raw", "ack_raw", "window", "info", "truncated", "malformed",
+               "tcp_flags", "malformed_code", "arp_opcode", "arp_sha", "arp_spa", "arp_tha",
+               "arp_tpa", "mss", "wscale", "sack_permitted", "sack_blocks", "ts_val", "ts_ecr",
+               "icmp_type", "ip_proto")
+
+
+def csv_row(frame: LabeledFrame) -> list:
+    """The CSV cells of a frame, in CSV_COLUMNS order ("" for None)."""
+    mal, arp, opts = frame.malformed, frame.arp, frame.tcp_options
+    row = [frame.number, frame.time, frame.rel_time, frame.src, frame.dst, frame.sport, frame.dport,
+           frame.proto, frame.flags, frame.len, frame.payload_len, frame.phase, frame.label,
+           frame.direction, ";".join(frame.analysis), frame.conn, frame.seq, frame.ack,
+           frame.seq_raw, frame.ack_raw, frame.window, frame.info, frame.truncated,
+           None if mal is None else mal.message,
+           frame.tcp_flags, None if mal is None else mal.code]
+    row += [None] * 5 if arp is None else list(arp)
+    if opts is None:
+        row += [None] * 6
+    else:
+        row += [opts.mss, opts.wscale, opts.sack_permitted,
+                ";".join(f"{left}-{right}" for left, right in opts.sack_blocks), opts.ts_val, opts.ts_ecr]
+    row += [frame.icmp_type, frame.ip_proto]
+    return ["" if value is None else value for value in row]
 
 
 def write_csv(frames: Iterable[LabeledFrame], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
-        row = list(frame)
-        row[CSV_COLUMNS.index("analysis")] = ";".join(frame.analysis)
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(csv_row(frame))
 
 
 def csv_text(frames: Iterable[LabeledFrame]) -> str:

@@ -14,27 +14,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from analysis.model import Frame, TcpInfo
+from analysis.frame_text import flags_text  # noqa: F401  (re-exported)
+# the flag bits (re-exported: the stages and the reports import them here)
+from analysis.model import ACK, AE, CWR, ECE, FIN, PSH, RST, SYN, URG, Frame, TcpInfo  # noqa: F401
 from analysis.session import label_rules as rules
-
-FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, AE = 0x001, 0x002, 0x004, 0x008, 0x010, 0x020, 0x040, 0x080, 0x100
-
-# Wireshark's order for the flag names in a summary ("SYN, ACK" -> we write "SYN,ACK").
-_FLAG_NAMES = ((AE, "AE"), (CWR, "CWR"), (ECE, "ECE"), (URG, "URG"), (ACK, "ACK"), (PSH, "PSH"),
-               (RST, "RST"), (SYN, "SYN"), (FIN, "FIN"))
-_FLAG_TEXT_CACHE: dict[int, str] = {}
-
-
-def flags_text(flags: int) -> str:
-    """0x012 -> 'SYN,ACK' (Wireshark's Info column order: SYN, FIN, RST, PSH, ACK...)."""
-    text = _FLAG_TEXT_CACHE.get(flags)
-    if text is None:
-        names = [name for bit, name in _FLAG_NAMES if flags & bit]
-        # Wireshark lists SYN/FIN/RST before PSH/ACK: "[SYN, ACK]", "[FIN, ACK]", "[PSH, ACK]".
-        order = ("SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE")
-        names.sort(key=order.index)
-        text = _FLAG_TEXT_CACHE[flags] = ",".join(names)
-    return text
 
 
 class Label(NamedTuple):

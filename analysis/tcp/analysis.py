@@ -35,7 +35,6 @@ from analysis.vocabulary import ANALYSIS_FLAGS
 _NAMES = tuple(ANALYSIS_FLAGS)
 _SYN_ACK = SYN | ACK
 _SYN_FIN = SYN | FIN
-_OPTIONS_CUT = "tcp options"          # decode_ip.cut("tcp options", ...) reason prefix
 
 
 def _flag_names(bits: int) -> tuple[str, ...]:
@@ -193,7 +192,7 @@ class TcpAnalyzer:
                 fwd.win_scale = -2
 
         malformed = frame.malformed
-        if malformed is not None and malformed.startswith(_OPTIONS_CUT):
+        if malformed is not None and malformed.code == "tcp-options-cut":
             # tshark stops at the cut options, before printing the SEQ/ACK analysis
             names: tuple[str, ...] = ()
             irtt = None

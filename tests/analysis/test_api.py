@@ -44,8 +44,9 @@ def test_to_dataframe_is_one_row_per_frame(conformance_dir):
     result = analyze(conformance_dir / "pcaps" / "zeek_http_get.pcap")
     frame = result.to_dataframe()
     assert len(frame) == 14
-    assert list(frame.columns) == list(LabeledFrame._fields)
-    assert frame.loc[1, "label"] == "syn"
+    assert list(frame.columns) == [*LabeledFrame._fields, "flags", "info"]
+    assert frame.loc[1, "label"] == "syn" and frame.loc[1, "flags"] == "SYN"
+    assert frame.loc[1, "tcp_flags"] == 0x002 and frame.loc[1, "info"] == result.frames[0].info
     assert frame["phase"].value_counts()["data"] == 8
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.model import LabeledFrame
+from analysis import vocabulary
+from analysis.report.export import CSV_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,11 +48,16 @@ def test_json_document_has_the_documented_schema(http_get):
     done = run_cli(http_get, "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert doc["schema"] == "reqresp-lab/analysis" and doc["schema_version"] == 1
+    assert doc["schema"] == "reqresp-lab/analysis" and doc["schema_version"] == 3
     first = doc["frames"][0]
-    for key in ("number", "time", "src", "dst", "flags", "len", "phase", "label", "analysis", "conn"):
+    for key in ("number", "time", "src", "dst", "flags", "len", "phase", "label", "analysis", "conn",
+                "tcp_flags", "info", "malformed", "arp", "tcp_options"):
         assert key in first
     assert (first["number"], first["flags"], first["label"], first["conn"]) == (1, "SYN", "syn", 0)
+    assert (first["tcp_flags"], first["malformed"], first["arp"]) == (0x002, None, None)
+    assert first["tcp_options"]["mss"] == 1460 and first["tcp_options"]["wscale"] == 4
+    assert first["info"].endswith(" MSS=1460 SACK_PERM WS=16")
+    assert set(doc["vocabulary"]["malformed"]) == set(vocabulary.MALFORMED)
     conn = doc["connections"][0]
     assert (conn["orig"], conn["resp"], conn["conn_state"], conn["history"], conn["closed_by"], conn["end"]) == (
         "141.142.228.5:59856", "192.150.187.43:80", "SF", "ShADadFf", "orig", "fin-both")
@@ -65,7 +71,13 @@ def test_csv_and_filters(conformance_dir):
     done = run_cli(ftp, "--csv", "--conn", "1", "--phase", "handshake")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert list(rows[0]) == list(LabeledFrame._fields)
+    # version 1's columns, in their order, then the structured fields
+    assert list(rows[0])[:24] == ["number", "time", "rel_time", "src", "dst", "sport", "dport", "proto",
+                                  "flags", "len", "payload_len", "phase", "label", "direction",
+                                  "analysis", "conn", "seq", "ack", "seq_raw", "ack_raw", "window",
+                                  "info", "truncated", "malformed"]
+    assert list(rows[0]) == list(CSV_COLUMNS) and "tcp_flags" in CSV_COLUMNS
+    assert [(r["flags"], r["tcp_flags"]) for r in rows] == [("SYN", "2"), ("SYN,ACK", "18"), ("ACK", "16")]
     assert [r["label"] for r in rows] == ["syn", "syn-ack", "handshake-ack"]
     assert {r["conn"] for r in rows} == {"1"}
 

@@ -48,7 +48,7 @@ def test_json_fields_gives_each_frame_its_bytes_and_field_tree():
     done = run_cli(str(DEFAULT), "--json", "--fields", "-Y", "tcp.flags.syn == 1")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert doc["schema_version"] == 2 and [f["number"] for f in doc["frames"]] == [3, 4]
+    assert doc["schema_version"] == 4 and [f["number"] for f in doc["frames"]] == [3, 4]
     syn = doc["frames"][0]
     data = bytes.fromhex(syn["bytes"])
     assert [layer["name"] for layer in syn["fields"]] == ["frame", "eth", "ip", "tcp"]

@@ -9,7 +9,9 @@ from scapy.layers.ipsec import AH
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
-from analysis.decode.frame import CUT_MARK, decode_frame, iter_frames
+from analysis.decode.frame import decode_frame, iter_frames
+from analysis.model import Malformed
+from analysis.vocabulary import MALFORMED, MALFORMED_CUT
 from analysis.errors import UnknownLinkTypeError
 from analysis.model import RawRecord
 from analysis.read.reader import CaptureReader
@@ -86,7 +88,7 @@ def test_conformance_frames_match_tshark(conformance_name, conformance_truth):
             # Deliberate difference: a header cut by the snaplen is reported in `malformed`
             # ("tcp options header cut at 14 of 20 bytes"); tshark calls that frame
             # "[Packet size limited during capture]", not _ws.malformed.
-            assert CUT_MARK in f.malformed and f.truncated, where
+            assert f.malformed.code in MALFORMED_CUT and f.truncated, where
         # checksums: None exactly when the segment was not wholly captured (or UDP sent none)
         if f.checksum_ok is not None:
             assert f.checksum_ok == (f.number not in bad_checksums), where
@@ -98,7 +100,7 @@ def test_conformance_snaplen_cut_headers_are_reported(conformance_truth):
     """zeek_truncated_header: snaplen 68 cuts frame 1 inside its TCP options (40-byte header)."""
     frames = frames_of(conformance_truth("zeek_truncated_header.pcap").pcap)
     first = frames[0]
-    assert first.truncated and first.malformed == "tcp options header cut at 14 of 20 bytes"
+    assert first.truncated and first.malformed == Malformed("tcp-options-cut", "tcp options header cut at 14 of 20 bytes")
     assert first.tcp.header_len == 40 and first.tcp.mss == 1460   # what was captured is decoded
     assert all(f.truncated for f in frames)
 
@@ -263,9 +265,9 @@ def test_snaplen_cut_payload_keeps_lengths(tmp_path):
 
 
 @pytest.mark.parametrize("snaplen,reason", [
-    (14 + 20 + 10, "tcp header cut at 10 of 20 bytes"),
-    (14 + 12, "ipv4 header cut at 12 of 20 bytes"),
-    (10, "ethernet header cut at 10 of 14 bytes"),
+    (14 + 20 + 10, Malformed("tcp-cut", "tcp header cut at 10 of 20 bytes")),
+    (14 + 12, Malformed("cut", "ipv4 header cut at 12 of 20 bytes")),
+    (10, Malformed("cut", "ethernet header cut at 10 of 14 bytes")),
 ])
 def test_cut_headers_are_data_not_exceptions(tmp_path, snaplen, reason):
     f = decode_one(tmp_path, Ether() / TCP_SEG, snaplen=snaplen)
@@ -277,8 +279,9 @@ def test_invalid_header_values_are_malformed(tmp_path):
     bogus_offset[14 + 20 + 12] = 0x30                              # tcp data offset 3 (12 bytes)
     short_total = Ether() / IP(len=10) / Raw(b"x" * 30)
     f1, f2 = frames_of(write(tmp_path, [bytes(bogus_offset), short_total]))
-    assert f1.malformed == "tcp header length 12 is invalid" and not f1.truncated
-    assert f2.malformed == "ipv4 total length 10 is shorter than its header (20)"
+    assert f1.malformed == Malformed("tcp-invalid", "tcp header length 12 is invalid") and not f1.truncated
+    assert f2.malformed == Malformed("length", "ipv4 total length 10 is shorter than its header (20)")
+    assert not f2.truncated and {f1.malformed.code, f2.malformed.code} <= set(MALFORMED)
 
 
 def test_unknown_link_type_is_a_one_line_error_naming_file_and_frame(tmp_path):
@@ -312,4 +315,4 @@ def test_short_ethernet_ipv4_frame_is_a_cut_header_not_a_crash():
     for size in range(15, 24):
         data = bytes(12) + b"\x08\x00\x45" + bytes(size - 15)
         frame = decode_frame(RawRecord(1, 0, size, size, 1, 0, data))
-        assert frame.malformed == f"ipv4 header cut at {size - 14} of 20 bytes"
+        assert frame.malformed == Malformed("cut", f"ipv4 header cut at {size - 14} of 20 bytes")

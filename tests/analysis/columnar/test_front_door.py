@@ -1,7 +1,7 @@
 """analyze() - the columnar engine behind the front door - against the per-frame reference
 (analysis.reference.analyze_reference), record for record: every LabeledFrame field of every
 frame (MAC addresses, Info text, malformed reasons included), the connections with their frame
-lists, the exchanges, votes, warnings and counts, on every corpus capture (the 25 conformance
+lists, the exchanges, votes, warnings and counts (and so the flags and Info views), on every corpus capture (the 25 conformance
 captures, the lab and notebook captures, crafted and fuzz files), in whole and in tiny chunks."""
 from __future__ import annotations
 
@@ -83,9 +83,11 @@ def test_to_dataframe_equals_the_records(corpus):
     for name in ("reqresp.pcap", "replicated.pcap"):
         path = next(p for p in corpus if p.name == name)
         ours = _analyze_columnar(path, chunk_frames=33).to_dataframe()
-        records = pd.DataFrame.from_records(analyze_reference(path).frames,
-                                            columns=LabeledFrame._fields)
+        ref = analyze_reference(path).frames
+        records = pd.DataFrame.from_records(ref, columns=LabeledFrame._fields)
         records["analysis"] = records["analysis"].map(list)
+        records["flags"] = [f.flags for f in ref]
+        records["info"] = [f.info for f in ref]
         pd.testing.assert_frame_equal(ours, records.set_index("number", drop=False))
 
 
