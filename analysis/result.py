@@ -8,6 +8,7 @@ it from the per-frame pipeline with plain lists. Both compare equal when they fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 from analysis import vocabulary
@@ -37,10 +38,24 @@ class Analysis:
             return where(phase=name)
         return [f for f in self.frames if f.phase == name]
 
+    def phase_counts(self) -> dict[str, int]:
+        """Frames per phase (phases with none left out), in vocabulary.PHASES order."""
+        counts = getattr(self.frames, "phase_counts", None)    # the lazy frames: one column
+        if counts is not None:
+            return counts()
+        found: dict[str, int] = {}
+        for f in self.frames:
+            found[f.phase] = found.get(f.phase, 0) + 1
+        return {phase: found[phase] for phase in vocabulary.PHASES if phase in found}
+
+    @cached_property
+    def _connections_by_id(self) -> dict[int, Connection]:
+        return {conn.id: conn for conn in self.connections}
+
     def connection(self, conn_id: int) -> Connection:
-        for conn in self.connections:
-            if conn.id == conn_id:
-                return conn
+        conn = self._connections_by_id.get(conn_id)
+        if conn is not None:
+            return conn
         known = ", ".join(str(c.id) for c in self.connections) or "-"
         raise UsageError(N_("no connection {conn_id} (connections: {known})"), path=self.path,
                          fields={"conn_id": conn_id, "known": known})

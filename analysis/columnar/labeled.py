@@ -302,6 +302,7 @@ class LazyFrames(Sequence):
         self._addresses = _Addresses()
         self._cached: tuple[int, list[LabeledFrame]] | None = None
         self._by_stream: tuple[np.ndarray, np.ndarray] | None = None
+        self._columns: tuple[int, dict[str, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return self._store.count
@@ -309,9 +310,15 @@ class LazyFrames(Sequence):
     def __repr__(self) -> str:
         return f"<{len(self)} frames of {self.path}, made on demand>"
 
+    def _chunk_columns(self, k: int) -> dict[str, np.ndarray]:
+        # the last chunk read stays: a connection's frames (frames_of) sit in one or two chunks
+        if self._columns is None or self._columns[0] != k:
+            self._columns = (k, self._store.chunk(k))
+        return self._columns[1]
+
     def _chunk_frames(self, k: int, pick: np.ndarray | None = None) -> list[LabeledFrame]:
         store = self._store
-        c = store.chunk(k)
+        c = self._chunk_columns(k) if pick is not None else store.chunk(k)
         rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
         if pick is not None:
             c, rows = _take(c, pick), rows[pick]
@@ -335,11 +342,7 @@ class LazyFrames(Sequence):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(n))] if index.step not in (None, 1) \
                 else self._range(*index.indices(n)[:2])
-        i = index.__index__()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("frame index out of range")
+        i = range(n)[index]        # a list's rules: negative from the end, IndexError past it
         k = bisect.bisect_right(self._store.starts, i) - 1
         if self._cached is None or self._cached[0] != k:
             self._cached = (k, self._chunk_frames(k))
@@ -370,6 +373,13 @@ class LazyFrames(Sequence):
             if len(pick):
                 out += self._chunk_frames(k, pick)
         return out
+
+    def phase_counts(self) -> dict[str, int]:
+        """Frames per phase, from the phase column (Analysis.phase_counts)."""
+        counts = np.zeros(len(PHASES), np.int64)
+        for k in range(len(self._store.starts)):
+            counts += np.bincount(self._store.chunk_column(k, "phase"), minlength=len(PHASES))
+        return {phase: int(n) for phase, n in zip(PHASES, counts) if n}
 
     def _stream_rows(self, conn: int) -> np.ndarray:
         if self._by_stream is None:

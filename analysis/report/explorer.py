@@ -51,10 +51,11 @@ def _endpoints(frame, dissection) -> tuple[str, str]:
 
 def select_frames(analysis, chosen=None) -> tuple[list, str | None]:
     """The frames the page embeds (of `chosen`, default all) and, when the bound cut some, why."""
-    frames = list(analysis.frames if chosen is None else chosen)
+    # analysis.frames may be made on demand (analyze()): slice it rather than make every record
+    frames = analysis.frames if chosen is None else list(chosen)
     if len(frames) <= MAX_FRAMES:
-        return frames, None
-    return frames[:MAX_FRAMES], f"the first {MAX_FRAMES:,}"
+        return list(frames), None
+    return list(frames[:MAX_FRAMES]), f"the first {MAX_FRAMES:,}"
 
 
 def explorer_data(analysis, chosen=None) -> dict:

@@ -109,9 +109,23 @@ def _said(explanations: dict, t) -> dict:
     return {name: t.gettext(text) if isinstance(text, str) else text for name, text in explanations.items()}
 
 
+# the long arrays: one entry a line, written by json's C encoder (indent= would make the whole
+# document go through its pure-Python one: most of a large capture's report time)
+_ROW_ARRAYS = ("frames", "connections", "exchanges")
+
+
 def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
                lang: str = "en") -> None:
-    json.dump(to_document(analysis, frames, lang), out, indent=1, ensure_ascii=False)
+    document = to_document(analysis, frames, lang)
+    rows = {key: document[key] for key in _ROW_ARRAYS}
+    marks = {key: f"\x00{key}\x00" for key in _ROW_ARRAYS}
+    text = json.dumps({**document, **marks}, indent=1, ensure_ascii=False)
+    for key, mark in marks.items():
+        entries = rows[key]
+        body = ("[\n  " + ",\n  ".join(json.dumps(e, ensure_ascii=False) for e in entries) + "\n ]"
+                if entries else "[]")
+        text = text.replace(json.dumps(mark), body, 1)
+    out.write(text)
     out.write("\n")
 
 
