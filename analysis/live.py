@@ -22,6 +22,7 @@ from analysis import vocabulary
 from analysis.reference import _Pipeline
 from analysis.result import Analysis
 from analysis.session.labels import ACK, FIN
+from analysis.frame_text import flags_text
 from analysis.model import Frame, LabeledFrame
 
 # flags set from the frames seen so far, which later frames can contradict (vocabulary.LIVE_DOUBTS)
@@ -43,7 +44,7 @@ class LiveFrame(NamedTuple):
     phase: str                  # vocabulary.PHASES
     label: str                  # vocabulary.LABELS
     direction: str | None       # "request" | "response" for data
-    flags: str                  # "SYN,ACK"
+    tcp_flags: int              # the TCP flag bits (LabeledFrame.tcp_flags); 0 without TCP
     analysis: tuple[str, ...]   # vocabulary.ANALYSIS_FLAGS
     seq: int | None             # relative sequence number
     ack: int | None             # relative acknowledgement number
@@ -61,6 +62,11 @@ class LiveFrame(NamedTuple):
     provisional: bool           # the reading may change once later frames are seen
     doubt: str | None           # why (vocabulary.LIVE_DOUBTS)
     info: str                   # the Wireshark-style Info column
+
+    @property
+    def flags(self) -> str:
+        """The flag names as "SYN,ACK" (a view of tcp_flags)."""
+        return flags_text(self.tcp_flags)
 
 
 class _Sides:
@@ -125,7 +131,7 @@ class LiveSession:
             event = "other"
         return LiveFrame(
             number=lf.number, time=lf.time, rel_time=lf.rel_time, phase=lf.phase, label=lf.label,
-            direction=lf.direction, flags=lf.flags, analysis=lf.analysis, seq=lf.seq, ack=lf.ack,
+            direction=lf.direction, tcp_flags=lf.tcp_flags, analysis=lf.analysis, seq=lf.seq, ack=lf.ack,
             length=lf.payload_len, frame_len=lf.len, conn=lf.conn, sender=sender,
             receiver=receiver, event=event, acked=acked, acks_fin=acks_fin, first_fin=first_fin,
             target=target, hardware=hardware, provisional=doubt is not None, doubt=doubt, info=lf.info)

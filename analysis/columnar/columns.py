@@ -34,11 +34,15 @@ PROTO_CODE = {name: i for i, name in enumerate(PROTOS)}
 P_TCP, P_UDP, P_ICMP, P_ICMPV6 = PROTO_CODE["tcp"], PROTO_CODE["udp"], PROTO_CODE["icmp"], PROTO_CODE["icmpv6"]
 P_ARP, P_RARP = PROTO_CODE["arp"], PROTO_CODE["rarp"]
 
-# Frame.malformed, reduced to what the stages look at
+# Frame.malformed.code: 1 + its index in vocabulary.MALFORMED, 0 for None (the message stays with
+# the per-frame decoder); the TCP codes come first, so "a TCP header cut or invalid" is a range
+MALFORMED = tuple(vocabulary.MALFORMED)
+MAL_CODE = {name: i + 1 for i, name in enumerate(MALFORMED)}
 MAL_NONE = 0
-MAL_TCP_OPTIONS = 1     # starts with "tcp options": tshark prints no SEQ/ACK analysis
-MAL_TCP = 2             # any other reason starting with "tcp": Zeek skips the packet
-MAL_OTHER = 3           # any other reason
+MAL_TCP_OPTIONS = MAL_CODE["tcp-options-cut"]   # tshark prints no SEQ/ACK analysis
+MAL_TCP_CUT = MAL_CODE["tcp-cut"]
+MAL_TCP_INVALID = MAL_CODE["tcp-invalid"]       # MAL_TCP_OPTIONS..MAL_TCP_INVALID: Zeek skips it
+MAL_CUT, MAL_LENGTH, MAL_INVALID = MAL_CODE["cut"], MAL_CODE["length"], MAL_CODE["invalid"]
 
 PHASES = tuple(vocabulary.PHASES)
 LABELS = tuple(vocabulary.LABELS)
@@ -204,14 +208,9 @@ def ip_text(family: int, hi: int, lo: int) -> str:
     return inet_ntop(AF_INET6, int(hi).to_bytes(8, "big") + int(lo).to_bytes(8, "big"))
 
 
-def _malformed_code(malformed) -> int:
-    if malformed is None:
-        return MAL_NONE
-    if malformed.code == "tcp-options-cut":
-        return MAL_TCP_OPTIONS
-    if malformed.code.startswith("tcp-"):
-        return MAL_TCP
-    return MAL_OTHER
+def malformed_name(code: int) -> str | None:
+    """The vocabulary.MALFORMED name of a FrameColumns.malformed code (None for 0)."""
+    return MALFORMED[code - 1] if code else None
 
 
 def _ipv4_int(text: str) -> int:
@@ -262,7 +261,7 @@ def fill_from_frame(cols: FrameColumns, i: int, frame: Frame, payload_off: int) 
     cols.payload_cap[i] = len(frame.payload)
     ok = frame.checksum_ok
     cols.checksum[i] = -1 if ok is None else 1 if ok else 2 if offloaded(frame) else 0
-    cols.malformed[i] = _malformed_code(frame.malformed)
+    cols.malformed[i] = MAL_NONE if frame.malformed is None else MAL_CODE[frame.malformed.code]
     cols.truncated[i] = frame.truncated
     arp = frame.arp
     if arp is not None:

@@ -14,13 +14,14 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from analysis.session.labels import flags_text
+from analysis.frame_text import flags_text
+from analysis.model import LabeledFrame
 
-from analysis.columnar.columns import (ANALYSIS_FLAGS, DIRECTIONS, LABELS, PHASES, PROTOS, FrameColumns,
-                      LabelColumns, TcpColumns, analysis_names, ip_text)
+from analysis.columnar.columns import (ANALYSIS_FLAGS, DIRECTIONS, LABELS, MALFORMED, PHASES, PROTOS,
+                                       FrameColumns, LabelColumns, TcpColumns, analysis_names, ip_text,
+                                       malformed_name)
 
-_FLAGS_TEXT = tuple(flags_text(bits) for bits in range(1 << 12))
-_FLAGS_ARRAY = np.array(_FLAGS_TEXT, dtype=object)
+_FLAGS_ARRAY = np.array([flags_text(bits) for bits in range(1 << 12)], dtype=object)
 
 
 class FrameRow(NamedTuple):
@@ -32,7 +33,7 @@ class FrameRow(NamedTuple):
     sport: int | None
     dport: int | None
     proto: str
-    flags: str
+    tcp_flags: int                  # 0 without a TCP header
     len: int
     payload_len: int
     phase: str
@@ -46,6 +47,13 @@ class FrameRow(NamedTuple):
     ack_raw: int | None
     window: int | None
     truncated: bool
+    malformed: str | None           # the code (vocabulary.MALFORMED); the message is the reference's
+
+
+def row_of(frame: LabeledFrame) -> FrameRow:
+    """The FrameRow the per-frame engine's LabeledFrame gives: what the engines are compared on."""
+    return FrameRow(*(getattr(frame, name) for name in FrameRow._fields[:-1]),
+                    None if frame.malformed is None else frame.malformed.code)
 
 
 def rows(frames: FrameColumns, tcp: TcpColumns, labels: LabelColumns,
@@ -65,7 +73,7 @@ def rows(frames: FrameColumns, tcp: TcpColumns, labels: LabelColumns,
             sport=None if frames.sport[i] < 0 else int(frames.sport[i]),
             dport=None if frames.dport[i] < 0 else int(frames.dport[i]),
             proto=PROTOS[frames.proto[i]],
-            flags=_FLAGS_TEXT[frames.tcp_flags[i]] if has_tcp else "",
+            tcp_flags=int(frames.tcp_flags[i]) if has_tcp else 0,
             len=int(frames.wirelen[i]), payload_len=int(frames.payload_len[i]),
             phase=PHASES[labels.phase[i]], label=LABELS[labels.label[i]],
             direction=None if direction < 0 else DIRECTIONS[direction], analysis=names[bits],
@@ -75,7 +83,7 @@ def rows(frames: FrameColumns, tcp: TcpColumns, labels: LabelColumns,
             seq_raw=int(frames.seq[i]) if has_tcp else None,
             ack_raw=int(frames.ack[i]) if has_tcp else None,
             window=int(tcp.window[i]) if is_tcp else None,
-            truncated=bool(frames.truncated[i]))
+            truncated=bool(frames.truncated[i]), malformed=malformed_name(int(frames.malformed[i])))
 
 
 class FrameTable(NamedTuple):
@@ -104,6 +112,7 @@ class FrameTable(NamedTuple):
             "sport": _nullable(f.sport, f.sport >= 0, "Int32"),
             "dport": _nullable(f.dport, f.dport >= 0, "Int32"),
             "proto": pd.Categorical.from_codes(f.proto, PROTOS),
+            "tcp_flags": np.where(f.tcp_flags >= 0, f.tcp_flags, 0),
             "flags": pd.Categorical(_FLAGS_ARRAY[np.where(f.tcp_flags >= 0, f.tcp_flags, 0)]),
             "len": f.wirelen, "payload_len": f.payload_len,
             "phase": pd.Categorical.from_codes(lab.phase, PHASES),
@@ -115,6 +124,8 @@ class FrameTable(NamedTuple):
             "ack": _nullable(t.ack_rel, is_tcp, "Int64"),
             "window": _nullable(t.window, is_tcp, "Int64"),
             "truncated": f.truncated,
+            # code 0 is "no malformed reason": NA
+            "malformed": pd.Categorical.from_codes(f.malformed.astype(np.int64) - 1, MALFORMED),
         })
         out.attrs["analysis_flags"] = ANALYSIS_FLAGS   # bit i of "analysis" is this name
         return out.set_index("number", drop=False)

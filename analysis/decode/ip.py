@@ -59,7 +59,8 @@ def ipv4(data: bytes, off: int, wirelen: int, verify: bool):
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, 0, b"", None, None, None,
                 None, Malformed("length", f"ipv4 total length {total} is shorter than its header ({ihl})"))
     elif total > on_wire:
-        malformed = Malformed("length", f"ipv4 total length {total} exceeds the {on_wire} bytes on the wire")
+        malformed = Malformed("length",
+                              f"ipv4 total length {total} exceeds the {on_wire} bytes on the wire")
         total = on_wire
     if frag & 0x1FFF:                     # not the first fragment: no transport header here
         return ("ipv4", src, dst, proto, ttl, "ipv4", None, None, None, total - ihl,
@@ -83,7 +84,8 @@ def ipv6(data: bytes, off: int, wirelen: int, verify: bool):
     on_wire = wirelen - off - 40
     if plen == 0 or plen > on_wire:       # jumbogram / offload (0), or a lying length
         if plen > on_wire:
-            malformed = Malformed("length", f"ipv6 payload length {plen} exceeds the {on_wire} bytes on the wire")
+            malformed = Malformed("length",
+                                  f"ipv6 payload length {plen} exceeds the {on_wire} bytes on the wire")
         plen = on_wire
     pos, end = off + 40, off + 40 + plen
     while nxt in (EXT_HOPOPTS, EXT_ROUTING, EXT_FRAGMENT, EXT_DSTOPTS, EXT_AH):
@@ -103,7 +105,8 @@ def ipv6(data: bytes, off: int, wirelen: int, verify: bool):
         pos += size
         if pos > end:
             return ("ipv6", src, dst, nxt, hlim, "ipv6", None, None, None, 0, b"", None, None,
-                    None, None, Malformed("length", f"ipv6 extension headers run past the payload length {plen}"))
+                    None, None,
+                    Malformed("length", f"ipv6 extension headers run past the payload length {plen}"))
     # the pseudo-header uses the upper-layer length and, with a routing header, the final
     # destination; we use the header's destination (routing headers are rare in courses)
     pseudo = int.from_bytes(src_b + dst_b, "big") + nxt if verify else 0
@@ -136,8 +139,8 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
             sport = dport = None
             if have >= 4:
                 sport, dport = _HH.unpack_from(data, t)
-            reason = (cut("tcp", max(have, 0), 20, "tcp-cut") if have < 20
-                      else Malformed("tcp-invalid", f"tcp segment of {seg_len} bytes is shorter than a tcp header"))
+            reason = (cut("tcp", max(have, 0), 20, "tcp-cut") if have < 20 else Malformed(
+                "tcp-invalid", f"tcp segment of {seg_len} bytes is shorter than a tcp header"))
             return "tcp", sport, dport, None, 0, b"", None, None, None, None, reason
         sport, dport, seq, ack, offflags, window, csum, urgent = _TCP.unpack_from(data, t)
         hlen = (offflags >> 12) * 4
@@ -167,7 +170,8 @@ def transport(data: bytes, t: int, seg_len: int, proto: int, pseudo: int, verify
         if 8 <= ulen <= seg_len:
             seg_len = ulen                     # bytes after the UDP length are IP-level padding
         else:
-            malformed = Malformed("length", f"udp length {ulen} does not fit the ip payload of {seg_len} bytes")
+            malformed = Malformed("length",
+                                  f"udp length {ulen} does not fit the ip payload of {seg_len} bytes")
         ok = None
         if verify and whole and (csum or v6):  # IPv4 checksum 0 means "not computed"
             ok = _checksum_ok(data, t, seg_len, pseudo + seg_len)

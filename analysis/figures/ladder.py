@@ -26,8 +26,8 @@ from matplotlib.patches import Patch
 
 from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title, safe_text
 from analysis.i18n import translation
-from analysis.model import LabeledFrame
-from analysis.session.arp import BROADCAST_MAC, arp_fields, mac_to_ip
+from analysis.model import ACK, LabeledFrame
+from analysis.session.arp import BROADCAST_MAC, mac_to_ip, resolves
 from analysis.tcp.measures import is_retransmission
 from analysis.vocabulary import RETRANSMISSION_FLAGS
 
@@ -65,8 +65,7 @@ def _select(analysis, conn, first, last, phases) -> list[LabeledFrame]:
         ips = {connection.orig_ip, connection.resp_ip}
         # The connection's frames, and the ARP frames that resolve its two hosts.
         frames = [f for f in frames if f.conn == conn
-                  or (f.phase == "arp" and (arp := arp_fields(f)) is not None
-                      and {arp.sender_ip, arp.target_ip} & ips)]
+                  or (f.phase == "arp" and f.arp is not None and resolves(f.arp, ips))]
     if first is not None:
         frames = [f for f in frames if f.number >= first]
     if last is not None:
@@ -193,11 +192,14 @@ def _clip(text: str, width: int = 46) -> str:
 
 def _arrow_label(frame: LabeledFrame, ports: bool) -> str:
     if frame.phase == "arp":
-        arp = arp_fields(frame)
-        opcode = f" (opcode {arp.opcode})" if arp is not None and arp.opcode else ""
+        arp = frame.arp
+        # requests and replies name their opcode; an announcement (a request for its own
+        # address: "ARP Announcement for ...") and RARP say what they are in the Info text
+        opcode = (f" (opcode {arp.opcode})" if arp is not None and arp.opcode in (1, 2)
+                  and not (arp.opcode == 1 and arp.spa == arp.tpa) else "")
         return f"{frame.label}{opcode}: {safe_text(frame.info)}"
-    if frame.flags:
-        ack = f" Ack={frame.ack}" if "ACK" in frame.flags.split(",") else ""
+    if frame.tcp_flags:
+        ack = f" Ack={frame.ack}" if frame.tcp_flags & ACK else ""
         where = f"{frame.sport} → {frame.dport}  " if ports else ""
         kind = frame.label + (f" ({frame.direction})" if frame.direction else "")
         return f"{where}{frame.flags}  Seq={frame.seq}{ack} Len={frame.payload_len}  [{kind}]"

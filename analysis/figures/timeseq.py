@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 
 from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title
 from analysis.i18n import translation
-from analysis.model import LabeledFrame
+from analysis.model import ACK, FIN, SYN, LabeledFrame
 from analysis.tcp.measures import is_retransmission
 
 _MAX_NOTES = 6      # retransmissions named by frame number on a graph; the rest only marked
@@ -135,7 +135,7 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
     """Draw one direction; return what was drawn (for the legend); texts in the language of `tr`."""
     tr = translation("en") if tr is None else tr
     sent = [f for f in frames if (f.src, f.sport) == sender]
-    acks = [f for f in frames if (f.src, f.sport) == receiver and "ACK" in f.flags.split(",")]
+    acks = [f for f in frames if (f.src, f.sport) == receiver and f.tcp_flags & ACK]
     drawn: set[str] = set()
     notes: list[tuple[float, float]] = []
     right = axis.x(max((f.rel_time for f in frames), default=0.0)) * scale
@@ -148,12 +148,12 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
             ax.plot([t, t], [seq, seq + frame.payload_len], color=color, lw=2.5,
                     marker="_", markersize=7, solid_capstyle="butt", zorder=3)
             drawn.add("data")
-        flags = frame.flags.split(",")
-        if "SYN" in flags or "FIN" in flags:
-            marker, phase = ("^", "handshake") if "SYN" in flags else ("v", "teardown")
+        flags = frame.tcp_flags
+        if flags & (SYN | FIN):
+            marker, phase = ("^", "handshake") if flags & SYN else ("v", "teardown")
             ax.plot([t], [seq], marker=marker, ls="", zorder=3, markersize=7,
                     color=TROUBLE_COLOR if trouble else PHASE_COLORS[phase])
-            drawn.add("syn" if "SYN" in flags else "fin")
+            drawn.add("syn" if flags & SYN else "fin")
         if trouble:
             drawn.add("retransmission")
             top = seq + frame.payload_len

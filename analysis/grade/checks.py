@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+from analysis.model import ACK
 from analysis.vocabulary import RETRANSMISSION_FLAGS, frame_filter
 from analysis.grade.lab_view import LabView, counts, counts_text, is_results, vote_option
 
@@ -280,7 +281,7 @@ def _acked_by(conn, fin) -> int | None:
     side = conn.from_client(fin)
     for frame in conn.frames:
         if (frame.number > fin.number and conn.from_client(frame) != side
-                and "ACK" in frame.flags.split(",") and frame.ack_raw is not None
+                and frame.tcp_flags & ACK and frame.ack_raw is not None
                 and (frame.ack_raw - end) & 0xFFFFFFFF < 0x80000000):
             return frame.number
     return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from analysis.api import Analysis
-from analysis.model import Connection, Exchange, LabeledFrame
+from analysis.model import FIN, Connection, Exchange, LabeledFrame
 
 _COUNTS = re.compile(r"\b([A-Za-z0-9_]+)=(\d+)\b")
 _VOTE = re.compile(r"^\s*vote\s+(\S+)", re.IGNORECASE)
@@ -41,7 +41,7 @@ class ConnView(NamedTuple):
         seen: set[bool] = set()
         fins = []
         for frame in self.frames:
-            if "FIN" in frame.flags.split(","):
+            if frame.tcp_flags & FIN:
                 side = self.from_client(frame)
                 if side not in seen:
                     seen.add(side)

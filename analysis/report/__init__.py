@@ -3,8 +3,8 @@
 The stages never import this package; figures never import it either (tests/test_architecture.py).
 The questions' public names are re-exported here for notebooks:
 
-    from analysis.report import answer_all, arp_fields, estimated_rtt
+    from analysis.report import answer_all, estimated_rtt, mac_to_ip
 """
-from analysis.report.questions import Answer, answer_all, arp_fields, estimated_rtt, mac_to_ip
+from analysis.report.questions import Answer, answer_all, estimated_rtt, mac_to_ip
 
-__all__ = ["Answer", "answer_all", "arp_fields", "estimated_rtt", "mac_to_ip"]
+__all__ = ["Answer", "answer_all", "estimated_rtt", "mac_to_ip"]

@@ -11,6 +11,7 @@ the dissected fields, so they say what happened in *this* capture, not what a fi
 from __future__ import annotations
 
 from analysis import vocabulary
+from analysis.model import ACK, FIN, SYN
 
 # Wireshark's titles of the fields, as its packet-details pane writes them ("Sequence Number: 0")
 FIELD_TITLES = {
@@ -59,13 +60,14 @@ def shown(name: str, show: str) -> str:
     return show
 
 
-def _has(flags: str, flag: str) -> bool:
-    return flag in flags.split(",")
+def _has(frame, bit: int) -> int:
+    """1 when the frame's TCP flags have `bit` (model.SYN, ACK, FIN...), else 0."""
+    return 1 if frame.tcp_flags & bit else 0
 
 
 def _consumed(frame) -> int:
     """Sequence space a segment takes: its data, plus one for a SYN and one for a FIN."""
-    return frame.payload_len + _has(frame.flags, "SYN") + _has(frame.flags, "FIN")
+    return frame.payload_len + _has(frame, SYN) + _has(frame, FIN)
 
 
 class ConnectionNotes:
@@ -82,7 +84,7 @@ class ConnectionNotes:
             if f.conn is None or f.seq is None:
                 continue
             side = self.from_client(f)
-            if _has(f.flags, "FIN"):
+            if _has(f, FIN):
                 self._fin_seq.setdefault((f.conn, side), f.seq + f.payload_len)
             if f.conn in last:
                 self._prev[f.number] = last[f.conn]
@@ -153,7 +155,7 @@ class ConnectionNotes:
         notes["tcp.srcport"] = (f"{f.sport}: the {me}'s port" + (
             " (an ephemeral port its operating system picked)." if me == "client" else "."))
         notes["tcp.dstport"] = f"{f.dport}: the {peer}'s port."
-        syn, fin = _has(f.flags, "SYN"), _has(f.flags, "FIN")
+        syn, fin = _has(f, SYN), _has(f, FIN)
         if syn:
             notes["tcp.seq"] = (f"Seq=0 (relative; raw {f.seq_raw}): the {me}'s initial sequence "
                                 "number. The SYN itself takes one number, so its data will start at 1.")
@@ -167,7 +169,7 @@ class ConnectionNotes:
         else:
             notes["tcp.seq"] = (f"Seq={f.seq}: no data in this segment; {f.seq} is the next byte "
                                 f"the {me} will send.")
-        if _has(f.flags, "ACK"):
+        if _has(f, ACK):
             notes["tcp.ack"] = self._ack_sentence(f, me, peer)
         else:
             notes["tcp.ack"] = "The ACK flag is not set, so the acknowledgment number means nothing here."
@@ -236,13 +238,13 @@ class ConnectionNotes:
         same = self._prev_same.get(f.number)
         if same is None:
             out.append(f"The {me}'s first segment: Seq=0 is its initial sequence number (raw "
-                       f"{f.seq_raw})." if _has(f.flags, "SYN") else f"The {me}'s first segment.")
-            if _has(f.flags, "ACK"):
+                       f"{f.seq_raw})." if _has(f, SYN) else f"The {me}'s first segment.")
+            if _has(f, ACK):
                 out.append(f"Ack={f.ack}: the {peer}'s ISN + 1, because its SYN took one sequence number.")
             return out
         expected = same.seq + _consumed(same)
-        taken = (f"{same.payload_len} data bytes" + (" + SYN" if _has(same.flags, "SYN") else "")
-                 + (" + FIN" if _has(same.flags, "FIN") else ""))
+        taken = (f"{same.payload_len} data bytes" + (" + SYN" if _has(same, SYN) else "")
+                 + (" + FIN" if _has(same, FIN) else ""))
         if f.seq == expected:
             if f.seq != same.seq:
                 out.append(f"Seq {same.seq} -> {f.seq}: the {me}'s previous Seq {same.seq} + "
@@ -254,8 +256,8 @@ class ConnectionNotes:
             out.append(f"Seq {f.seq}, not the expected {expected} (= {same.seq} + {_consumed(same)}): "
                        + ("the segment is sent again (a retransmission)." if f.seq < expected
                           else "bytes are missing before it (a lost segment)."))
-        if _has(f.flags, "ACK") and same.ack is not None and f.ack != same.ack:
-            if _has(same.flags, "ACK"):
+        if _has(f, ACK) and same.ack is not None and f.ack != same.ack:
+            if _has(same, ACK):
                 out.append(f"Ack {same.ack} -> {f.ack}: the {me} now acknowledges "
                            f"{f.ack - same.ack} more of the {peer}'s sequence space.")
             else:
@@ -263,7 +265,7 @@ class ConnectionNotes:
         if f.window is not None and same.window is not None and f.window != same.window:
             out.append(f"Window {same.window} -> {f.window}: "
                        + ("the window scale now applies (the handshake is done)."
-                          if _has(same.flags, "SYN") else
+                          if _has(same, SYN) else
                           f"the {me}'s receive buffer has {'more' if f.window > same.window else 'less'} room."))
         if f.analysis:
             out.append("Wireshark flags it: " + ", ".join(f.analysis) + ".")

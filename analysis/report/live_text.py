@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from analysis.live import LiveFrame
+from analysis.model import ACK
 from analysis.report.text import render_plain
 
 HEADER = ("live: one line per frame as it is captured (No., seconds, phase, label, flags, "
@@ -68,7 +69,7 @@ def frame_line(rec: LiveFrame) -> str:
     label = rec.label + ("?" if rec.provisional else "")
     seq_ack = ""
     if rec.seq is not None:
-        seq_ack = f"Seq={rec.seq}" + (f" Ack={rec.ack}" if "ACK" in rec.flags.split(",") else "")
+        seq_ack = f"Seq={rec.seq}" + (f" Ack={rec.ack}" if rec.tcp_flags & ACK else "")
     flags = rec.flags or "-"
     notes = f" [{','.join(rec.analysis)}]" if rec.analysis else ""
     return (f"{rec.number:>4}  {rec.rel_time:10.6f}  {rec.phase:<9}  {label:<17}  {flags:<11}  "

@@ -22,7 +22,8 @@ from typing import NamedTuple
 from analysis.i18n import translation
 from analysis.model import Connection, LabeledFrame
 from analysis.vocabulary import frame_filter
-from analysis.session.arp import BROADCAST_MAC, ArpFields, arp_fields, mac_to_ip  # noqa: F401 (re-exported)
+from analysis.model import SYN
+from analysis.session.arp import BROADCAST_MAC, mac_to_ip  # noqa: F401 (re-exported)
 from analysis.tcp.measures import (ALPHA, RTT_SEGMENTS, AckedBytes, RttEstimate, RttSample,
                            Throughput, acked_bytes, estimated_rtt, has_ack, is_retransmission, rtt_samples,
                            side_of, throughput)
@@ -135,7 +136,7 @@ def connection_answers(analysis, conn: int, lang: str = "en", t=None) -> list[An
     # tshark's initial_rtt stops at the first frame after the SYN with ACK and without SYN: the
     # handshake ACK normally, the RST,ACK of a refused connection.
     stop = next((f for f in frames if syn is not None and f.number > syn.number
-                 and has_ack(f) and "SYN" not in f.flags.split(",")), None)
+                 and has_ack(f) and not f.tcp_flags & SYN), None)
     if c.irtt is None or stop is None:
         add("irtt", _("What is the initial RTT (iRTT)?"), _("No SYN answered by an ACK, so no iRTT."))
     else:
@@ -208,7 +209,7 @@ def _retransmission_answer(frames: list[LabeledFrame], conn: int, t) -> Answer:
     parts = []
     for frame in repeats[:8]:
         original = next((f for f in frames if f.number < frame.number and f.src == frame.src
-                         and f.sport == frame.sport and f.seq == frame.seq and f.flags == frame.flags), None)
+                         and f.sport == frame.sport and f.seq == frame.seq and f.tcp_flags == frame.tcp_flags), None)
         again = (" " + _("again, first sent in frame {frame} {delay} earlier").format(
                      frame=original.number, delay=_ms(frame.time - original.time))
                  if original is not None else "")
@@ -290,20 +291,19 @@ def arp_answers(analysis, lang: str = "en", t=None) -> list[Answer]:
     """Who asked, who answered, the broadcast destination, the opcodes."""
     t = translation(lang) if t is None else t
     _ = t.gettext
-    requests = [(f, arp_fields(f)) for f in analysis.frames if f.label == "arp-request"]
-    replies = [(f, arp_fields(f)) for f in analysis.frames if f.label == "arp-reply"]
-    requests = [(f, a) for f, a in requests if a is not None]
-    replies = [(f, a) for f, a in replies if a is not None]
+    requests = [(f, f.arp) for f in analysis.frames if f.label == "arp-request" and f.arp is not None]
+    replies = [(f, f.arp) for f in analysis.frames if f.label == "arp-reply" and f.arp is not None]
     out: list[Answer] = []
     if not requests and not replies:
         return out
     if requests:
         asked = "; ".join(_("{ip} ({mac}) asked who has {target} in frame {frame}").format(
-            ip=a.sender_ip, mac=a.sender_mac, target=a.target_ip, frame=f.number) for f, a in requests[:6])
+            ip=a.spa, mac=f.src, target=a.tpa, frame=f.number) for f, a in requests[:6])
         out.append(Answer("arp-who-asked", None, _("Who sent the ARP request, and for which address?"),
-                          asked + ".", tuple(f.number for f, _a in requests), requests[0][1].sender_ip))
-        broadcast = [f for f, a in requests if a.target_mac.lower() == BROADCAST_MAC]
-        dst = ", ".join(sorted({a.target_mac for _f, a in requests}))
+                          asked + ".", tuple(f.number for f, _a in requests), requests[0][1].spa))
+        # the request's Ethernet destination (its ARP target hardware address is still unknown)
+        broadcast = [f for f, _a in requests if f.dst.lower() == BROADCAST_MAC]
+        dst = ", ".join(sorted({f.dst for f, _a in requests}))
         out.append(Answer("arp-broadcast", None, _("To which address is the ARP request sent?"),
                           f"{dst}: " + (_("the Ethernet broadcast address, so every host on the LAN "
                                           "receives it - the asker does not know the owner's MAC yet.")
@@ -313,10 +313,10 @@ def arp_answers(analysis, lang: str = "en", t=None) -> list[Answer]:
     if replies:
         # the quoted reply is Wireshark's Info column, kept as Wireshark writes it
         answered = "; ".join(_("{ip} answered '{ip} is at {mac}' to {target} in frame {frame}").format(
-            ip=a.sender_ip, mac=a.sender_mac, target=a.target_mac, frame=f.number) for f, a in replies[:6])
+            ip=a.spa, mac=a.sha, target=f.dst, frame=f.number) for f, a in replies[:6])
         out.append(Answer("arp-who-answered", None, _("Who answered, and with what?"),
                           answered + " " + _("(a reply goes straight back to the asker, unicast)."),
-                          tuple(f.number for f, _a in replies), replies[0][1].sender_ip))
+                          tuple(f.number for f, _a in replies), replies[0][1].spa))
     ops = []
     if requests:
         ops.append(t.ngettext("opcode 1 (request) in frame {frames}", "opcode 1 (request) in frames {frames}",
@@ -340,6 +340,6 @@ def answer_all(analysis, lang: str = "en", max_connections: int | None = None) -
     return answers
 
 
-__all__ = ["Answer", "ArpFields", "AckedBytes", "RttSample", "RttEstimate", "Throughput", "ALPHA",
-           "RTT_SEGMENTS", "answer_all", "arp_answers", "connection_answers", "arp_fields",
+__all__ = ["Answer", "AckedBytes", "RttSample", "RttEstimate", "Throughput", "ALPHA",
+           "RTT_SEGMENTS", "answer_all", "arp_answers", "connection_answers",
            "mac_to_ip", "rtt_samples", "estimated_rtt", "acked_bytes", "throughput"]

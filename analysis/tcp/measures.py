@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from analysis.model import Connection, LabeledFrame
+from analysis.model import ACK, Connection, LabeledFrame
 from analysis.vocabulary import RETRANSMISSION_FLAGS
 ALPHA = 0.125          # RFC 6298's alpha, the weight the classic lab uses for EstimatedRTT
 RTT_SEGMENTS = 6       # the lab computes EstimatedRTT over the first six data segments
@@ -62,7 +62,7 @@ def is_retransmission(frame: LabeledFrame) -> bool:
 
 
 def has_ack(frame: LabeledFrame) -> bool:
-    return "ACK" in frame.flags.split(",")
+    return bool(frame.tcp_flags & ACK)
 
 
 # --- computations --------------------------------------------------------------------------------

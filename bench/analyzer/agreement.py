@@ -27,8 +27,6 @@ from bench.analyzer.peers import BASE_FIELDS
 
 _COL = {name: i for i, name in enumerate(BASE_FIELDS)}
 _N_BASE = len(BASE_FIELDS)
-_BITS = {"FIN": 0x001, "SYN": 0x002, "RST": 0x004, "PSH": 0x008, "ACK": 0x010, "URG": 0x020,
-         "ECE": 0x040, "CWR": 0x080, "AE": 0x100}
 
 
 @dataclass(frozen=True)
@@ -40,13 +38,6 @@ class Agreement:
     two_pass_frames: int | None         # frames whose analysis flags differ from tshark -2
     two_pass_by_flag: dict[str, int] = field(default_factory=dict)
     examples: tuple[str, ...] = ()      # the first few differences, as text
-
-
-def _flag_bits(text: str, cache: dict[str, int] = {}) -> int:   # noqa: B006 - a deliberate cache
-    bits = cache.get(text)
-    if bits is None:
-        bits = cache[text] = sum(_BITS[name] for name in text.split(",") if name)
-    return bits
 
 
 class TsharkLabeler:
@@ -139,8 +130,8 @@ def compare(pcap: str | os.PathLike, one_pass: str | os.PathLike,
             if stream != ours.conn:
                 diffs.append(("stream", ours.conn, stream))
             flags = int(row[c["tcp.flags"]], 16) & 0x1FF
-            if flags != _flag_bits(ours.flags):
-                diffs.append(("flags", ours.flags, row[c["tcp.flags"]]))
+            if flags != ours.tcp_flags & 0x1FF:
+                diffs.append(("flags", hex(ours.tcp_flags), row[c["tcp.flags"]]))
             seq, ack = _int(row[c["tcp.seq"]]), _int(row[c["tcp.ack"]])
             if seq is not None and seq != ours.seq:
                 diffs.append(("seq", ours.seq, seq))

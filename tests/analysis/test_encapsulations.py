@@ -8,7 +8,7 @@ from analysis import analyze
 from analysis.columnar.columns import PROTOS
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
-from analysis.columnar.frames_view import FrameRow, collect
+from analysis.columnar.frames_view import collect, row_of
 from analysis.decode.frame import iter_frames
 from analysis.read.reader import CaptureReader
 from analysis.vocabulary import ENCAPSULATIONS as ENCAPSULATION_NAMES
@@ -38,7 +38,7 @@ def assert_engines_agree(path) -> None:
     summary = scan.summary()
     assert len(rows) == len(ref.frames)
     for mine, theirs in zip(rows, ref.frames):
-        assert mine == FrameRow(*(getattr(theirs, n) for n in FrameRow._fields)), theirs.number
+        assert mine == row_of(theirs), theirs.number
     assert connections_from_table(summary.connections) == [c._replace(frames=())
                                                            for c in ref.connections]
     assert summary.exchanges() == ref.exchanges

@@ -6,7 +6,7 @@ from analysis import vocabulary
 import pytest
 
 from analysis import analyze
-from analysis.report.questions import (ALPHA, Answer, acked_bytes, answer_all, arp_answers, arp_fields,
+from analysis.report.questions import (ALPHA, Answer, acked_bytes, answer_all, arp_answers,
                                 connection_answers, estimated_rtt, mac_to_ip, rtt_samples, throughput)
 
 RETRANSMISSIONS = {"retransmission", "fast-retransmission", "spurious-retransmission"}
@@ -140,7 +140,8 @@ def test_arp_who_asked_who_answered_broadcast_and_opcodes(default):
     assert a["arp-who-answered"].value == server and a["arp-who-answered"].frames == (reply.number,)
     assert a["arp-opcodes"].value == "1,2"
     assert a["arp-opcodes"].frames == (request.number, reply.number)
-    assert arp_fields(request).opcode == 1 and arp_fields(reply).opcode == 2
+    assert (request.arp.opcode, request.arp.spa, request.arp.tpa) == (1, client, server)
+    assert (reply.arp.opcode, reply.arp.spa, reply.arp.sha, reply.arp.tpa) == (2, server, reply.src, client)
     assert mac_to_ip(default.frames) == {request.src: client, reply.src: server}
 
 

@@ -48,5 +48,5 @@ def test_the_engines_columns_derive_from_the_vocabulary() -> None:
     for name, source in [("DIRECTIONS", "DIRECTIONS"), ("SIDES", "CLOSERS"), ("EXCHANGE_KINDS", "EXCHANGE_KINDS"),
                          ("PHASES", "PHASES"), ("LABELS", "LABELS"), ("CONN_STATES", "CONN_STATES"),
                          ("CONN_ENDS", "CONN_ENDS"), ("ANALYSIS_FLAGS", "ANALYSIS_FLAGS"),
-                         ("NETS", "NETS"), ("PROTOS", "PROTOS")]:
+                         ("NETS", "NETS"), ("PROTOS", "PROTOS"), ("MALFORMED", "MALFORMED")]:
         assert getattr(columns, name) == tuple(getattr(vocabulary, source)), name

@@ -23,7 +23,7 @@ from numba import njit
 from analysis.conn.zeek import ACK, FIN, RST, SYN
 from analysis.conn.connections import LIKELY_SERVER_PORTS
 from analysis.columnar.conn import pools as P
-from analysis.columnar.columns import (MAL_TCP, MAL_TCP_OPTIONS, ConnectionTable, FrameColumns,
+from analysis.columnar.columns import (MAL_TCP_INVALID, MAL_TCP_OPTIONS, ConnectionTable, FrameColumns,
                                        TcpColumns)
 from analysis.columnar.conn.endpoint import flip
 from analysis.columnar.conn.packet import checksum_error, packet
@@ -115,8 +115,8 @@ def conn_chunk(first, ts_ns, family, src_hi, src_lo, dst_hi, dst_lo, sport, dpor
             conn_i64[s, P.SYN_IRTT] = ts - conn_i64[s, P.SYN_IRTT]
             conn_i8[s, P.IRTT_STATE] = 2
 
-        if malformed[i] == MAL_TCP or malformed[i] == MAL_TCP_OPTIONS:
-            continue                   # Zeek drops a packet whose TCP header is cut
+        if MAL_TCP_OPTIONS <= malformed[i] <= MAL_TCP_INVALID:
+            continue                   # Zeek drops a packet whose TCP header is cut or invalid
         if not conn_i8[s, P.HAS_ZEEK]:
             # ZeekTcp(src, sport, dst, dport, flip): endpoint 0 is this frame's sender
             conn_i8[s, P.HAS_ZEEK] = 1

@@ -4,8 +4,8 @@ An exact port of the per-frame decoder - analysis/decode/frame.py (`_decode_gene
 `_tunnel`, `_arp`), analysis/decode/link.py (every link type it knows, `ethernet_at`, `peel`)
 and analysis/decode/ip.py (`ipv4`, `ipv6`, `transport`, `_tcp_options`, `_checksum_ok`) -
 reduced to what FrameColumns keeps: the same branches in the same order, the same lengths, the
-same checksum rule, the same malformed / truncated outcome (as the MAL_* code and the cut-header
-flag rather than the message), the same undecoded code. A tunnel (GRE, VXLAN) is decoded as the
+same checksum rule, the same malformed / truncated outcome (as the MAL_* code - vocabulary.MALFORMED's -
+and the cut-header flag rather than the message), the same undecoded code. A tunnel (GRE, VXLAN) is decoded as the
 reference does, one level after the other: the row is decoded again from the tunnel's payload
 (buf[payload_off:][:payload_cap], payload_len bytes on the wire), and put back as it was when
 the inner packet has no network layer we decode.
@@ -32,7 +32,7 @@ from analysis.columnar.decode.link import (ETH_ARP, ETH_IPV4, ETH_IPV6, ETH_RARP
 # codes of analysis/columnar/columns.py (NETS, PROTOS, MAL_*); tests check they still match
 NET_OTHER, NET_IPV4, NET_IPV6, NET_ARP, NET_RARP = 0, 1, 2, 3, 4
 P_OTHER, P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_ARP, P_RARP, P_IPV4, P_IPV6 = 0, 1, 2, 3, 4, 5, 6, 7, 8
-MAL_NONE, MAL_TCP_OPTIONS, MAL_TCP, MAL_OTHER = 0, 1, 2, 3
+MAL_NONE, MAL_TCP_OPTIONS, MAL_TCP_CUT, MAL_TCP_INVALID, MAL_CUT, MAL_LENGTH, MAL_INVALID = 0, 1, 2, 3, 4, 5, 6
 P_GRE = 9           # a GRE packet, in the row only (decode_ip's proto "gre"): never a column value
 ETH_TEB, VXLAN_PORT, VXLAN_HEADER, MAX_TUNNELS = 0x6558, 4789, 8, 4     # decode_link's
 
@@ -120,7 +120,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
             if have >= 4:
                 row[R_SPORT] = be16(buf, q)
                 row[R_DPORT] = be16(buf, q + 2)
-            row[R_MAL] = MAL_TCP
+            row[R_MAL] = MAL_TCP_CUT if have < 20 else MAL_TCP_INVALID
             row[R_CUT] = have < 20
             return
         offflags = be16(buf, q + 12)
@@ -132,7 +132,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         ts_ecr = np.int64(-1)
         blocks = np.int64(0)
         if hlen < 20 or hlen > seg_len:
-            row[R_MAL] = MAL_TCP
+            row[R_MAL] = MAL_TCP_INVALID
             hlen = 20 if hlen < 20 else seg_len
         elif hlen > 20:
             wscale, mss, sack, ts_val, ts_ecr, blocks = _options(buf, q + 20, q + min(hlen, have))
@@ -165,7 +165,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
     elif ip_proto == 17:
         row[R_PROTO] = P_UDP
         if have < 8:
-            row[R_MAL] = MAL_OTHER
+            row[R_MAL] = MAL_CUT
             row[R_CUT] = 1
             return
         row[R_SPORT] = be16(buf, q)
@@ -174,7 +174,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         if 8 <= ulen <= seg_len:
             seg_len = ulen                     # bytes after the UDP length are IP-level padding
         else:
-            row[R_MAL] = MAL_OTHER
+            row[R_MAL] = MAL_LENGTH
         if verify and whole and (be16(buf, q + 6) != 0 or v6):   # IPv4 0: not computed
             row[R_CSUM] = (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0
         row[R_PLEN] = max(seg_len - 8, 0)
@@ -182,7 +182,7 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
     elif ip_proto == 1 or ip_proto == 58:
         row[R_PROTO] = P_ICMP if ip_proto == 1 else P_ICMPV6
         if have < 4:
-            row[R_MAL] = MAL_OTHER
+            row[R_MAL] = MAL_CUT
             row[R_CUT] = 1
             return
         row[R_PLEN] = max(seg_len - 8, 0)
@@ -200,7 +200,7 @@ def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
     row[R_PROTO] = P_IPV4
     have = size - off
     if have < 20:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_CUT
         row[R_CUT] = 1
         return
     p = o + off
@@ -212,10 +212,10 @@ def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
     row[R_FAMILY] = 4
     row[R_ADDR] = p + 12
     if vihl >> 4 != 4 or ihl < 20:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_INVALID
         return
     if have < ihl:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_CUT
         row[R_CUT] = 1
         return
     exceeds = False
@@ -223,7 +223,7 @@ def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
     if total == 0:                        # TSO / offloaded send: the length was never filled in
         total = on_wire
     elif total < ihl:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_LENGTH
         return
     elif total > on_wire:
         exceeds = True
@@ -236,7 +236,7 @@ def _ipv4(buf, o, size, wirelen, off, verify, wscale_max, row):
         _transport(buf, o, size, off + ihl, total - ihl, ip_proto, pseudo, verify, False,
                    wscale_max, row)
     if exceeds and row[R_MAL] == MAL_NONE:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_LENGTH
 
 
 @njit(cache=True, nogil=True)
@@ -245,7 +245,7 @@ def _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row):
     row[R_PROTO] = P_IPV6
     have = size - off
     if have < 40:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_CUT
         row[R_CUT] = 1
         return
     p = o + off
@@ -264,7 +264,7 @@ def _ipv6(buf, o, size, wirelen, off, verify, wscale_max, row):
     pseudo = _sum16(buf, p + 8, 32) + nxt if verify else 0
     _transport(buf, o, size, off + 40, plen, nxt, pseudo, verify, True, wscale_max, row)
     if exceeds and row[R_MAL] == MAL_NONE:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_LENGTH
 
 
 @njit(cache=True, nogil=True)
@@ -273,7 +273,7 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
     row[R_PROTO] = P_RARP if rarp else P_ARP
     have = size - off
     if have < 8:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_CUT
         row[R_CUT] = 1
         return
     p = o + off
@@ -282,7 +282,7 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
     plen = np.int64(buf[p + 5])
     opcode = be16(buf, p + 6)
     if have < 8 + 2 * hlen + 2 * plen:
-        row[R_MAL] = MAL_OTHER
+        row[R_MAL] = MAL_CUT
         row[R_CUT] = 1
         return
     if opcode > arp_op_max:
@@ -316,7 +316,7 @@ def _network(buf, o, size, wirelen, ethertype, off, cut, verify, wscale_max, arp
     else:
         row[R_UNDEC] = found if found >= 0 else undecoded
         if cut or peel_cut:
-            row[R_MAL] = MAL_OTHER
+            row[R_MAL] = MAL_CUT
             row[R_CUT] = 1
         return False
     return True
@@ -346,7 +346,7 @@ def _tunnel_header(buf, row, saved):
         row[R_PROTO] = P_IPV6 if row[R_NET] == NET_IPV6 else P_IPV4
         saved[:] = row
         if have < 4:
-            _keep_outer(row, saved, -1, MAL_OTHER, 1)
+            _keep_outer(row, saved, -1, MAL_CUT, 1)
             return UNKNOWN_LINK, 0, False
         flags = be16(buf, po)
         protocol = be16(buf, po + 2)
@@ -355,14 +355,14 @@ def _tunnel_header(buf, row, saved):
             return UNKNOWN_LINK, 0, False
         hsize = 4 + 4 * ((flags >> 15) & 1) + 4 * ((flags >> 13) & 1) + 4 * ((flags >> 12) & 1)
         if have < hsize:
-            _keep_outer(row, saved, -1, MAL_OTHER, 1)
+            _keep_outer(row, saved, -1, MAL_CUT, 1)
             return UNKNOWN_LINK, 0, False
         if protocol == ETH_TEB:
             return ethernet_at(buf, po, have, hsize)
         return protocol, hsize, False
     saved[:] = row                            # VXLAN: flags, VNI, then an Ethernet frame
     if have < VXLAN_HEADER:
-        _keep_outer(row, saved, -1, MAL_OTHER, 1)
+        _keep_outer(row, saved, -1, MAL_CUT, 1)
         return UNKNOWN_LINK, 0, False
     return ethernet_at(buf, po, have, VXLAN_HEADER)
 

@@ -195,8 +195,9 @@ def test_kernel_contract_matches_columns():
         [K.NET_OTHER, K.NET_IPV4, K.NET_IPV6, K.NET_ARP, K.NET_RARP]
     assert [C.PROTO_CODE[n] for n in C.PROTOS] == [K.P_OTHER, K.P_TCP, K.P_UDP, K.P_ICMP,
                                                   K.P_ICMPV6, K.P_ARP, K.P_RARP, K.P_IPV4, K.P_IPV6]
-    assert (C.MAL_NONE, C.MAL_TCP_OPTIONS, C.MAL_TCP, C.MAL_OTHER) == \
-        (K.MAL_NONE, K.MAL_TCP_OPTIONS, K.MAL_TCP, K.MAL_OTHER)
+    assert [C.MAL_CODE[n] for n in C.MALFORMED] == [K.MAL_TCP_OPTIONS, K.MAL_TCP_CUT, K.MAL_TCP_INVALID,
+                                                     K.MAL_CUT, K.MAL_LENGTH, K.MAL_INVALID]
+    assert C.MAL_NONE == K.MAL_NONE == 0
 
 
 # -- crafted frames (crafted_frames.py), every link type, cut at every length --------------------

@@ -7,7 +7,7 @@ import pytest
 from analysis.reference import analyze_reference as analyze
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
-from analysis.columnar.frames_view import FrameRow, collect
+from analysis.columnar.frames_view import FrameRow, collect, row_of
 from analysis.errors import AnalysisError
 from tests.analysis.columnar.support.corpus import corpus_paths
 
@@ -27,7 +27,7 @@ def _compare(path, chunk_frames: int, verify_checksums: bool = True) -> None:
     ours_rows = list(table.rows())
     assert len(ours_rows) == len(ref.frames), where
     for mine, theirs in zip(ours_rows, ref.frames):
-        want = FrameRow(*(getattr(theirs, name) for name in FrameRow._fields))
+        want = row_of(theirs)
         if mine != want:
             diff = {name: (a, b) for name, a, b in zip(FrameRow._fields, mine, want) if a != b}
             pytest.fail(f"{where}: frame {theirs.number}: ours vs per-frame pipeline {diff}")
@@ -151,3 +151,39 @@ def test_cli_summary_json_has_the_counts(corpus, tmp_path, capsys):
         states[conn.conn_state] = states.get(conn.conn_state, 0) + 1
     assert document["conn_states"] == states
     assert document["first_time"] == ref.frames[0].time and document["last_time"] == ref.frames[-1].time
+def test_every_malformed_code_agrees(tmp_path):
+    """One frame per vocabulary.MALFORMED code: both engines give it the same code (the corpus
+    has cut headers only), and tcp analysis / connections skip the same frames for it."""
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from analysis import vocabulary
+    from tests.analysis.support.pcapfiles import pcap_bytes
+
+    a, b = dict(src="10.0.0.1", dst="10.0.0.2"), dict(src="10.0.0.2", dst="10.0.0.1")
+    handshake = [Ether() / IP(**a) / TCP(sport=40000, dport=7, flags="S", seq=9),
+                 Ether() / IP(**b) / TCP(sport=7, dport=40000, flags="SA", seq=99, ack=10),
+                 Ether() / IP(**a) / TCP(sport=40000, dport=7, flags="A", seq=10, ack=100)]
+    bad_offset = bytearray(bytes(Ether() / IP(**a) / TCP(sport=40000, dport=7, flags="PA", seq=10,
+                                                        ack=100) / Raw(b"hi")))
+    bad_offset[14 + 20 + 12] = 0x30                          # data offset 3: 12 bytes
+    bad_version = bytearray(bytes(Ether() / IP(**a) / UDP() / Raw(b"x")))
+    bad_version[14] = 0x65
+    frames = [(bytes(p), None) for p in handshake] + [
+        (bytes(Ether() / IP(**a) / TCP(sport=40000, dport=7, flags="A", seq=10, ack=100,
+                                       options=[("Timestamp", (1, 2))])), 14 + 20 + 24),   # tcp-options-cut
+        (bytes(Ether() / IP(**b) / TCP(sport=7, dport=40000, flags="A", seq=100, ack=10)), 14 + 20 + 8),  # tcp-cut
+        (bytes(bad_offset), None),                                                        # tcp-invalid
+        (bytes(Ether() / IP(**a) / UDP(sport=5, dport=6) / Raw(b"x" * 8)), 14 + 20 + 4),    # cut
+        (bytes(Ether() / IP(**a, len=400) / UDP(sport=5, dport=6) / Raw(b"x")), None),      # length
+        (bytes(Ether() / IP(**a) / UDP(sport=5, dport=6, len=99) / Raw(b"x")), None),       # length (udp)
+        (bytes(bad_version), None),                                                       # invalid
+    ]
+    path = tmp_path / "malformed.pcap"
+    path.write_bytes(pcap_bytes([(1_700_000_000_000_000_000 + i * 1000, data[:cut or len(data)], len(data))
+                                 for i, (data, cut) in enumerate(frames)]))
+    codes = [f.malformed.code if f.malformed else None for f in analyze(path).frames]
+    assert set(codes) - {None} == set(vocabulary.MALFORMED), codes
+    for chunk in (3, 65536):
+        _compare(path, chunk)

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from analysis.reference import analyze_reference as analyze
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
-from analysis.columnar.frames_view import FrameRow, collect
+from analysis.columnar.frames_view import collect, row_of
 from analysis.errors import AnalysisError
 from tests.analysis.columnar.support.crafted_frames import LINKTYPES, T0, link_frames
 
@@ -199,7 +199,7 @@ def outcome(path, engine: str):
     try:
         if engine == "per-frame":
             result = analyze(path)
-            rows = [FrameRow(*(getattr(f, name) for name in FrameRow._fields)) for f in result.frames]
+            rows = [row_of(f) for f in result.frames]
             conns = [c._replace(frames=()) for c in result.connections]
             return ("ok", result.frame_count, rows, conns, result.warnings)
         scan = Scan(path, chunk_frames=3)              # small chunks: state crosses chunk ends
