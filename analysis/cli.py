@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("with --json: each frame's bytes and its field tree (schema_version 4)"))
     parser.add_argument("--summary", action="store_true",
                         help=_("counts only, with the fast columnar engine (for large captures: "
-                               "millions of frames/s, memory flat in the file size); with --out, "
-                               "writes summary.txt and connections.csv"))
+                               "millions of frames/s, memory flat in the file size); with --json as "
+                               "a JSON document; with --out, writes summary.txt, summary.json and "
+                               "connections.csv"))
     checks = parser.add_mutually_exclusive_group()
     checks.add_argument("-C", "--ignore-checksums", action="store_true",
                         help=_("trust every TCP segment with a bad checksum (as zeek -C)"))
@@ -201,12 +202,14 @@ def _summary(args: argparse.Namespace, t=None) -> int:
     import time
 
     from analysis.columnar.engine import Scan
-    from analysis.columnar.tally import Tally, connections_dataframe, render_summary
+    from analysis.columnar.tally import (Tally, connections_dataframe, render_summary,
+                                         summary_document)
 
-    if (args.json or args.csv or args.phase or args.conn is not None or args.frames is not None
-            or args.filter is not None):
-        raise UsageError(N_("--summary prints counts only; drop --json/--csv/--phase/--conn/--frames/"
-                            "-Y, or drop --summary for the frame-by-frame report"), path=args.file)
+    if (args.csv or args.phase or args.conn is not None or args.frames is not None
+            or args.filter is not None or args.fields):
+        raise UsageError(N_("--summary prints counts only (--json: as a JSON document); drop "
+                            "--csv/--phase/--conn/--frames/-Y, or drop --summary for the "
+                            "frame-by-frame report"), path=args.file)
     _compile_first(t)
     t = t or i18n.translation(i18n.DEFAULT)
     with progress_bar(t) as progress:            # its clock starts here, after the compile
@@ -219,16 +222,28 @@ def _summary(args: argparse.Namespace, t=None) -> int:
         summary = scan.summary()
         seconds = time.perf_counter() - t0
     text = render_summary(summary, tally, seconds, t)
-    sys.stdout.write(text)
+    document = summary_document(summary, tally, t)
+    if args.json:
+        import json
+
+        json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text)
     for warning in summary.warnings:
         print(t.gettext("warning: {message}").format(message=warning.text(t)), file=sys.stderr)
     if args.out:
         out = Path(args.out)
 
         def write(staging: Path) -> list[Path]:
+            import json
+
             (staging / "summary.txt").write_text(text, encoding="utf-8")
+            with open(staging / "summary.json", "w", encoding="utf-8") as handle:
+                json.dump(document, handle, indent=1, ensure_ascii=False)
+                handle.write("\n")
             connections_dataframe(summary.connections).to_csv(staging / "connections.csv", index=False)
-            return [staging / "summary.txt", staging / "connections.csv"]
+            return [staging / "summary.txt", staging / "summary.json", staging / "connections.csv"]
 
         written = replace_report(out, write)
         print(t.gettext("wrote {paths}").format(paths=", ".join(str(p) for p in written)), file=sys.stderr)

@@ -7,7 +7,7 @@
         ...
     session.result()                    # the Analysis of everything read (frames not kept)
 
-The records come from the same streaming stages as `analyze()` (api._Pipeline), so a frame's
+The records come from the same streaming stages as `analyze()` (reference._Pipeline), so a frame's
 phase, label and flags are the ones the final report gives it; what the live reading cannot
 know yet is marked: `provisional` with the reason in `doubt` (vocabulary.LIVE_DOUBTS) - a
 connection whose client was guessed because its handshake was not seen, a loss or resend
@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Iterator, Mapping, NamedTuple
 
 from analysis import vocabulary
-from analysis.api import Analysis, _Pipeline
+from analysis.reference import _Pipeline
+from analysis.result import Analysis
 from analysis.session.labels import ACK, FIN
 from analysis.frame_text import flags_text
 from analysis.model import Frame, LabeledFrame

@@ -89,6 +89,11 @@ class FrameColumns(NamedTuple):
     arp_v4: np.ndarray        # bool   the ARP header carries IPv4 addresses (Frame.arp.spa != "")
     icmp_type: np.ndarray     # int16  -1: none
     undecoded: np.ndarray     # int32  Frame.undecoded (decode_link.UNDECODED_* code), -1: None
+    mss: np.ndarray           # int32  TcpHeader.mss, -1: none (the Info column shows it on SYNs)
+    sack_perm: np.ndarray     # bool   TcpHeader.sack_permitted
+    ts_val: np.ndarray        # int64  TcpHeader.ts_val, -1: none
+    ts_ecr: np.ndarray        # int64  TcpHeader.ts_ecr, -1: none
+    sack_blocks: np.ndarray   # uint8  len(TcpHeader.sack_blocks) (the edges: per-frame decoder)
 
     def __len__(self) -> int:  # type: ignore[override]  - the number of frames, not of fields
         return len(self.number)
@@ -102,7 +107,8 @@ _DTYPES = {
     "window": np.int32, "wscale": np.int16, "payload_len": np.int64, "payload_off": np.int64,
     "payload_cap": np.int32, "checksum": np.int8, "malformed": np.uint8, "truncated": np.bool_,
     "arp_op": np.int32, "arp_spa": np.uint32, "arp_tpa": np.uint32, "arp_v4": np.bool_,
-    "icmp_type": np.int16, "undecoded": np.int32,
+    "icmp_type": np.int16, "undecoded": np.int32, "mss": np.int32, "sack_perm": np.bool_,
+    "ts_val": np.int64, "ts_ecr": np.int64, "sack_blocks": np.uint8,
 }
 FRAME_DTYPES: dict[str, type] = {name: _DTYPES[name] for name in FrameColumns._fields}
 
@@ -112,7 +118,7 @@ def empty_frames(n: int) -> FrameColumns:
     cols = {}
     for name, dtype in FRAME_DTYPES.items():
         fill = -1 if name in ("sport", "dport", "tcp_flags", "wscale", "checksum", "arp_op",
-                              "icmp_type", "undecoded") else 0
+                              "icmp_type", "undecoded", "mss", "ts_val", "ts_ecr") else 0
         cols[name] = np.full(n, fill, dtype=dtype)
     return FrameColumns(**cols)
 
@@ -237,10 +243,19 @@ def fill_from_frame(cols: FrameColumns, i: int, frame: Frame, payload_off: int) 
         cols.ack[i] = tcp.ack
         cols.window[i] = tcp.window
         cols.wscale[i] = -1 if tcp.wscale is None else tcp.wscale
+        cols.mss[i] = -1 if tcp.mss is None else tcp.mss
+        cols.sack_perm[i] = tcp.sack_permitted
+        cols.ts_val[i] = -1 if tcp.ts_val is None else tcp.ts_val
+        cols.ts_ecr[i] = -1 if tcp.ts_ecr is None else tcp.ts_ecr
+        cols.sack_blocks[i] = min(len(tcp.sack_blocks), 255)
     else:
         cols.tcp_flags[i] = -1
         cols.seq[i] = cols.ack[i] = cols.window[i] = 0
         cols.wscale[i] = -1
+        cols.mss[i] = -1
+        cols.sack_perm[i] = False
+        cols.ts_val[i] = cols.ts_ecr[i] = -1
+        cols.sack_blocks[i] = 0
     cols.payload_len[i] = frame.payload_len
     cols.payload_off[i] = payload_off
     cols.payload_cap[i] = len(frame.payload)

@@ -23,7 +23,8 @@ import numpy as np
 from analysis.decode.link import undecoded_warnings
 from analysis.session.exchanges import exchange_kind, reply_counts
 from analysis.decode.checksums import checksum_warnings
-from analysis.model import Exchange, Warning
+from analysis.decode.frame import decode_frame
+from analysis.model import Exchange, Frame, Warning
 from analysis.progress import Progress, ProgressHook, file_size
 
 from analysis.columnar.read.chunks import ChunkReader
@@ -111,13 +112,18 @@ class Scan:
 
     def __init__(self, path: str | Path, *, verify_checksums: bool = True,
                  strict_checksums: bool = False, chunk_frames: int = CHUNK_FRAMES,
-                 keep_exchanges: bool = True, progress: ProgressHook | None = None) -> None:
+                 keep_exchanges: bool = True, exchange_sink=None,
+                 progress: ProgressHook | None = None) -> None:
         """`progress` (analysis.progress): called after every chunk and at the end, with the
         frames and bytes read so far."""
         self.path = str(path)
         self._progress = progress
         self._size = file_size(self.path) if progress is not None else None
         self.keep_exchanges = keep_exchanges
+        # exchange_sink(ExchangeColumns): given each part instead of keeping it (analyze() spills
+        # them to its frame store, so memory stays flat while they wait to be asked for)
+        self._exchange_sink = exchange_sink
+        self._verify = verify_checksums
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
                                    chunk_frames=chunk_frames)
         self._tcp = TcpStage()
@@ -168,6 +174,12 @@ class Scan:
             self._progress(Progress("read", frames=self._reader.count, bytes_done=self._reader.bytes_read,
                                     bytes_total=self._size, finished=finished))
 
+    def frame(self, i: int) -> Frame:
+        """Row i of the batch just yielded, decoded again by the per-frame decoder: for the few
+        rows (ARP, malformed, other protocols) whose MAC addresses, malformed reason or Info
+        fields the columns do not hold (analysis/columnar/labeled.py)."""
+        return decode_frame(self._reader.record(i), path=self.path, verify_checksums=self._verify)
+
     def _count_undecoded(self, cols: FrameColumns) -> None:
         """Frames behind a layer we do not decode, by code (as api._Pipeline counts them)."""
         where = np.flatnonzero(cols.undecoded >= 0)
@@ -184,7 +196,11 @@ class Scan:
 
     def _keep(self, exchanges: ExchangeColumns) -> None:
         self._votes.feed(exchanges)
-        if self.keep_exchanges and len(exchanges.conn):
+        if not len(exchanges.conn):
+            return
+        if self._exchange_sink is not None:
+            self._exchange_sink(exchanges)
+        elif self.keep_exchanges:
             self._parts.append(exchanges)
 
     def summary(self) -> ScanSummary:

@@ -78,6 +78,35 @@ def render_summary(summary, tally: Tally, seconds: float | None = None, t=None) 
     return "\n".join(lines) + "\n"
 
 
+SUMMARY_SCHEMA = "reqresp-lab/summary"
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def summary_document(summary, tally: Tally, t=None) -> dict:
+    """`--summary --json`: the counts render_summary prints, as data (schema SUMMARY_SCHEMA,
+    version 1; names from vocabulary.py, counts of zero left out as in the text; warning
+    messages in t's language, English when t is None)."""
+    def counts(names, values) -> dict[str, int]:
+        return {name: int(v) for name, v in zip(names, values) if v}
+
+    conns = summary.connections
+    return {
+        "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_SCHEMA_VERSION,
+        "file": summary.path, "frame_count": summary.frame_count,
+        "tcp_frames": summary.tcp_frames, "linktypes": list(summary.linktypes),
+        "first_time": None if tally.first_ns is None else tally.first_ns / 1e9,
+        "last_time": None if tally.last_ns is None else tally.last_ns / 1e9,
+        "connection_count": len(conns.id), "exchange_count": summary.exchange_count,
+        "phases": counts(PHASES, tally.phases), "labels": counts(LABELS, tally.labels),
+        "protocols": counts(PROTOS, tally.protos),
+        "analysis_flags": counts(ANALYSIS_FLAGS, tally.flags),
+        "conn_states": counts(CONN_STATES, np.bincount(conns.conn_state, minlength=len(CONN_STATES))),
+        "votes": dict(summary.votes),
+        "warnings": [{"code": w.code, "message": w.text(t), "frame": w.frame, "offset": w.offset}
+                     for w in summary.warnings],
+    }
+
+
 def connections_dataframe(table):
     """The ConnectionTable as a pandas DataFrame with conn.log-style text columns."""
     import pandas as pd

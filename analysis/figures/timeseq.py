@@ -215,6 +215,9 @@ def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
     for index, (_, frames) in enumerate(rows):
         shown = [f for f in frames if lo <= f.rel_time <= hi]
         # Shaded spans: consecutive frames of one phase, at least 0.4 % of the axis wide.
+        # one broken_barh per phase and row: a row of thousands of connections has thousands
+        # of runs, and an artist each made matplotlib the slowest part of a report
+        spans: dict[str, list[tuple[float, float]]] = {}
         run: list[LabeledFrame] = []
         for frame in shown + [None]:
             if frame is not None and run and frame.phase == run[-1].phase:
@@ -223,9 +226,10 @@ def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
             if run:
                 left = run[0].rel_time
                 span = max(run[-1].rel_time - left, width * 0.004)
-                ax.broken_barh([(left * scale, span * scale)], (index - 0.32, 0.64),
-                               color=PHASE_COLORS[run[0].phase], alpha=0.22, lw=0)
+                spans.setdefault(run[0].phase, []).append((left * scale, span * scale))
             run = [frame] if frame is not None else []
+        for phase, ranges in spans.items():
+            ax.broken_barh(ranges, (index - 0.32, 0.64), color=PHASE_COLORS[phase], alpha=0.22, lw=0)
         for phase in PHASE_COLORS:
             times = [f.rel_time * scale for f in shown if f.phase == phase]
             if times:

@@ -78,10 +78,11 @@ def _endpoints(frame, dissection) -> tuple[str, str]:
 
 def select_frames(analysis, chosen=None) -> tuple[list, bool]:
     """The frames the page embeds (of `chosen`, default all) and whether the bound cut some."""
-    frames = list(analysis.frames if chosen is None else chosen)
+    # analysis.frames may be made on demand (analyze()): slice it rather than make every record
+    frames = analysis.frames if chosen is None else list(chosen)
     if len(frames) <= MAX_FRAMES:
-        return frames, False
-    return frames[:MAX_FRAMES], True
+        return list(frames), False
+    return list(frames[:MAX_FRAMES]), True
 
 
 def grouped(n: int, lang: str) -> str:

@@ -109,9 +109,31 @@ def _said(explanations: dict, t) -> dict:
     return {name: t.gettext(text) if isinstance(text, str) else text for name, text in explanations.items()}
 
 
+# the long arrays: one entry a line, written by json's C encoder as they are made (indent= would
+# send the whole document through its pure-Python encoder, and building it whole would hold every
+# frame's dict at once: most of a large capture's report time and memory)
+_ROW_ARRAYS = ("frames", "connections", "exchanges")
+
+
 def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
                lang: str = "en") -> None:
-    json.dump(to_document(analysis, frames, lang), out, indent=1, ensure_ascii=False)
+    document = to_document(analysis, [], lang)
+    rows = {"frames": map(frame_dict, analysis.frames if frames is None else frames),
+            "connections": document["connections"], "exchanges": document["exchanges"]}
+    marks = {key: json.dumps(f"\x00{key}\x00") for key in _ROW_ARRAYS}
+    text = json.dumps({**document, **{key: f"\x00{key}\x00" for key in _ROW_ARRAYS}},
+                      indent=1, ensure_ascii=False)
+    for key in _ROW_ARRAYS:
+        head, text = text.split(marks[key], 1)
+        out.write(head)
+        out.write("[")
+        written = 0
+        for entry in rows[key]:
+            out.write(",\n  " if written else "\n  ")
+            out.write(json.dumps(entry, ensure_ascii=False))
+            written += 1
+        out.write("\n ]" if written else "]")
+    out.write(text)
     out.write("\n")
 
 

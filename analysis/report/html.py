@@ -41,6 +41,7 @@ figcaption { color: #444; font-size: 0.9em; margin-top: 0.5em; }
 
 # a capture of thousands of connections would make the page hundreds of MB of questions
 MAX_QUESTION_GROUPS = 25
+MAX_QUESTION_CONNECTIONS = 200     # answered for report.md (each takes milliseconds)
 
 
 def _e(text: object) -> str:
@@ -87,7 +88,12 @@ def _questions(answers: list[Answer], analysis, t=None) -> str:
                  a.wireshark_filter or "-") for a in group]
         parts.append(f"<h3>{_e(heading)}</h3>" +
                      _table((N_("Question"), N_("Answer"), N_("Frames"), N_("Wireshark filter")), rows, t=t))
-    if len(groups) > len(shown):
+    answered = len(groups) - (None in groups)
+    if answered < len(analysis.connections):
+        parts.append('<p class="warn">' + _e(t.gettext(
+            "The questions of the first {shown} of {total} connections.").format(
+                shown=len(shown) - (None in groups), total=len(analysis.connections))) + "</p>")
+    elif len(groups) > len(shown):
         parts.append('<p class="warn">' + _e(t.gettext(
             "The questions of the first {shown} of {total} connections; report.md has all of them.").format(
                 shown=len(shown) - (None in groups), total=len(groups) - (None in groups))) + "</p>")
@@ -97,8 +103,9 @@ def _questions(answers: list[Answer], analysis, t=None) -> str:
 def _phase_overview(analysis, t=None) -> str:
     rows = []
     exact_filters = phase_filters(analysis)       # exactly each phase's frames of this capture
+    counts = analysis.phase_counts()
     for phase, explanation in vocabulary.PHASES.items():
-        count = sum(1 for f in analysis.frames if f.phase == phase)
+        count = counts.get(phase, 0)
         if count:
             rows.append((phase, count, english(t).gettext(explanation), exact_filters[phase]))
     return _table((N_("Phase"), N_("Frames"), N_("What it is"), N_("Wireshark filter (exactly these frames)")),
@@ -171,7 +178,9 @@ def write_reports(analysis, out: str | Path, frames=None, lang: str = "en") -> l
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = report_figures(analysis, lang=lang)
-    answers = answer_all(analysis, lang=lang)
+    # a capture of thousands of connections: the questions of the first few, said so (the page
+    # shows MAX_QUESTION_GROUPS of them; report.md the rest of these)
+    answers = answer_all(analysis, lang=lang, max_connections=MAX_QUESTION_CONNECTIONS)
     paths = [write_html(analysis, out / "report.html", figures, answers, frames, lang),
              write_md(analysis, out / "report.md", figures, answers, lang)]
     for fig in figures:

@@ -42,10 +42,9 @@ def render_md(analysis, figures: Sequence = (), answers: list[Answer] | None = N
         out.append("")
     out += ["## " + t.gettext("Phases"), ""]
     exact_filters = phase_filters(analysis)       # exactly each phase's frames of this capture
-    rows = [(phase, sum(1 for f in analysis.frames if f.phase == phase), t.gettext(explanation),
-             f"`{exact_filters[phase]}`")
-            for phase, explanation in vocabulary.PHASES.items()
-            if any(f.phase == phase for f in analysis.frames)]
+    counts = analysis.phase_counts()
+    rows = [(phase, counts[phase], t.gettext(explanation), f"`{exact_filters[phase]}`")
+            for phase, explanation in vocabulary.PHASES.items() if phase in counts]
     out += _table((N_("Phase"), N_("Frames"), N_("What it is"),
                    N_("Wireshark filter (exactly these frames)")), rows, t)
     if figures:
@@ -63,6 +62,10 @@ def render_md(analysis, figures: Sequence = (), answers: list[Answer] | None = N
     groups: dict[int | None, list[Answer]] = {}
     for answer in answers:
         groups.setdefault(answer.conn, []).append(answer)
+    answered = len(groups) - (None in groups)
+    if answered < len(analysis.connections):
+        out += [t.gettext("The questions of the first {shown} of {total} connections.").format(
+            shown=answered, total=len(analysis.connections)), ""]
     for conn, group in groups.items():
         if conn is None:
             out += ["### ARP", ""]

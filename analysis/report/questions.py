@@ -331,11 +331,11 @@ def arp_answers(analysis, lang: str = "en", t=None) -> list[Answer]:
     return out
 
 
-def answer_all(analysis, lang: str = "en") -> list[Answer]:
-    """The ARP answers, then every connection's answers, in `lang`."""
+def answer_all(analysis, lang: str = "en", max_connections: int | None = None) -> list[Answer]:
+    """The ARP answers, then every connection's answers (of the first `max_connections`), in `lang`."""
     t = translation(lang)
     answers = arp_answers(analysis, t=t)
-    for connection in analysis.connections:
+    for connection in analysis.connections[:max_connections]:
         answers += connection_answers(analysis, connection.id, t=t)
     return answers
 

@@ -75,41 +75,66 @@ def _phase_filter_note(exact_filters: dict[str, str], phase: str, t) -> str:
         filter=vocabulary.PHASE_FILTERS[phase])
 
 
+# A report lists at most this many rows per phase, connections and exchanges, and says so; the
+# counts and the phase filters cover every frame, and frames.csv / analysis.json hold them all.
+MAX_ROWS = 1000
+
+
+def _bounded(note: str, shown: int, total: int, t) -> str:
+    if shown >= total:
+        return note
+    return note + " " + t.gettext("Listed: the first {shown} of {total}; frames.csv and "
+                                  "analysis.json have every one.").format(shown=shown, total=total)
+
+
 def sections(analysis, frames: Iterable[LabeledFrame] | None = None, t=None) -> list[Section]:
     t = english(t)
-    chosen = list(analysis.frames if frames is None else frames)
+    # analysis.frames may be made on demand (analyze()): iterated, never listed whole
+    chosen = analysis.frames if frames is None else list(frames)
     exact_filters = phase_filters(analysis, chosen)   # every phase's at once: one pass over the frames
+    counts: dict[str, int] = {}
+    listed: dict[str, list[tuple[str, ...]]] = {}
+    for f in chosen:
+        counts[f.phase] = counts.get(f.phase, 0) + 1
+        rows = listed.setdefault(f.phase, [])
+        if len(rows) < MAX_ROWS:
+            rows.append(frame_row(f))
     result: list[Section] = []
     for phase, explanation in vocabulary.PHASES.items():
-        members = [f for f in chosen if f.phase == phase]
-        rows = [frame_row(f) for f in members]
+        rows = listed.get(phase)
         if rows:
-            note = f"{t.gettext(explanation)} {_phase_filter_note(exact_filters, phase, t)}"
+            count = counts[phase]
+            note = _bounded(f"{t.gettext(explanation)} {_phase_filter_note(exact_filters, phase, t)}",
+                            len(rows), count, t)
             title = t.ngettext("Phase: {phase} ({count} frame)", "Phase: {phase} ({count} frames)",
-                               len(rows)).format(phase=phase, count=len(rows))
+                               count).format(phase=phase, count=count)
             result.append(Section(title, note, FRAME_COLUMNS, rows, f"phase:{phase}"))
     if analysis.connections:
+        total = len(analysis.connections)
         rows = [(str(c.id), c.orig, c.resp, c.conn_state, c.history,
                  f"{c.duration:.6f}", f"{c.orig_pkts}/{c.resp_pkts}", f"{c.orig_bytes}/{c.resp_bytes}",
                  "-" if c.irtt is None else f"{c.irtt * 1000:.3f} ms", c.closed_by or "-", c.end)
-                for c in analysis.connections]
+                for c in analysis.connections[:MAX_ROWS]]
         result.append(Section(
-            t.gettext("Connections ({count})").format(count=len(rows)),
-            t.gettext("Zeek conn_state and history (upper case: originator, lower case: responder); "
-                      "Wireshark filter for one: tcp.stream eq <Conn>"),
+            t.gettext("Connections ({count})").format(count=total),
+            _bounded(t.gettext("Zeek conn_state and history (upper case: originator, lower case: "
+                               "responder); Wireshark filter for one: tcp.stream eq <Conn>"),
+                     len(rows), total, t),
             (N_("Conn"), N_("Originator"), N_("Responder"), N_("State"), N_("History"), N_("Duration"),
              N_("Pkts o/r"), N_("Bytes o/r"), N_("iRTT"), N_("Closed by"), N_("End")), rows, "connections"))
     if analysis.exchanges:
+        total = len(analysis.exchanges)
         rows = [(str(e.conn), str(e.request_frame), _cell(e.request),
                  "-" if e.response_frame is None else str(e.response_frame),
                  t.gettext("(no response)") if e.response is None else _cell(e.response),
                  "-" if e.latency is None else f"{e.latency * 1000:.3f} ms", e.kind)
-                for e in analysis.exchanges]
-        note = t.gettext("Requests (client to server) paired with the server's responses.")
+                for e in analysis.exchanges[:MAX_ROWS]]
+        note = _bounded(t.gettext("Requests (client to server) paired with the server's responses."),
+                        len(rows), total, t)
         if analysis.votes:
             note += " " + t.gettext("Vote totals: {totals}").format(
                 totals=" ".join(f"{k}={v}" for k, v in analysis.votes.items()))
-        result.append(Section(t.gettext("Exchanges ({count})").format(count=len(rows)), note,
+        result.append(Section(t.gettext("Exchanges ({count})").format(count=total), note,
                               (N_("Conn"), N_("Req frame"), N_("Request"), N_("Resp frame"), N_("Response"),
                                N_("Latency"), N_("Kind")),
                               rows, "exchanges"))

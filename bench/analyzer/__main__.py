@@ -26,6 +26,8 @@ from bench.analyzer import capture_base, inputs, peers, report
 from bench.analyzer.agreement import Agreement, compare
 
 HERE = Path(__file__).resolve().parent       # results.md / results.png
+ANALYZE_TOOL = "ours, analyze() + iterate frames"
+REPORT_TOOL = "ours, make analyze (report files)"
 OUT = HERE.parent / "out"                    # profiles, dumps, quick runs (not in git)
 
 
@@ -133,6 +135,11 @@ def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
         ("bare record loop (headroom)", "large", lambda: peers.run_python_peer("record-loop", large),
          plan.runs, "mmap + struct, flags byte only; its RSS is the mapped file"),
         ("ours", "small", lambda: peers.run_python_peer("ours", small), plan.runs, "memory flatness"),
+        (ANALYZE_TOOL, "large", lambda: peers.run_python_peer("ours-analyze", large), plan.runs,
+         "what users call: analyze(), then every frame iterated (not kept)"),
+        (ANALYZE_TOOL, "small", lambda: peers.run_python_peer("ours-analyze", small), plan.runs, ""),
+        (REPORT_TOOL, "small", lambda: peers.run_python_peer("ours-report", small), plan.slow_runs,
+         "python -m analysis FILE --out DIR: every report file"),
     ]
     # numba compiles (or loads) our kernels on first use and caches them on disk: do that once
     # before timing, so no timed run pays for a compile

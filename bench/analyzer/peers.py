@@ -166,6 +166,38 @@ def peer_ours_per_frame(path: str, limit: int | None) -> tuple[int, dict]:
     return n, {"connections": len(result.connections), "exchanges": len(result.exchanges)}
 
 
+def peer_ours_analyze(path: str, limit: int | None) -> tuple[int, dict]:
+    """What users call: `analysis.analyze(path)`, then every frame iterated as a LabeledFrame
+    (made from the columns chunk by chunk, not kept), as a notebook loop over result.frames."""
+    from analysis import analyze
+
+    result = analyze(path)
+    n = 0
+    for frame in result.frames:
+        n += 1
+        if limit is not None and n >= limit:
+            break
+    return n, {"frame_count": result.frame_count}
+
+
+def peer_ours_report(path: str, limit: int | None) -> tuple[int, dict]:
+    """What `make analyze FILE=...` runs: `python -m analysis FILE --out DIR` (every report
+    file: analysis.json, frames.csv, report.txt/.md/.html, figures), stdout discarded."""
+    import contextlib
+    import io
+    import tempfile
+
+    from analysis.cli import main
+
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        status = main([path, "--out", str(Path(out) / "report"), "--lang", "en"])
+        if status != 0:
+            raise RuntimeError(f"python -m analysis {path} --out ... exited {status}")
+        frames = sum(1 for _ in open(Path(out) / "report" / "frames.csv", encoding="utf-8")) - 1
+    return frames, {}
+
+
 def peer_scapy(path: str, limit: int | None) -> tuple[int, dict]:
     """scapy's streaming PcapReader, touching each packet's TCP flags."""
     from scapy.layers.inet import TCP
@@ -263,12 +295,16 @@ def peer_record_loop(path: str, limit: int | None) -> tuple[int, dict]:
 
 
 PYTHON_PEERS: dict[str, Callable[[str, int | None], tuple[int, dict]]] = {
-    "ours": peer_ours, "ours-per-frame": peer_ours_per_frame, "scapy": peer_scapy, "pyshark": peer_pyshark,
+    "ours": peer_ours, "ours-per-frame": peer_ours_per_frame, "ours-analyze": peer_ours_analyze,
+    "ours-report": peer_ours_report, "scapy": peer_scapy, "pyshark": peer_pyshark,
     "pyshark-json": peer_pyshark_json, "dpkt": peer_dpkt, "record-loop": peer_record_loop,
 }
 
 
-_IMPORTS = {"ours": ("analysis.columnar.engine",), "ours-per-frame": ("analysis.api",), "scapy": ("scapy.layers.inet", "scapy.utils"),
+_IMPORTS = {"ours": ("analysis.columnar.engine",), "ours-per-frame": ("analysis.api",),
+            "ours-analyze": ("analysis.api", "analysis.columnar.engine", "analysis.columnar.labeled"),
+            "ours-report": ("analysis.cli", "analysis.api", "analysis.columnar.engine",
+                            "analysis.columnar.labeled", "analysis.report.html"), "scapy": ("scapy.layers.inet", "scapy.utils"),
             "pyshark": ("pyshark",), "pyshark-json": ("pyshark",), "dpkt": ("dpkt",)}
 
 

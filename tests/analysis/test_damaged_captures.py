@@ -185,7 +185,8 @@ def test_out_on_a_capture_without_frames_prints_exactly_the_wrote_line(tmp_path,
     assert "0 frames" in (out / "report.md").read_text()
     run = run_cli(str(path), "--summary", "--out", str(tmp_path / "summary"))
     assert (run.returncode, run.stderr) == (
-        0, f"wrote {tmp_path / 'summary' / 'summary.txt'}, {tmp_path / 'summary' / 'connections.csv'}\n")
+        0, f"wrote {tmp_path / 'summary' / 'summary.txt'}, {tmp_path / 'summary' / 'summary.json'}, "
+           f"{tmp_path / 'summary' / 'connections.csv'}\n")
 
 
 def test_figures_of_an_empty_capture_draw_without_a_warning(tmp_path):

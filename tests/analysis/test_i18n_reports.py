@@ -142,7 +142,7 @@ def test_every_cli_error_and_warning_is_one_indonesian_line(tmp_path) -> None:
     files = _bad_captures(tmp_path)
     runs = {name: _cli(str(path), "--lang", "id") for name, path in files.items()}
     runs["missing"] = _cli(str(tmp_path / "nothing.pcap"), "--lang", "id")
-    runs["summary"] = _cli(str(ROOT / "notebooks/data/reqresp.pcap"), "--summary", "--json", "--lang", "id")
+    runs["summary"] = _cli(str(ROOT / "notebooks/data/reqresp.pcap"), "--summary", "--csv", "--lang", "id")
     runs["phase"] = _cli(str(ROOT / "notebooks/data/reqresp.pcap"), "--phase", "talking", "--lang", "id")
     runs["conn"] = _cli(str(ROOT / "notebooks/data/reqresp.pcap"), "--conn", "7", "--lang", "id")
     for name, run in runs.items():
@@ -336,7 +336,7 @@ def test_the_cli_help_is_indonesian() -> None:
     run = _cli("--help", "--lang", "id")
     assert run.returncode == 0 and run.stdout.startswith("penggunaan: python -m analysis")
     assert "Menjelaskan capture pcap/pcapng frame demi frame" in run.stdout
-    keep = ["python -m analysis", "DIR/<name>/", "export.py", "summary.txt", "connections.csv",
+    keep = ["python -m analysis", "DIR/<name>/", "export.py", "summary.txt", "summary.json", "connections.csv",
             "FROM-TO", "FROM", "TO"]   # a metavar: a placeholder argparse prints as given
     assert english_left(run.stdout, keep) == [], run.stdout
     assert "Explain a pcap/pcapng capture" in _cli("--help", "--lang", "en").stdout

@@ -10,7 +10,7 @@ from tests.bench.support.base import needs_tshark
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("ours", "ours, per-frame pipeline (reference)", "tshark -2 (two-pass tcp.analysis)", "tshark (one-pass field dump)",
          "dpkt + minimal labeller", "scapy PcapReader", "pyshark", "pyshark use_json",
-         "bare record loop (headroom)")
+         "bare record loop (headroom)", "ours, analyze() + iterate frames")
 
 
 @needs_tshark
@@ -31,6 +31,10 @@ def test_quick_mode_writes_a_results_table_and_chart(tiny_base, tmp_path):
     assert "| dpkt + minimal labeller | large | 540 |" in md
     assert "| tshark -2 (two-pass tcp.analysis) | large | 540 |" in md
     assert "0 frames disagree (of 648)" in md
+    # issue 13's rows: what users call (analyze + iterating frames) and make analyze's report files
+    assert "| ours, analyze() + iterate frames | large | 540 |" in md
+    assert "| ours, make analyze (report files) | small | 108 |" in md
+    assert "| analyze() + iterating frames >= 10x tshark -2" in md and "| make analyze (108 frames)" in md
     assert "## Machine" in md and "; tshark " in md and "; dpkt " in md
     assert "## Where the time goes" in md and "Scan.batches" in md    # the profile's call tree
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ the inner packet has no network layer we decode.
 
     n_fallback = decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify,
                                 len_max, wscale_max, arp_op_max, <FrameColumns fields from
-                                caplen to icmp_type>, fallback)
+                                caplen to sack_blocks>, fallback)
 
 Record i is buf[rec_off[i]:rec_off[i] + rec_len[i]]. `number` and `ts_ns` are not touched (the
 record indexer fills them). A record the kernel does not decode itself gets fallback[i] = 1 and
@@ -39,8 +39,8 @@ ETH_TEB, VXLAN_PORT, VXLAN_HEADER, MAX_TUNNELS = 0x6558, 4789, 8, 4     # decode
 # one decoded row, as int64 scratch (addresses are written from R_ADDR, their position in buf)
 (R_NET, R_PROTO, R_FAMILY, R_ADDR, R_SPORT, R_DPORT, R_FLAGS, R_SEQ, R_ACK, R_WIN, R_WSCALE,
  R_PLEN, R_POFF, R_PCAP, R_CSUM, R_MAL, R_CUT, R_ARP_OP, R_ARP_SPA, R_ARP_TPA, R_ARP_V4, R_ICMP,
- R_FALLBACK, R_UNDEC) = range(24)
-ROW_FIELDS = 24
+ R_FALLBACK, R_UNDEC, R_MSS, R_SACK, R_TSVAL, R_TSECR, R_SACKS) = range(29)
+ROW_FIELDS = 29
 
 
 @njit(cache=True, nogil=True)
@@ -71,9 +71,16 @@ def _payload(row, o, size, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _wscale(buf, p, end):
-    """decode_ip._tcp_options over buf[p:end], keeping only the window-scale shift (-1: none)."""
+def _options(buf, p, end):
+    """decode_ip._tcp_options over buf[p:end], keeping what the columns hold: (window-scale
+    shift, MSS, SACK permitted, TSval, TSecr, number of SACK blocks), -1 where absent (0 for
+    SACK permitted and the blocks: their edges are left to the per-frame decoder)."""
     wscale = np.int64(-1)
+    mss = np.int64(-1)
+    sack = np.int64(0)
+    ts_val = np.int64(-1)
+    ts_ecr = np.int64(-1)
+    blocks = np.int64(0)
     while p < end:
         kind = np.int64(buf[p])
         if kind == 0:
@@ -86,10 +93,19 @@ def _wscale(buf, p, end):
         length = np.int64(buf[p + 1])
         if length < 2 or p + length > end:
             break
-        if kind == 3 and length == 3:
+        if kind == 2 and length == 4:
+            mss = be16(buf, p + 2)
+        elif kind == 3 and length == 3:
             wscale = np.int64(buf[p + 2])
+        elif kind == 4 and length == 2:
+            sack = np.int64(1)
+        elif kind == 5 and length >= 10:
+            blocks = np.int64((length - 2) // 8)
+        elif kind == 8 and length == 10:
+            ts_val = be32(buf, p + 2)
+            ts_ecr = be32(buf, p + 6)
         p += length
-    return wscale
+    return wscale, mss, sack, ts_val, ts_ecr, blocks
 
 
 @njit(cache=True, nogil=True)
@@ -110,11 +126,16 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         offflags = be16(buf, q + 12)
         hlen = (offflags >> 12) * 4
         wscale = np.int64(-1)
+        mss = np.int64(-1)
+        sack = np.int64(0)
+        ts_val = np.int64(-1)
+        ts_ecr = np.int64(-1)
+        blocks = np.int64(0)
         if hlen < 20 or hlen > seg_len:
             row[R_MAL] = MAL_TCP_INVALID
             hlen = 20 if hlen < 20 else seg_len
         elif hlen > 20:
-            wscale = _wscale(buf, q + 20, q + min(hlen, have))
+            wscale, mss, sack, ts_val, ts_ecr, blocks = _options(buf, q + 20, q + min(hlen, have))
             if have < hlen:
                 row[R_MAL] = MAL_TCP_OPTIONS
                 row[R_CUT] = 1
@@ -127,6 +148,11 @@ def _transport(buf, o, size, t, seg_len, ip_proto, pseudo, verify, v6, wscale_ma
         row[R_FLAGS] = offflags & 0x0FFF
         row[R_WIN] = be16(buf, q + 14)
         row[R_WSCALE] = wscale
+        row[R_MSS] = mss
+        row[R_SACK] = sack
+        row[R_TSVAL] = ts_val
+        row[R_TSECR] = ts_ecr
+        row[R_SACKS] = blocks
         if verify and whole:
             if (_sum16(buf, q, seg_len) + pseudo + seg_len) % 0xFFFF == 0:
                 row[R_CSUM] = 1
@@ -272,7 +298,8 @@ def _arp(buf, o, size, off, rarp, arp_op_max, row):
 def _reset(row, o):
     row[:] = 0
     row[R_SPORT] = row[R_DPORT] = row[R_FLAGS] = row[R_WSCALE] = -1
-    row[R_CSUM] = row[R_ARP_OP] = row[R_ICMP] = row[R_UNDEC] = -1
+    row[R_CSUM] = row[R_ARP_OP] = row[R_ICMP] = row[R_UNDEC] = row[R_MSS] = -1
+    row[R_TSVAL] = row[R_TSECR] = -1
     row[R_POFF] = o
 
 
@@ -399,7 +426,8 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
                    arp_op_max, caplen, wirelen, net, proto, family, src_hi, src_lo, dst_hi,
                    dst_lo, sport, dport, tcp_flags, seq, ack, window, wscale, payload_len,
                    payload_off, payload_cap, checksum, malformed, truncated, arp_op, arp_spa,
-                   arp_tpa, arp_v4, icmp_type, undecoded, fallback):
+                   arp_tpa, arp_v4, icmp_type, undecoded, mss, sack_perm, ts_val, ts_ecr,
+                   sack_blocks, fallback):
     row = np.zeros(ROW_FIELDS, np.int64)
     saved = np.zeros(ROW_FIELDS, np.int64)
     fallbacks = 0
@@ -454,4 +482,9 @@ def decode_records(buf, rec_off, rec_len, rec_wire, rec_link, n, verify, len_max
         arp_v4[i] = row[R_ARP_V4] != 0
         icmp_type[i] = row[R_ICMP]
         undecoded[i] = row[R_UNDEC]
+        mss[i] = row[R_MSS]
+        sack_perm[i] = row[R_SACK] != 0
+        ts_val[i] = row[R_TSVAL]
+        ts_ecr[i] = row[R_TSECR]
+        sack_blocks[i] = row[R_SACKS]
     return fallbacks

@@ -216,15 +216,21 @@ class ChunkReader:
         if error is not None:
             raise error
 
+    def record(self, i: int) -> RawRecord:
+        """Row i of the chunk just yielded as the RawRecord it was decoded from (valid until the
+        next chunk): for the few rows whose remaining fields only the per-frame decoder gives."""
+        off, size = int(self._rec_off[i]), int(self._rec_len[i])
+        return RawRecord(int(self._cols.number[i]), int(self._cols.ts_ns[i]), size,
+                         int(self._rec_wire[i]), int(self._rec_link[i]), 0,
+                         self._buf[off:off + size].tobytes())
+
     def _fill_fallbacks(self, n: int) -> tuple[int, BaseException | None]:
         """Rows the kernel flagged, from decode_frame; (rows done, the error that stopped it)."""
         cols = self._cols
         spare = self._limit
         for i in np.flatnonzero(self._fallback[:n]):
             i = int(i)
-            off, size = int(self._rec_off[i]), int(self._rec_len[i])
-            rec = RawRecord(int(cols.number[i]), int(cols.ts_ns[i]), size, int(self._rec_wire[i]),
-                            int(self._rec_link[i]), 0, self._buf[off:off + size].tobytes())
+            rec = self.record(i)
             try:
                 frame = decode_frame(rec, path=self.path, verify_checksums=self.verify_checksums)
                 payload = np.frombuffer(frame.payload, np.uint8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.api import analyze
+from analysis.reference import analyze_reference as analyze
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import FrameRow, collect, row_of
@@ -123,11 +123,34 @@ def test_cli_summary_counts_and_connections_csv(corpus, tmp_path, capsys):
 def test_cli_summary_refuses_frame_options(corpus, capsys):
     from analysis.cli import main
 
-    assert main([str(corpus[0]), "--summary", "--json"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
+    for option in (["--csv"], ["--phase", "data"], ["--conn", "0"], ["--json", "--fields"]):
+        assert main([str(corpus[0]), "--summary", *option]) == 2, option
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, option
 
 
+def test_cli_summary_json_has_the_counts(corpus, tmp_path, capsys):
+    import json
+
+    from analysis.cli import main
+
+    path = next(p for p in corpus if p.name == "replicated.pcap")
+    ref = analyze(path)
+    assert main([str(path), "--summary", "--json", "--out", str(tmp_path / "out")]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert document["schema"] == "reqresp-lab/summary" and document["frame_count"] == ref.frame_count
+    assert document["connection_count"] == len(ref.connections)
+    assert document["exchange_count"] == len(ref.exchanges) and document["votes"] == ref.votes
+    labels: dict[str, int] = {}
+    for frame in ref.frames:
+        labels[frame.label] = labels.get(frame.label, 0) + 1
+    assert document["labels"] == labels
+    states: dict[str, int] = {}
+    for conn in ref.connections:
+        states[conn.conn_state] = states.get(conn.conn_state, 0) + 1
+    assert document["conn_states"] == states
+    assert document["first_time"] == ref.frames[0].time and document["last_time"] == ref.frames[-1].time
 def test_every_malformed_code_agrees(tmp_path):
     """One frame per vocabulary.MALFORMED code: both engines give it the same code (the corpus
     has cut headers only), and tcp analysis / connections skip the same frames for it."""

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from analysis.api import analyze
+from analysis.reference import analyze_reference as analyze
 from analysis.columnar.columns import (FrameColumns, LabelColumns, TcpColumns, empty_frames,
                                        slice_frames, slice_labels, slice_tcp)
 from analysis.columnar.session.exchanges import ExchangeStage, exchanges_from_columns

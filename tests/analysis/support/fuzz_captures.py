@@ -25,7 +25,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from analysis.api import analyze
+from analysis.reference import analyze_reference as analyze
 from analysis.columnar.conn.kernel import connections_from_table
 from analysis.columnar.engine import Scan
 from analysis.columnar.frames_view import collect, row_of
