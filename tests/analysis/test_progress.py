@@ -57,10 +57,20 @@ PY = f"{sys.executable} -m analysis"
 
 # --- the library's reports -------------------------------------------------------------------------
 
-def test_analyze_reports_frames_and_bytes_as_it_reads(big) -> None:
+@pytest.mark.parametrize("engine", ["analyze", "reference"])
+def test_analyze_reports_frames_and_bytes_as_it_reads(big, engine) -> None:
+    """analyze() (the columnar engine) reports after each chunk it reads, the per-frame reference
+    every EVERY_FRAMES frames; both end with one finished report of the whole file."""
+    from analysis.columnar.engine import CHUNK_FRAMES
+    from analysis.reference import analyze_reference
+
     reports: list[Progress] = []
-    result = analyze(big, progress=reports.append)
-    assert [r.frames for r in reports[:-1]] == list(range(EVERY_FRAMES, result.frame_count + 1, EVERY_FRAMES))
+    result = (analyze if engine == "analyze" else analyze_reference)(big, progress=reports.append)
+    step = CHUNK_FRAMES if engine == "analyze" else EVERY_FRAMES
+    assert [r.frames for r in reports[:-1]] == [min(n, result.frame_count)
+                                                for n in range(step, result.frame_count + step, step)
+                                                ][:len(reports) - 1]
+    assert len(reports) - 1 in (result.frame_count // step, -(-result.frame_count // step))
     assert all(r.task == "read" and r.bytes_total == big.stat().st_size for r in reports)
     done = [r.bytes_done for r in reports]
     assert done == sorted(done) and 0 < done[0] < done[-1]
