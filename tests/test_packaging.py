@@ -62,3 +62,27 @@ def test_the_test_extra_installs_what_the_tests_import() -> None:
         if not names & declared:
             missing[module] = sorted(names)
     assert not missing, f"imported by tests but not in the test extra: {missing}"
+
+
+def test_a_built_package_carries_its_compiled_catalogs(tmp_path) -> None:
+    """`pip install .` (here: the wheel it builds) holds each catalog's .mo, compiled by setup.py
+    from the .po, and an installed copy reads Indonesian from it."""
+    import gettext
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "*.mo", "__pycache__",
+                                                                 "reports", "test-artifacts", "*.pcap*"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for mo in ("analysis/locale/id/LC_MESSAGES/reqresp.mo", "capture/locale/id/LC_MESSAGES/reqresp-capture.mo"):
+            assert mo in names, sorted(n for n in names if "locale" in n)
+        catalog = gettext.GNUTranslations(archive.open("analysis/locale/id/LC_MESSAGES/reqresp.mo"))
+    assert catalog.gettext("frames by phase") == "frame per fase"
