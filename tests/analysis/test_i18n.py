@@ -176,3 +176,16 @@ def test_the_explorer_catalog_and_its_plural_rule() -> None:
 
     with pytest.raises(ValueError):
         plural_rule(Hostile())
+
+
+@pytest.mark.parametrize("po", ["analysis/locale/id/LC_MESSAGES/reqresp.po",
+                                "capture/locale/id/LC_MESSAGES/reqresp-capture.po"])
+def test_each_catalog_translates_a_message_once(po: str) -> None:
+    """Branches add their messages at the end and the .po merges as a union (.gitattributes): a
+    message two of them added would be two entries, of which Babel silently keeps one."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / po).read_text(encoding="utf-8")
+    entries = re.findall(r'^msgid ((?:".*"\n)+)(?:msgid_plural|msgstr)', text, flags=re.M)
+    ids = ["".join(re.findall(r'"(.*)"', entry)) for entry in entries]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert len(ids) > 100 and repeated == [], repeated
