@@ -133,7 +133,8 @@ class _Hosts:
     """Maps each frame to (sender lane, receiver lane), and names the lanes."""
 
     def __init__(self, analysis, frames: list[LabeledFrame]) -> None:
-        self.macs = mac_to_ip(analysis.frames)
+        # the bindings come from ARP frames, all of phase "arp": picked by column, not every frame
+        self.macs = mac_to_ip(analysis.phase("arp"))
         conns = {f.conn for f in frames if f.conn is not None}
         self.conns = [c for c in analysis.connections if c.id in conns]
         # Client and server on one address (a loopback capture): tell them apart by port.
