@@ -133,7 +133,8 @@ class _Hosts:
     """Maps each frame to (sender lane, receiver lane), and names the lanes."""
 
     def __init__(self, analysis, frames: list[LabeledFrame]) -> None:
-        self.macs = mac_to_ip(analysis.frames)
+        # the bindings come from ARP frames, all of phase "arp": picked by column, not every frame
+        self.macs = mac_to_ip(analysis.phase("arp"))
         conns = {f.conn for f in frames if f.conn is not None}
         self.conns = [c for c in analysis.connections if c.id in conns]
         # Client and server on one address (a loopback capture): tell them apart by port.
@@ -206,24 +207,31 @@ def _arrow_label(frame: LabeledFrame, ports: bool) -> str:
     return f"{frame.label}: {_clip(frame.info, 40)}"
 
 
-def _payload_texts(analysis) -> dict[int, str]:
-    """Frame number -> the request or response text that starts in it.
+def _payload_texts(analysis, drawn: list[LabeledFrame]) -> dict[int, str]:
+    """Frame number -> the request or response text that starts in it, for the drawn frames.
 
     The exchanges name the first frame of each message; a retransmission carries the same bytes
-    again, so it gets the text of the segment it repeats (same connection, sender and seq)."""
+    again, so it gets the text of the segment it repeats (same connection, sender and seq: the
+    first such frame of its connection). Only the drawn frames' connections are read, so a big
+    capture is not walked frame by frame for the few dozen arrows a ladder has."""
     texts: dict[int, str] = {}
     for exchange in analysis.exchanges:
         texts.setdefault(exchange.request_frame, exchange.request)
         if exchange.response_frame is not None and exchange.response is not None:
             texts.setdefault(exchange.response_frame, exchange.response)
-    first_sent: dict[tuple, int] = {}
-    for frame in analysis.frames:
-        if frame.conn is None or frame.payload_len == 0:
-            continue
-        key = (frame.conn, frame.src, frame.sport, frame.seq)
-        original = first_sent.setdefault(key, frame.number)
-        if original != frame.number and original in texts:
-            texts.setdefault(frame.number, texts[original])
+    wanted: dict[int, list[LabeledFrame]] = {}
+    for frame in drawn:
+        if frame.conn is not None and frame.payload_len and frame.number not in texts:
+            wanted.setdefault(frame.conn, []).append(frame)
+    for conn, frames in wanted.items():
+        first_sent: dict[tuple, int] = {}
+        for frame in analysis.frames_of(conn):
+            if frame.payload_len:
+                first_sent.setdefault((frame.src, frame.sport, frame.seq), frame.number)
+        for frame in frames:
+            original = first_sent.get((frame.src, frame.sport, frame.seq))
+            if original is not None and original != frame.number and original in texts:
+                texts[frame.number] = texts[original]
     return texts
 
 
@@ -284,7 +292,7 @@ def ladder(analysis, *, conn: int | None = None, first: int | None = None, last:
         ax.plot([x, x], [_HEAD - 0.12, bottom], color="#555555", lw=1.0,
                 ls=(0, (4, 3)) if lane.key == BROADCAST else "-", zorder=1)
 
-    texts = _payload_texts(analysis)
+    texts = _payload_texts(analysis, drawn)
     pauses = _pauses(rows)
     for index, row in enumerate(rows):
         y = _HEAD + (index + 0.55) * _ROW

@@ -12,6 +12,7 @@ other traffic), each frame a tick coloured by phase, each phase's span shaded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -189,24 +190,57 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
 
 # --- phase timeline -----------------------------------------------------------------------------
 
-def _rows(analysis, max_conns: int, t) -> list[tuple[str, list[LabeledFrame]]]:
-    rows: list[tuple[str, list[LabeledFrame]]] = []
-    arp = [f for f in analysis.frames if f.phase == "arp"]
-    if arp:
-        rows.append(("ARP", arp))
+class _Sweep(NamedTuple):
+    """What the timeline needs of every frame, gathered in one pass (the lazy frames of a big
+    capture are made chunk by chunk: each extra pass over them costs as much as the first)."""
+
+    arp: list[LabeledFrame]
+    by_conn: dict[int, list[LabeledFrame]]
+    other: list[LabeledFrame]
+    end: float                  # the last frame's time
+    session: tuple[float, float] | None     # first and last time of a frame not "other"
+    present: set[str]           # the phases seen
+    retransmission: bool        # whether any frame is a retransmission
+
+
+def _sweep(analysis) -> _Sweep:
+    arp: list[LabeledFrame] = []
     by_conn: dict[int, list[LabeledFrame]] = {}
+    other: list[LabeledFrame] = []
+    end = lo = hi = None
+    present: set[str] = set()
+    retransmission = False
     for frame in analysis.frames:
+        time, phase = frame.rel_time, frame.phase
+        end = time if end is None else max(end, time)
+        if phase != "other":
+            lo = time if lo is None else min(lo, time)
+            hi = time if hi is None else max(hi, time)
+        present.add(phase)
+        if not retransmission and is_retransmission(frame):
+            retransmission = True
+        if phase == "arp":
+            arp.append(frame)
         if frame.conn is not None:
             by_conn.setdefault(frame.conn, []).append(frame)
+        elif phase != "arp":
+            other.append(frame)
+    return _Sweep(arp, by_conn, other, 0.0 if end is None else end, None if lo is None else (lo, hi), present, retransmission)
+
+
+def _rows(analysis, sweep: _Sweep, max_conns: int, t) -> list[tuple[str, list[LabeledFrame]]]:
+    rows: list[tuple[str, list[LabeledFrame]]] = []
+    if sweep.arp:
+        rows.append(("ARP", sweep.arp))
+    by_conn = sweep.by_conn
     for connection in analysis.connections[:max_conns]:
         rows.append((t.gettext("conn {conn}").format(conn=connection.id) + f"\n{connection.orig}\n→ {connection.resp}",
                      by_conn.get(connection.id, [])))
     rest = [f for c in analysis.connections[max_conns:] for f in by_conn.get(c.id, [])]
     if rest:
         rows.append((t.gettext("{count} more\nconnections").format(count=len(analysis.connections) - max_conns), rest))
-    other = [f for f in analysis.frames if f.conn is None and f.phase != "arp"]
-    if other:
-        rows.append((t.gettext("other"), other))
+    if sweep.other:
+        rows.append((t.gettext("other"), sweep.other))
     return rows
 
 
@@ -249,13 +283,12 @@ def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None, l
     When the session itself fills only a sliver of the capture (a stray frame seconds later), a
     second panel zooms into the session."""
     t = translation(lang)
-    rows = _rows(analysis, max_conns, t)
-    times = [f.rel_time for f in analysis.frames]
-    end = max(times, default=0.0)
-    session = [f.rel_time for f in analysis.frames if f.phase != "other"]
+    sweep = _sweep(analysis)
+    rows = _rows(analysis, sweep, max_conns, t)
+    end = sweep.end
     zoom = None
-    if session and end > 0:
-        lo, hi = min(session), max(session)
+    if sweep.session and end > 0:
+        lo, hi = sweep.session
         if hi - lo < 0.15 * end:
             pad = max((hi - lo) * 0.04, 1e-6)
             zoom = (lo - pad, hi + pad)
@@ -272,9 +305,9 @@ def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None, l
         panels[1].set_xlabel(t.gettext("zoom on the session: time since the first frame ({unit})").format(unit=zunit),
                              fontsize=9)
         panels[0].axvspan(zoom[0] * scale, zoom[1] * scale, color="#ffe9a8", alpha=0.6, lw=0, zorder=0)
-    present = [p for p in PHASE_COLORS if any(f.phase == p for f in analysis.frames)]
+    present = [p for p in PHASE_COLORS if p in sweep.present]
     handles = [Patch(color=PHASE_COLORS[p], label=phase_title(p, t)) for p in present]
-    if any(is_retransmission(f) for f in analysis.frames):
+    if sweep.retransmission:
         handles.append(Line2D([], [], marker="v", ls="", color=TROUBLE_COLOR, label=t.gettext("retransmission")))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4) or 1, fontsize=8,
                frameon=False)

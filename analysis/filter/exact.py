@@ -57,9 +57,22 @@ def exact_filter(general: str, wanted, selected) -> str:
 _last: list = [None, None]          # [weakref to the Analysis, its [(number, values)]]
 
 
+# the last capture's filters for all its frames: the text (per language), Markdown and HTML
+# reports of one run each ask, and each answer is a pass over every frame of a big capture
+_last_filters: list = [None, None]  # [weakref to the Analysis, its {phase: filter}]
+
+
 def phase_filters(analysis, frames=None) -> dict[str, str]:
     """phase -> the display filter selecting exactly that phase's frames of this capture
     (`frames`: a subset of analysis.frames, e.g. one connection's), for the phases they have."""
+    if frames is None or frames is analysis.frames:
+        if _last_filters[0] is None or _last_filters[0]() is not analysis:
+            _last_filters[:] = [weakref.ref(analysis), _phase_filters(analysis, None)]
+        return dict(_last_filters[1])
+    return _phase_filters(analysis, frames)
+
+
+def _phase_filters(analysis, frames) -> dict[str, str]:
     members: dict[str, list[int]] = {}
     for f in analysis.frames if frames is None else frames:
         members.setdefault(f.phase, []).append(f.number)

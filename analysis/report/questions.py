@@ -291,8 +291,11 @@ def arp_answers(analysis, lang: str = "en", t=None) -> list[Answer]:
     """Who asked, who answered, the broadcast destination, the opcodes."""
     t = translation(lang) if t is None else t
     _ = t.gettext
-    requests = [(f, f.arp) for f in analysis.frames if f.label == "arp-request" and f.arp is not None]
-    replies = [(f, f.arp) for f in analysis.frames if f.label == "arp-reply" and f.arp is not None]
+    # ARP labels are always of phase "arp" (vocabulary.LABEL_PHASE): the lazy frames of a big
+    # capture make only those, picked by column, instead of every frame twice
+    arp = analysis.phase("arp")
+    requests = [(f, f.arp) for f in arp if f.label == "arp-request" and f.arp is not None]
+    replies = [(f, f.arp) for f in arp if f.label == "arp-reply" and f.arp is not None]
     out: list[Answer] = []
     if not requests and not replies:
         return out
