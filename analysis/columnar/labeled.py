@@ -16,8 +16,9 @@ non-IP frames (their MAC addresses, the ARP header), malformed frames (the code 
 IP protocols without a transport we decode (ip_proto) and SACK blocks (their edges). Those rows
 are decoded again by the per-frame decoder while their chunk is in memory (Scan.frame) and those
 fields kept aside; on the captures we meet they are a handful (ARP, a loss's SACKs), and they
-are what the per-frame pipeline says by construction. `_field_values` is the one place that
-turns columns into LabeledFrame fields; flags and Info are LabeledFrame's own views.
+are what the per-frame pipeline says by construction. `frame_fields.field_values` is the one place
+that turns columns into LabeledFrame fields; flags and Info are LabeledFrame's own views. A pass
+that needs a few fields of every frame asks `field_chunks` for them and no record is made.
 """
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from analysis.frame_text import flags_text, info_text
-from analysis.model import ArpHeader, Connection, LabeledFrame, Malformed, TcpOptions
+from analysis.frame_text import info_text
+from analysis.model import Connection, LabeledFrame
 
-from analysis.columnar.columns import (DIRECTIONS, LABELS, MAL_NONE, P_ICMP, P_ICMPV6, P_TCP, P_UDP,
-                                       PHASES, PROTOS, analysis_names, ip_text)
+from analysis.columnar.columns import PHASES
+from analysis.columnar.frame_fields import (FIELDS, FLAGS_TEXT, Addresses, Extra, check_fields,
+                                            field_values, needs_decoder)
 
 # (group, column, stored name): what a LabeledFrame is made from
 _STORED = tuple(("frames", name, name) for name in (
@@ -44,38 +46,6 @@ _STORED = tuple(("frames", name, name) for name in (
     "stream", "seq_rel", "ack_rel", "analysis", "window")) + tuple(
     ("labels", name, name) for name in ("phase", "label", "direction"))
 _INTS = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64, np.uint64)
-_FLAGS = np.array([flags_text(bits) for bits in range(1 << 12)], dtype=object)
-# LabeledFrame.ip_proto of the rows the columns give it for: their transport's IP protocol
-_IP_PROTO = np.full(len(PROTOS), -1, np.int64)
-_IP_PROTO[[P_TCP, P_UDP, P_ICMP, P_ICMPV6]] = (6, 17, 1, 58)
-_PHASES = np.array(PHASES, dtype=object)
-_LABELS = np.array(LABELS, dtype=object)
-_PROTOS = np.array(PROTOS, dtype=object)
-_DIRECTIONS = np.array(DIRECTIONS + (None,), dtype=object)
-
-
-class Extra(NamedTuple):
-    """What the per-frame decoder says of a row the columns cannot say it of."""
-
-    src: str
-    dst: str
-    malformed: Malformed | None
-    arp: ArpHeader | None
-    tcp_options: TcpOptions | None
-    icmp_type: int | None
-    ip_proto: int | None
-
-
-def _needs_decoder(c: dict[str, np.ndarray], malformed: np.ndarray,
-                   sack_blocks: np.ndarray) -> np.ndarray:
-    """Rows whose src/dst, malformed reason, ARP header, IP protocol or SACK edges the columns
-    cannot give."""
-    proto = c["proto"]
-    transport = (proto == P_TCP) | (proto == P_UDP) | (proto == P_ICMP) | (proto == P_ICMPV6)
-    has_tcp = c["tcp_flags"] >= 0
-    is_tcp = c["tcp_stream"] >= 0
-    return ((c["family"] == 0) | (malformed != MAL_NONE) | ~transport | (sack_blocks > 0)
-            | (has_tcp != is_tcp) | ((proto == P_TCP) & ~has_tcp))
 
 
 class _Encoded(NamedTuple):
@@ -106,7 +76,7 @@ class FrameStore:
         c = {stored: getattr(groups[group], name) for group, name, stored in _STORED}
         if not self.count:
             self.first_ts = int(c["ts_ns"][0])
-        for i in np.flatnonzero(_needs_decoder(c, batch.frames.malformed,
+        for i in np.flatnonzero(needs_decoder(c, batch.frames.malformed,
                                                batch.frames.sack_blocks)).tolist():
             frame = scan.frame(i)
             if frame.net in ("ipv4", "ipv6"):
@@ -188,107 +158,6 @@ class FrameStore:
         self._file.close()
 
 
-class _Addresses:
-    """Address text per distinct (family, hi, lo), made once for the whole capture."""
-
-    def __init__(self) -> None:
-        self._texts: dict[tuple[int, int, int], str] = {}
-
-    def texts(self, family: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> list[str]:
-        if not len(family):
-            return []
-        if int(family.max()) <= 4 and not hi.any():
-            # no IPv6 here: (family, address) fits one 64-bit key, and a 1-D unique is fast
-            key = (family.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
-            uniq1, inverse = np.unique(key, return_inverse=True)
-            uniq = [(int(k) >> 32, 0, int(k) & 0xFFFFFFFF) for k in uniq1.tolist()]
-        else:
-            keys = np.stack([family.astype(np.uint64), hi.astype(np.uint64),
-                             lo.astype(np.uint64)], axis=1)
-            uniq3, inverse = np.unique(keys, axis=0, return_inverse=True)
-            uniq = uniq3.tolist()
-        names = np.empty(len(uniq), dtype=object)
-        for k, (fam, h, l) in enumerate(uniq):
-            key = (fam, h, l)
-            text = self._texts.get(key)
-            if text is None:
-                text = self._texts[key] = "" if fam == 0 else ip_text(fam, h, l)
-            names[k] = text
-        return names[np.asarray(inverse).ravel()].tolist()
-
-
-def _nullable(values: np.ndarray, present: np.ndarray) -> list:
-    if present.all():
-        return values.tolist()
-    out = values.astype(object)
-    out[~present] = None
-    return out.tolist()
-
-
-def _field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, Extra],
-                  first_ts: int, addresses: _Addresses) -> dict[str, list]:
-    """The LabeledFrame fields of the rows `c` holds (`rows`: their global row indexes), as one
-    list per field in LabeledFrame's order: the one place columns become LabeledFrame values."""
-    n = len(rows)
-    ts = c["ts_ns"].astype(np.int64)
-    stream = c["tcp_stream"]
-    is_tcp = stream >= 0
-    flags = c["tcp_flags"].astype(np.int64)
-    has_tcp = flags >= 0
-    bits, which = np.unique(c["tcp_analysis"], return_inverse=True)
-    names = np.empty(len(bits), dtype=object)
-    names[:] = [analysis_names(b) for b in bits.tolist()]
-    sport, dport = c["sport"], c["dport"]
-    icmp, ip_proto = c["icmp_type"], _IP_PROTO[c["proto"]]
-    out = {
-        "number": c["number"].tolist(), "time": (ts / 1e9).tolist(),
-        "rel_time": ((ts - first_ts) / 1e9).tolist(),
-        "src": addresses.texts(c["family"], c["src_hi"], c["src_lo"]),
-        "dst": addresses.texts(c["family"], c["dst_hi"], c["dst_lo"]),
-        "sport": _nullable(sport, sport >= 0), "dport": _nullable(dport, dport >= 0),
-        "proto": _PROTOS[c["proto"]].tolist(),
-        "tcp_flags": np.where(has_tcp, flags, 0).tolist(),
-        "len": c["wirelen"].tolist(), "payload_len": c["payload_len"].tolist(),
-        "phase": _PHASES[c["phase"]].tolist(), "label": _LABELS[c["label"]].tolist(),
-        "direction": _DIRECTIONS[np.where(c["direction"] >= 0, c["direction"],
-                                          len(_DIRECTIONS) - 1)].tolist(),
-        "analysis": names[np.asarray(which).ravel()].tolist(),
-        "conn": _nullable(stream, is_tcp), "seq": _nullable(c["tcp_seq_rel"], is_tcp),
-        "ack": _nullable(c["tcp_ack_rel"], is_tcp),
-        "seq_raw": _nullable(c["seq"], has_tcp), "ack_raw": _nullable(c["ack"], has_tcp),
-        "window": _nullable(c["tcp_window"], is_tcp),
-        "truncated": c["truncated"].tolist(), "malformed": [None] * n, "arp": [None] * n,
-        "tcp_options": _tcp_options(c, has_tcp),
-        "icmp_type": _nullable(icmp, icmp >= 0), "ip_proto": _nullable(ip_proto, ip_proto >= 0),
-    }
-    if extras:
-        for pos in np.flatnonzero(np.isin(rows, np.fromiter(extras, np.int64, len(extras)))).tolist():
-            extra = extras[int(rows[pos])]
-            out["src"][pos], out["dst"][pos] = extra.src, extra.dst
-            out["malformed"][pos], out["arp"][pos] = extra.malformed, extra.arp
-            out["tcp_options"][pos], out["icmp_type"][pos] = extra.tcp_options, extra.icmp_type
-            out["ip_proto"][pos] = extra.ip_proto
-    return out
-
-
-def _tcp_options(c: dict[str, np.ndarray], has_tcp: np.ndarray) -> list:
-    """TcpOptions per row with a TCP header (None elsewhere); SACK edges are the decoder's."""
-    out: list = [None] * len(has_tcp)
-    rows = np.flatnonzero(has_tcp)
-    if not len(rows):
-        return out
-    mss, wscale = c["mss"][rows], c["wscale"][rows]
-    ts_val, ts_ecr = c["ts_val"][rows], c["ts_ecr"][rows]
-    made = list(map(TcpOptions._make, zip(
-        _nullable(mss, mss >= 0), _nullable(wscale, wscale >= 0), c["sack_perm"][rows].tolist(),
-        repeat((), len(rows)), _nullable(ts_val, ts_val >= 0), _nullable(ts_ecr, ts_ecr >= 0))))
-    if len(rows) == len(out):
-        return made
-    for i, options in zip(rows.tolist(), made):
-        out[i] = options
-    return out
-
-
 def _take(c: dict[str, np.ndarray], pick: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[pick] for name, values in c.items()}
 
@@ -299,7 +168,7 @@ class LazyFrames(Sequence):
     def __init__(self, store: FrameStore, path: str) -> None:
         self._store = store
         self.path = path
-        self._addresses = _Addresses()
+        self._addresses = Addresses()
         self._cached: tuple[int, list[LabeledFrame]] | None = None
         self._by_stream: tuple[np.ndarray, np.ndarray] | None = None
         self._columns: tuple[int, dict[str, np.ndarray]] | None = None
@@ -327,7 +196,7 @@ class LazyFrames(Sequence):
         enabled = gc.isenabled()
         gc.disable()
         try:
-            values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            values = field_values(c, rows, store.extras, store.first_ts, self._addresses)
             return list(map(tuple.__new__, repeat(LabeledFrame), zip(*values.values())))
         finally:
             if enabled:
@@ -336,6 +205,16 @@ class LazyFrames(Sequence):
     def __iter__(self):
         for k in range(len(self._store.starts)):
             yield from self._chunk_frames(k)
+
+    def field_chunks(self, names):
+        """Chunk by chunk, the fields `names` of every frame (LabeledFrame field names), one list
+        per field: what a pass over all frames that reads a few fields uses (no record made)."""
+        names = check_fields(names)
+        store = self._store
+        for k in range(len(store.starts)):
+            c = store.chunk(k)
+            rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
+            yield field_values(c, rows, store.extras, store.first_ts, self._addresses, names)
 
     def __getitem__(self, index):
         n = len(self)
@@ -427,20 +306,20 @@ class LazyFrames(Sequence):
         as Analysis.to_dataframe() documents it."""
         import pandas as pd
 
-        parts: dict[str, list] = {name: [] for name in LabeledFrame._fields}
+        parts: dict[str, list] = {name: [] for name in FIELDS}
         flags: list[str] = []
         info: list[str] = []
         store = self._store
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            values = _field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            values = field_values(c, rows, store.extras, store.first_ts, self._addresses)
             for name, column in values.items():
                 parts[name] += column
-            flags += _FLAGS[values["tcp_flags"]].tolist()
+            flags += FLAGS_TEXT[values["tcp_flags"]].tolist()
             # Info is a view of a whole record (frame_text.info_text): made per chunk, not kept
             info += [info_text(f) for f in map(LabeledFrame._make, zip(*values.values()))]
-        frame = pd.DataFrame(parts, columns=list(LabeledFrame._fields))
+        frame = pd.DataFrame(parts, columns=list(FIELDS))
         frame["analysis"] = frame["analysis"].map(list)
         frame["flags"] = flags
         frame["info"] = info

@@ -97,3 +97,37 @@ def test_summarize_keeps_no_frames_and_agrees(corpus):
         assert ours.frames == [] == ref.frames
         assert ours.connections == ref.connections and ours.exchanges == ref.exchanges
         assert ours.warnings == ref.warnings and ours.votes == ref.votes
+
+
+@pytest.mark.parametrize("chunk_frames", [None, 7])
+def test_field_chunks_equal_the_records_fields(corpus, chunk_frames):
+    """analysis.frame_fields.field_chunks gives, for any subset of fields, what the records hold:
+    from the lazy frames' columns (chunked, extras patched in) and from a reference list alike."""
+    from analysis.frame_fields import field_chunks
+
+    subsets = (LabeledFrame._fields, ("src", "dst", "arp"), ("conn", "time"), ("malformed",),
+               ("tcp_options", "icmp_type", "ip_proto", "number"))
+    bad = []
+    for path in corpus:
+        ours = _analyze_columnar(path, chunk_frames=chunk_frames)
+        ref = analyze_reference(path)
+        for names in subsets:
+            want = {name: [getattr(f, name) for f in ref.frames] for name in names}
+            for frames, engine in ((ours.frames, "lazy"), (ref.frames, "list")):
+                got = {name: [] for name in names}
+                for part in field_chunks(frames, names):
+                    assert tuple(part) == names
+                    for name in names:
+                        got[name] += part[name]
+                if got != want:
+                    bad.append(f"{path.name} {engine} {names}")
+    assert bad == [], "\n".join(bad[:20])
+
+
+def test_field_chunks_refuse_an_unknown_field(corpus):
+    from analysis.frame_fields import field_chunks
+
+    with pytest.raises(ValueError, match="not LabeledFrame fields: flags"):
+        next(field_chunks(analyze(corpus[0]).frames, ("time", "flags")))
+    with pytest.raises(ValueError, match="not LabeledFrame fields: flags"):
+        next(field_chunks([], ("flags",)))
