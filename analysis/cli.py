@@ -184,6 +184,9 @@ def report(args: argparse.Namespace, result) -> int:
     elif sys.stdout.isatty():
         from rich.console import Console
         render_rich(result, Console(), frames, lang=args.lang)
+    elif args.out and not narrowed:
+        # the text report was just written in full: printed from the file, not made again
+        sys.stdout.write((Path(args.out) / "report.txt").read_text(encoding="utf-8"))
     else:
         sys.stdout.write(render_plain(result, frames, lang=args.lang))
     for warning in result.warnings:

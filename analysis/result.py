@@ -60,6 +60,18 @@ class Analysis:
         raise UsageError(N_("no connection {conn_id} (connections: {known})"), path=self.path,
                          fields={"conn_id": conn_id, "known": known})
 
+    @cached_property
+    def _exchanges_by_conn(self) -> dict[int, list[Exchange]]:
+        found: dict[int, list[Exchange]] = {}
+        for exchange in self.exchanges:
+            found.setdefault(exchange.conn, []).append(exchange)
+        return found
+
+    def exchanges_of(self, conn_id: int) -> list[Exchange]:
+        """The exchanges of one connection, in order (an index made once: a report asks for
+        every connection's, and a scan of all exchanges per connection is quadratic)."""
+        return list(self._exchanges_by_conn.get(conn_id, ()))
+
     def frames_of(self, conn_id: int) -> list[LabeledFrame]:
         self.connection(conn_id)
         where = getattr(self.frames, "where", None)
@@ -80,13 +92,6 @@ class Analysis:
         frame["flags"] = [f.flags for f in self.frames]
         frame["info"] = [f.info for f in self.frames]
         return frame.set_index("number", drop=False)
-
-
-def check_phase(name: str) -> str:
-    if name not in vocabulary.PHASES:
-        raise UsageError(N_("unknown phase {name!r} (phases: {phases})"),
-                         fields={"name": name, "phases": ", ".join(vocabulary.PHASES)})
-    return name
 
 
 def check_phase(name: str) -> str:

@@ -281,6 +281,13 @@ class LazyFrames(Sequence):
         for k, lo in enumerate(starts):
             yield k, lo, starts[k + 1] if k + 1 < len(starts) else len(self)
 
+    def take(self, positions) -> list[LabeledFrame]:
+        """The frames at ascending indexes `positions` (frame_fields.take): only those are made."""
+        rows = np.asarray(positions, dtype=np.int64)
+        if len(rows) and (rows[0] < 0 or rows[-1] >= len(self) or np.any(np.diff(rows) < 0)):
+            raise IndexError("LazyFrames.take: positions must be ascending indexes of the frames")
+        return self._rows(rows)
+
     def _rows(self, rows: np.ndarray) -> list[LabeledFrame]:
         """The frames at global row indexes `rows` (ascending), chunk by chunk."""
         out: list[LabeledFrame] = []

@@ -27,6 +27,7 @@ import weakref
 
 from analysis import vocabulary
 from analysis.filter.apply import compile_filter, frame_values
+from analysis.frame_fields import field_chunks
 
 # above this many frames the reports print the frame lists (exact) without trying expressions:
 # dissecting every frame again would cost more than the report itself
@@ -74,8 +75,9 @@ def phase_filters(analysis, frames=None) -> dict[str, str]:
 
 def _phase_filters(analysis, frames) -> dict[str, str]:
     members: dict[str, list[int]] = {}
-    for f in analysis.frames if frames is None else frames:
-        members.setdefault(f.phase, []).append(f.number)
+    for part in field_chunks(analysis.frames if frames is None else frames, ("phase", "number")):
+        for phase, number in zip(part["phase"], part["number"]):
+            members.setdefault(phase, []).append(number)
     # a stream (stdin, live) cannot be read again to dissect it: then the frame lists, still exact
     if len(analysis.frames) > MAX_FRAMES_TO_TRY or not os.path.isfile(analysis.path):
         return {phase: vocabulary.frame_filter(numbers) for phase, numbers in members.items()}

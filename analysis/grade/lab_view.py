@@ -63,7 +63,7 @@ class LabView:
             if frame.conn is not None:
                 by_conn.setdefault(frame.conn, []).append(frame)
         views = [ConnView(c, tuple(by_conn.get(c.id, ())),
-                          tuple(e for e in analysis.exchanges if e.conn == c.id))
+                          tuple(analysis.exchanges_of(c.id)))
                  for c in analysis.connections]
         lab = [v for v in views if v.conn.resp_port == port]
         return cls(analysis, port, tuple(lab or views), bool(lab))

@@ -158,7 +158,7 @@ def connection_answers(analysis, conn: int, lang: str = "en", t=None) -> list[An
 def _latency_answers(analysis, conn: int, t) -> list[Answer]:
     _ = t.gettext
     result = []
-    exchanges = [e for e in analysis.exchanges if e.conn == conn]
+    exchanges = analysis.exchanges_of(conn)
     for number, e in enumerate(exchanges, 1):
         frames = (e.request_frame,) + ((e.response_frame,) if e.response_frame else ())
         text = (_("{latency} from the request (frame {request_frame}) to the response "

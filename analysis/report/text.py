@@ -14,6 +14,7 @@ from typing import Iterable, NamedTuple
 
 from analysis import vocabulary
 from analysis.filter.exact import phase_filters
+from analysis.frame_fields import field_chunks, take
 from analysis.i18n import N_, translation
 from analysis.model import LabeledFrame
 
@@ -89,16 +90,23 @@ def _bounded(note: str, shown: int, total: int, t) -> str:
 
 def sections(analysis, frames: Iterable[LabeledFrame] | None = None, t=None) -> list[Section]:
     t = english(t)
-    # analysis.frames may be made on demand (analyze()): iterated, never listed whole
-    chosen = analysis.frames if frames is None else list(frames)
+    # analysis.frames may be made on demand (analyze()): read by field, never listed whole
+    chosen = analysis.frames if frames is None or frames is analysis.frames else list(frames)
     exact_filters = phase_filters(analysis, chosen)   # every phase's at once: one pass over the frames
     counts: dict[str, int] = {}
-    listed: dict[str, list[tuple[str, ...]]] = {}
-    for f in chosen:
-        counts[f.phase] = counts.get(f.phase, 0) + 1
-        rows = listed.setdefault(f.phase, [])
-        if len(rows) < MAX_ROWS:
-            rows.append(frame_row(f))
+    picked: dict[str, list[int]] = {}   # phase -> positions of its first MAX_ROWS frames
+    position = 0
+    for part in field_chunks(chosen, ("phase",)):
+        for phase in part["phase"]:
+            seen = counts.get(phase, 0)
+            counts[phase] = seen + 1
+            if seen < MAX_ROWS:
+                picked.setdefault(phase, []).append(position)
+            position += 1
+    # only the listed frames become records (a few thousand of a big capture's frames)
+    positions = sorted(p for ps in picked.values() for p in ps)
+    made = dict(zip(positions, take(chosen, positions)))
+    listed = {phase: [frame_row(made[p]) for p in ps] for phase, ps in picked.items()}
     result: list[Section] = []
     for phase, explanation in vocabulary.PHASES.items():
         rows = listed.get(phase)

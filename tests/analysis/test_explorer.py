@@ -393,3 +393,19 @@ def test_the_byte_bound_cuts_too_and_says_so(default, monkeypatch):
     assert data["cut"] == (f"This page holds the first {len(data['frames'])} (their bytes reach the "
                            f"page's size bound) of the {default.frame_count} selected frames "
                            f"({default.frame_count} in the capture).")
+
+
+def test_the_browser_and_its_driver_listen_on_loopback_only(browser):
+    """The network rule: chromedriver and Chromium accept connections on loopback only (with
+    --allowed-ips chromedriver would listen on every interface, filtering by address)."""
+    import psutil
+
+    driver = psutil.Process(browser.service.process.pid)
+    listening = []
+    for process in (driver, *driver.children(recursive=True)):
+        try:
+            sockets = process.net_connections(kind="inet")
+        except psutil.NoSuchProcess:     # a short-lived helper of Chromium's, gone: listens on nothing
+            continue
+        listening += [c.laddr for c in sockets if c.status == psutil.CONN_LISTEN]
+    assert listening and all(addr.ip in ("127.0.0.1", "::1") for addr in listening), listening

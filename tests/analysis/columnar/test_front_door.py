@@ -131,3 +131,22 @@ def test_field_chunks_refuse_an_unknown_field(corpus):
         next(field_chunks(analyze(corpus[0]).frames, ("time", "flags")))
     with pytest.raises(ValueError, match="not LabeledFrame fields: flags"):
         next(field_chunks([], ("flags",)))
+
+
+def test_take_and_exchanges_of_agree_with_the_lists(corpus):
+    """frame_fields.take (LazyFrames.take: only the frames asked for are made) and
+    Analysis.exchanges_of (an index by connection) give what the plain lists give."""
+    from analysis.frame_fields import take
+
+    for path in corpus[:12]:
+        ours, ref = analyze(path), analyze_reference(path)
+        n = len(ref.frames)
+        positions = sorted({0, n // 3, n // 2, n - 1} & set(range(n)))
+        assert take(ours.frames, positions) == [ref.frames[i] for i in positions] == take(ref.frames, positions)
+        for conn in ref.connections:
+            want = [e for e in ref.exchanges if e.conn == conn.id]
+            assert ours.exchanges_of(conn.id) == want == ref.exchanges_of(conn.id), path.name
+    ours = analyze(corpus[0])
+    if len(ours.frames) > 1:
+        with pytest.raises(IndexError):
+            ours.frames.take([1, 0])

@@ -48,7 +48,9 @@ def chromium():
             "download_restrictions": 3,              # no download at all
             "safebrowsing.enabled": False})
         options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-        service = Service(executable_path=CHROMEDRIVER, service_args=["--allowed-ips=127.0.0.1"])
+        # no --allowed-ips: given one, chromedriver listens on every interface (and filters);
+        # without, it listens on loopback only
+        service = Service(executable_path=CHROMEDRIVER)
         driver = webdriver.Chrome(service=service, options=options)
         try:
             yield driver
