@@ -122,6 +122,17 @@ class ConnectionNotes:
                 self._made[row] = made[row - rows[k]]
             k = end
 
+    def previous(self, f) -> tuple:
+        """The frame before f of its connection, and the one before it from f's side (None: none)."""
+        i = self._position(f)
+        if i < 0:
+            return None, None
+        return self._record(int(self._prev[i])), self._record(int(self._prev_same[i]))
+
+    def fin_seq(self, conn: int, from_client: bool) -> int | None:
+        """The sequence number of the first FIN of one side of a connection (None: no FIN)."""
+        return self._fin_seq.get((conn, from_client))
+
     def _record(self, pos: int):
         """The record at a kept position (-1: None)."""
         if pos < 0:
@@ -291,7 +302,7 @@ class ConnectionNotes:
 
     def _ack_sentence(self, f, me: str, peer: str) -> str:
         _ = self._t.gettext
-        fin = self._fin_seq.get((f.conn, not self.from_client(f)))
+        fin = self.fin_seq(f.conn, not self.from_client(f))
         if f.ack <= 1:
             text = _("Ack={ack}: the {me} has received the {peer}'s SYN (sequence number 0) and expects "
                      "byte 1 next.")
@@ -314,8 +325,7 @@ class ConnectionNotes:
         if f.conn is None or f.seq is None:
             return [why]
         me, peer = self._sides(f)
-        i = self._position(f)
-        prev = self._record(int(self._prev[i])) if i >= 0 else None
+        prev, same = self.previous(f)
         if prev is None:
             return [_("First frame of connection {conn}: the {me} starts it. {why}").format(
                 conn=f.conn, me=me, why=why)]
@@ -325,7 +335,6 @@ class ConnectionNotes:
         if prev.flags != f.flags:
             none = _("none")
             out.append(_("Flags {old} -> {new}.").format(old=prev.flags or none, new=f.flags or none))
-        same = self._record(int(self._prev_same[i]))
         if same is None:
             out.append(_("The {me}'s first segment: Seq=0 is its initial sequence number (raw {raw}).")
                        .format(me=me, raw=f.seq_raw) if _has(f, SYN) else
