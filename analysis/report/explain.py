@@ -1,7 +1,7 @@
 """What the fields a TCP/ARP lab asks about mean in one frame, and what changed since the previous
 frame of its connection: the explorer's one-sentence notes and its step mode, in a catalog's language.
 
-    notes = ConnectionNotes(analysis, t)       # one pass over the frames (FIN positions, sides)
+    notes = ConnectionNotes(analysis, t, frames)   # one pass over a few fields of every frame
     notes.field_notes(dissection, frame)       # {"tcp.ack": "Ack=14: the server has received ..."}
     notes.step(frame)                          # ["Seq 1 -> 14: previous Seq 1 + Len 13 ...", ...]
 
@@ -9,13 +9,22 @@ The sentences are built from the analyzer's LabeledFrames (relative Seq/Ack, sca
 the dissected fields, so they say what happened in *this* capture, not what a field is in general.
 Each is one gettext message (`t`: i18n.translation(lang); English when None) whose values are
 placeholders; "client" and "server" are filled in as they are, as the glossary keeps them.
+
+The pass over the frames reads seven fields of each (frame_fields.field_chunks: from analyze()'s
+columns, no record made) and keeps arrays, not records: each TCP frame's previous frame of its
+connection and of its side are row numbers, and only the records the sentences are asked about
+are made (`frames`: at once, a slice per run of nearby rows).
 """
 from __future__ import annotations
 
 import gettext
 
+import numpy as np
+
 from analysis import vocabulary
+from analysis.frame_fields import field_chunks
 from analysis.model import ACK, FIN, SYN
+from analysis.report.conn_arrays import Originators, objects, previous
 from analysis.report.explorer_words import BOOL_SHOWN
 
 _BOOL_FIELDS = {"tcp.flags.res", "tcp.flags.ae", "tcp.flags.cwr", "tcp.flags.ece", "tcp.flags.urg",
@@ -41,29 +50,97 @@ def _consumed(frame) -> int:
     return frame.payload_len + _has(frame, SYN) + _has(frame, FIN)
 
 
-class ConnectionNotes:
-    """The per-connection facts the sentences need, from one pass over the analysis' frames."""
+_FIELDS = ("number", "conn", "seq", "src", "sport", "tcp_flags", "payload_len")
+_GAP = 512      # rows: nearer records are made in one slice of the frames
 
-    def __init__(self, analysis, t: gettext.NullTranslations | None = None) -> None:
+
+class ConnectionNotes:
+    """The per-connection facts the sentences need, from one pass over the analysis' frames.
+    `frames`: the frames that will be asked about, whose previous frames are made at once."""
+
+    def __init__(self, analysis, t: gettext.NullTranslations | None = None, frames=()) -> None:
         self._t = gettext.NullTranslations() if t is None else t
+        self._all = analysis.frames
         self._conns = {c.id: c for c in analysis.connections}
         self._fin_seq: dict[tuple[int, bool], int] = {}       # (conn, from client) -> FIN's seq
-        self._prev: dict[int, object] = {}                    # frame number -> previous of conn
-        self._prev_same: dict[int, object] = {}               # ... previous from the same side
-        last: dict[int, object] = {}
-        last_side: dict[tuple[int, bool], object] = {}
-        for f in analysis.frames:
-            if f.conn is None or f.seq is None:
-                continue
-            side = self.from_client(f)
-            if _has(f, FIN):
-                self._fin_seq.setdefault((f.conn, side), f.seq + f.payload_len)
-            if f.conn in last:
-                self._prev[f.number] = last[f.conn]
-            if (f.conn, side) in last_side:
-                self._prev_same[f.number] = last_side[(f.conn, side)]
-            last[f.conn] = f
-            last_side[(f.conn, side)] = f
+        self._made: dict[int, object] = {}                    # row -> its record, once made
+        originators = Originators(analysis.connections)
+        rows, numbers, keys, offset = [], [], [], 0
+        for part in field_chunks(analysis.frames, _FIELDS):
+            conn, seq = objects(part["conn"]), objects(part["seq"])
+            pick = np.flatnonzero((conn != None) & (seq != None))      # noqa: E711 (elementwise)
+            conn = conn[pick].astype(np.int64)
+            pos, known = originators.find(conn)
+            side = ~known | originators.sent_by(pos, objects(part["src"])[pick],
+                                                objects(part["sport"])[pick])
+            key = conn * 2 + side
+            fin = np.flatnonzero(np.asarray(part["tcp_flags"], np.int64)[pick] & FIN)
+            ends = seq[pick[fin]] + objects(part["payload_len"])[pick[fin]]
+            for k, end in zip(key[fin].tolist(), ends.tolist()):
+                self._fin_seq.setdefault((k >> 1, bool(k & 1)), end)
+            rows.append(pick + offset)
+            numbers.append(np.asarray(part["number"], np.int64)[pick])
+            keys.append(key)
+            offset += len(part["number"])
+        key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        self._rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        self._numbers = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
+        # frame numbers rise through a capture; were they not, searchsorted would need this order
+        self._order = None if np.all(self._numbers[1:] > self._numbers[:-1]) else np.argsort(
+            self._numbers, kind="stable")
+        self._prev = previous(key >> 1)                      # previous frame of the connection
+        self._prev_same = previous(key)                      # ... from the same side
+        wanted = [p for f in frames for p in self._previous_positions(f)]
+        self._make(self._rows[np.unique(np.array(wanted, np.int64))] if wanted else [])
+
+    def _position(self, f) -> int:
+        """f's position in the kept arrays (-1: not a frame of a connection)."""
+        if f.conn is None or f.seq is None:
+            return -1
+        numbers = self._numbers
+        i = int(np.searchsorted(numbers, f.number, sorter=self._order))
+        if i < len(numbers):
+            i = i if self._order is None else int(self._order[i])
+            if numbers[i] == f.number:
+                return i
+        return -1
+
+    def _previous_positions(self, f) -> list[int]:
+        i = self._position(f)
+        return [] if i < 0 else [int(p) for p in (self._prev[i], self._prev_same[i]) if p >= 0]
+
+    def _make(self, rows) -> None:
+        """The records at rows (ascending) of the frames, a slice per run of near rows."""
+        rows = [int(r) for r in rows if int(r) not in self._made]
+        k = 0
+        while k < len(rows):
+            end = k + 1
+            while end < len(rows) and rows[end] - rows[end - 1] <= _GAP:
+                end += 1
+            made = self._all[rows[k]:rows[end - 1] + 1]
+            for row in rows[k:end]:
+                self._made[row] = made[row - rows[k]]
+            k = end
+
+    def previous(self, f) -> tuple:
+        """The frame before f of its connection, and the one before it from f's side (None: none)."""
+        i = self._position(f)
+        if i < 0:
+            return None, None
+        return self._record(int(self._prev[i])), self._record(int(self._prev_same[i]))
+
+    def fin_seq(self, conn: int, from_client: bool) -> int | None:
+        """The sequence number of the first FIN of one side of a connection (None: no FIN)."""
+        return self._fin_seq.get((conn, from_client))
+
+    def _record(self, pos: int):
+        """The record at a kept position (-1: None)."""
+        if pos < 0:
+            return None
+        row = int(self._rows[pos])
+        if row not in self._made:
+            self._make([row])
+        return self._made[row]
 
     def from_client(self, f) -> bool:
         conn = self._conns.get(f.conn)
@@ -225,7 +302,7 @@ class ConnectionNotes:
 
     def _ack_sentence(self, f, me: str, peer: str) -> str:
         _ = self._t.gettext
-        fin = self._fin_seq.get((f.conn, not self.from_client(f)))
+        fin = self.fin_seq(f.conn, not self.from_client(f))
         if f.ack <= 1:
             text = _("Ack={ack}: the {me} has received the {peer}'s SYN (sequence number 0) and expects "
                      "byte 1 next.")
@@ -248,7 +325,7 @@ class ConnectionNotes:
         if f.conn is None or f.seq is None:
             return [why]
         me, peer = self._sides(f)
-        prev = self._prev.get(f.number)
+        prev, same = self.previous(f)
         if prev is None:
             return [_("First frame of connection {conn}: the {me} starts it. {why}").format(
                 conn=f.conn, me=me, why=why)]
@@ -258,7 +335,6 @@ class ConnectionNotes:
         if prev.flags != f.flags:
             none = _("none")
             out.append(_("Flags {old} -> {new}.").format(old=prev.flags or none, new=f.flags or none))
-        same = self._prev_same.get(f.number)
         if same is None:
             out.append(_("The {me}'s first segment: Seq=0 is its initial sequence number (raw {raw}).")
                        .format(me=me, raw=f.seq_raw) if _has(f, SYN) else

@@ -16,6 +16,7 @@ field titles are translated here, the script's own messages are embedded as its 
 """
 from __future__ import annotations
 
+import gc
 import gettext
 import html
 import json
@@ -23,11 +24,15 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+import numpy as np
+
 from analysis import vocabulary
 from analysis.dissect.core import dissect
 from analysis.dissect.capture import tcp_contexts
 from analysis.filter.fields import EITHER, FIELD_TYPES
+from analysis.frame_fields import field_chunks
 from analysis.i18n import translation
+from analysis.report.conn_arrays import Originators, objects
 from analysis.report.explain import ConnectionNotes, shown
 from analysis.report.explorer_words import field_titles, page_texts, script_catalog
 
@@ -105,15 +110,36 @@ def _cut_notice(t, lang: str, held: int, selected: int, total: int, by_size: boo
 
 def explorer_data(analysis, chosen=None, lang: str = "en") -> dict:
     """Everything the page's script shows, as JSON-ready data, its texts in `lang`."""
-    from analysis.read.reader import iter_records
-
     t = translation(lang)
     selected = len(analysis.frames if chosen is None else chosen)
     frames, cut = select_frames(analysis, chosen)
-    by_size = False
+    # The rows are some hundred thousand small containers (the fields' tuples, the trees' lists):
+    # made with the cyclic collector on, its passes over the caller's objects took most of the
+    # time. They hold no cycles, so it waits until they are made.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows, by_size = _rows(analysis, frames, t)
+    finally:
+        if enabled:
+            gc.enable()
+    cut = cut or by_size
+    return {
+        "name": Path(analysis.path).name, "total": analysis.frame_count, "selected": selected,
+        "cut": _cut_notice(t, lang, len(rows), selected, analysis.frame_count, by_size) if cut else None,
+        "frames": rows, "phases": _translated(vocabulary.PHASES, t), "labels": _translated(vocabulary.LABELS, t),
+        "types": FIELD_TYPES, "either": EITHER, "titles": field_titles(t), "i18n": script_catalog(t),
+        "conversations": conversations(analysis), "io": io_graph(analysis),
+    }
+
+
+def _rows(analysis, frames: list, t) -> tuple[list[dict], bool]:
+    """The page's frames, dissected, with their notes and steps; and whether the byte bound cut."""
+    from analysis.read.reader import iter_records
+
     wanted = {f.number: f for f in frames}
     contexts = tcp_contexts(frames)
-    notes = ConnectionNotes(analysis, t)
+    notes = ConnectionNotes(analysis, t, frames)
     rows, size = [], 0
     last = max(wanted, default=0)
     for rec in iter_records(analysis.path) if wanted else ():
@@ -134,16 +160,9 @@ def explorer_data(analysis, chosen=None, lang: str = "en") -> dict:
                "notes": notes.field_notes(d, f), "step": notes.step(f)}
         size += len(json.dumps(row))
         if size > MAX_EMBED_BYTES:
-            cut = by_size = True
-            break
+            return rows, True
         rows.append(row)
-    return {
-        "name": Path(analysis.path).name, "total": analysis.frame_count, "selected": selected,
-        "cut": _cut_notice(t, lang, len(rows), selected, analysis.frame_count, by_size) if cut else None,
-        "frames": rows, "phases": _translated(vocabulary.PHASES, t), "labels": _translated(vocabulary.LABELS, t),
-        "types": FIELD_TYPES, "either": EITHER, "titles": field_titles(t), "i18n": script_catalog(t),
-        "conversations": conversations(analysis), "io": io_graph(analysis),
-    }
+    return rows, False
 
 
 def _translated(explanations: dict[str, str], t) -> dict[str, str]:
@@ -153,19 +172,27 @@ def _translated(explanations: dict[str, str], t) -> dict[str, str]:
 def conversations(analysis) -> dict:
     """Wireshark's Statistics > Conversations, TCP tab, over the whole capture (A: the
     originator); packets and frame bytes each way."""
-    by_id = {c.id: c for c in analysis.connections}
-    counts: dict[int, list[int]] = {}
-    for f in analysis.frames:
-        conn = by_id.get(f.conn)
-        if conn is not None:
-            c = counts.setdefault(f.conn, [0, 0, 0, 0])
-            side = 0 if (f.src == conn.orig_ip and f.sport == conn.orig_port) else 2
-            c[side] += 1
-            c[side + 1] += f.len
-    first = analysis.frames[0].time if analysis.frames else 0.0
+    originators = Originators(analysis.connections)
+    ids = len(originators.ids)
+    packets, sizes = np.zeros(2 * ids, np.int64), np.zeros(2 * ids, np.int64)
+    for part in field_chunks(analysis.frames, ("conn", "src", "sport", "len")):
+        conn = objects(part["conn"])
+        pick = np.flatnonzero(conn != None)                   # noqa: E711 (elementwise)
+        pos, known = originators.find(conn[pick].astype(np.int64))
+        pick, pos = pick[known], pos[known]
+        # per connection, [A packets, B packets] side by side: 2 * its index + (0 if A else 1)
+        slot = 2 * pos + ~originators.sent_by(pos, objects(part["src"])[pick], objects(part["sport"])[pick])
+        packets += np.bincount(slot, minlength=2 * ids)
+        sizes += np.bincount(slot, weights=np.asarray(part["len"], np.int64)[pick],
+                             minlength=2 * ids).astype(np.int64)       # exact: sums far below 2**53
+    first = analysis.frames[:1]
+    first = first[0].time if first else 0.0
     rows = []
-    for conn in analysis.connections[:MAX_CONVERSATIONS]:
-        a_pk, a_by, b_pk, b_by = counts.get(conn.id, [0, 0, 0, 0])
+    shown = analysis.connections[:MAX_CONVERSATIONS]
+    pos, _ = originators.find(np.array([conn.id for conn in shown], np.int64))
+    for conn, i in zip(shown, pos.tolist()):
+        a_pk, b_pk = packets[2 * i:2 * i + 2].tolist()
+        a_by, b_by = sizes[2 * i:2 * i + 2].tolist()
         rows.append([conn.id, conn.orig_ip, conn.orig_port, conn.resp_ip, conn.resp_port,
                      a_pk + b_pk, a_by + b_by, a_pk, a_by, b_pk, b_by,
                      round(conn.start - first, 6), round(conn.duration, 6)])
@@ -178,17 +205,19 @@ _INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0)
 def io_graph(analysis) -> dict:
     """Frames and bytes per interval over the whole capture (Statistics > I/O Graphs); the
     interval is the first of 1 ms, 10 ms, ... that gives at most IO_BINS bins."""
-    if not analysis.frames:
+    last = analysis.frames[-1:]          # a slice: analyze()'s frames make only that record
+    if not last:
         return {"interval": 1.0, "frames": [], "bytes": []}
-    span = analysis.frames[-1].rel_time
+    span = last[0].rel_time
     interval = next((i for i in _INTERVALS if span / i < IO_BINS), _INTERVALS[-1])
     bins = int(span // interval) + 1
-    frames, sizes = [0] * bins, [0] * bins
-    for f in analysis.frames:
-        b = min(max(int(f.rel_time // interval), 0), bins - 1)
-        frames[b] += 1
-        sizes[b] += f.len
-    return {"interval": interval, "frames": frames, "bytes": sizes}
+    frames, sizes = np.zeros(bins, np.int64), np.zeros(bins, np.int64)
+    for part in field_chunks(analysis.frames, ("rel_time", "len")):
+        # numpy's // of floats is Python's (floor of the divmod quotient), clipped before int()
+        b = np.clip(np.asarray(part["rel_time"], np.float64) // interval, 0, bins - 1).astype(np.int64)
+        frames += np.bincount(b, minlength=bins)
+        sizes += np.bincount(b, weights=np.asarray(part["len"], np.int64), minlength=bins).astype(np.int64)
+    return {"interval": interval, "frames": frames.tolist(), "bytes": sizes.tolist()}
 
 
 def _asset(name: str) -> str:
