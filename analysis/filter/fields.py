@@ -46,13 +46,14 @@ _UINT = {"frame.number", "frame.len", "frame.cap_len", "eth.type", "vlan.priorit
          "icmp.type", "icmp.code", "icmp.checksum", "icmpv6.type", "icmpv6.code",
          "icmpv6.checksum"}
 
-FIELD_TYPES: dict[str, str] = {
+# sorted by name: the sets' order changes from process to process, and report.html embeds this
+FIELD_TYPES: dict[str, str] = dict(sorted({
     **{name: "uint" for name in _UINT}, **{name: "bool" for name in _BOOL},
     **{name: "ipv4" for name in _IPV4}, **{name: "ipv6" for name in _IPV6},
     **{name: "ether" for name in _ETHER}, **{name: "bytes" for name in _BYTES},
     **{name: "string" for name in _STRING}, **{name: "float" for name in _FLOAT},
     **{name: "protocol" for name in PROTOCOLS},
-}
+}.items()))
 # Wireshark's either-way fields: the values of both of these
 EITHER = {"tcp.port": ("tcp.srcport", "tcp.dstport"), "udp.port": ("udp.srcport", "udp.dstport"),
           "ip.addr": ("ip.src", "ip.dst"), "ipv6.addr": ("ipv6.src", "ipv6.dst"),

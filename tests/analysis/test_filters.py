@@ -38,3 +38,15 @@ def test_each_phase_filter_compiles_and_the_exact_filter_selects_the_phase(confo
         defining = {f.number for f in result.frames if f.phase == phase
                     and f.label in ("arp-request", "arp-reply", "syn", "syn-ack", "data", "fin", "rst")}
         assert defining <= selected, f"{name} {phase}: {sorted(defining - selected)} not selected"
+
+
+def test_field_types_are_in_one_order_in_every_process():
+    """report.html embeds FIELD_TYPES: made from sets, its order would change with the hash seed."""
+    import subprocess
+    import sys
+
+    code = "from analysis.filter.fields import FIELD_TYPES; print(list(FIELD_TYPES))"
+    orders = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout
+              for seed in (1, 2, 3)}
+    assert len(orders) == 1
