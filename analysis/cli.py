@@ -224,13 +224,12 @@ def _summary(args: argparse.Namespace, t=None) -> int:
             tally.add(batch)
         summary = scan.summary()
         seconds = time.perf_counter() - t0
-    text = render_summary(summary, tally, seconds, t)
-    document = summary_document(summary, tally, t)
+    # build only what is written: the text for stdout (not --json) and summary.txt, the
+    # document for --json and summary.json
+    text = render_summary(summary, tally, seconds, t) if args.out or not args.json else None
+    document = summary_document(summary, tally, t) if args.out or args.json else None
     if args.json:
-        import json
-
-        json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
+        _dump_json(document, sys.stdout)
     else:
         sys.stdout.write(text)
     for warning in summary.warnings:
@@ -239,18 +238,23 @@ def _summary(args: argparse.Namespace, t=None) -> int:
         out = Path(args.out)
 
         def write(staging: Path) -> list[Path]:
-            import json
-
             (staging / "summary.txt").write_text(text, encoding="utf-8")
             with open(staging / "summary.json", "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=1, ensure_ascii=False)
-                handle.write("\n")
+                _dump_json(document, handle)
             connections_dataframe(summary.connections).to_csv(staging / "connections.csv", index=False)
             return [staging / "summary.txt", staging / "summary.json", staging / "connections.csv"]
 
         written = replace_report(out, write)
         print(t.gettext("wrote {paths}").format(paths=", ".join(str(p) for p in written)), file=sys.stderr)
     return 0
+
+
+def _dump_json(document: dict, handle) -> None:
+    """The --summary document as stdout and summary.json both hold it (one spelling of both)."""
+    import json
+
+    json.dump(document, handle, indent=1, ensure_ascii=False)
+    handle.write("\n")
 
 
 def _compile_first(t=None) -> None:

@@ -47,14 +47,28 @@ class Tally:
         self.last_ns = int(ts[-1])
 
 
-def _rows(names, counts) -> list[str]:
-    return [f"  {name:<26} {int(count):>12,}" for name, count in zip(names, counts) if count]
+def counts(summary, tally: Tally) -> dict[str, dict[str, int]]:
+    """The non-zero counts of a scan by what is counted (the vocabulary's names, in its order):
+    what render_summary prints and summary_document holds (one helper, so the two never differ)."""
+    def nonzero(names, values) -> dict[str, int]:
+        return {name: int(v) for name, v in zip(names, values) if v}
+
+    states = np.bincount(summary.connections.conn_state, minlength=len(CONN_STATES))
+    return {"phases": nonzero(PHASES, tally.phases), "labels": nonzero(LABELS, tally.labels),
+            "protocols": nonzero(PROTOS, tally.protos),
+            "analysis_flags": nonzero(ANALYSIS_FLAGS, tally.flags),
+            "conn_states": nonzero(CONN_STATES, states)}
+
+
+def _rows(counted: dict[str, int]) -> list[str]:
+    return [f"  {name:<26} {count:>12,}" for name, count in counted.items()]
 
 
 def render_summary(summary, tally: Tally, seconds: float | None = None, t=None) -> str:
     """The plain-text summary of a scan (summary: engine.ScanSummary), in t's language (a gettext
     translation; None: English). The names counted are the vocabulary's, as in every language."""
     t = t or gettext.NullTranslations()
+    counted = counts(summary, tally)
     conns = summary.connections
     span = ((tally.last_ns or 0) - (tally.first_ns or 0)) / 1e9
     parts = [t.ngettext(*_FRAMES, summary.frame_count).format(count=f"{summary.frame_count:,}", span=f"{span:,.3f}"),
@@ -64,14 +78,13 @@ def render_summary(summary, tally: Tally, seconds: float | None = None, t=None) 
     if seconds:
         lines[0] += " " + t.gettext(_TIMED).format(seconds=f"{seconds:.2f}",
                                                    rate=f"{summary.frame_count / seconds:,.0f}")
-    lines += ["", t.gettext(N_("frames by phase"))] + _rows(PHASES, tally.phases)
-    lines += ["", t.gettext(N_("frames by label"))] + _rows(LABELS, tally.labels)
-    lines += ["", t.gettext(N_("frames by protocol"))] + _rows(PROTOS, tally.protos)
-    if tally.flags.any():
-        lines += ["", t.gettext(N_("Wireshark TCP analysis flags (frames)"))] + _rows(ANALYSIS_FLAGS, tally.flags)
+    lines += ["", t.gettext(N_("frames by phase"))] + _rows(counted["phases"])
+    lines += ["", t.gettext(N_("frames by label"))] + _rows(counted["labels"])
+    lines += ["", t.gettext(N_("frames by protocol"))] + _rows(counted["protocols"])
+    if counted["analysis_flags"]:
+        lines += ["", t.gettext(N_("Wireshark TCP analysis flags (frames)"))] + _rows(counted["analysis_flags"])
     if len(conns.id):
-        states = np.bincount(conns.conn_state, minlength=len(CONN_STATES))
-        lines += ["", t.gettext(N_("connections by Zeek conn_state"))] + _rows(CONN_STATES, states)
+        lines += ["", t.gettext(N_("connections by Zeek conn_state"))] + _rows(counted["conn_states"])
     if summary.votes:
         lines += ["", t.gettext(N_("votes (last totals the server reported): {totals}")).format(
             totals=" ".join(f"{k}={v}" for k, v in summary.votes.items()))]
@@ -86,9 +99,6 @@ def summary_document(summary, tally: Tally, t=None) -> dict:
     """`--summary --json`: the counts render_summary prints, as data (schema SUMMARY_SCHEMA,
     version 1; names from vocabulary.py, counts of zero left out as in the text; warning
     messages in t's language, English when t is None)."""
-    def counts(names, values) -> dict[str, int]:
-        return {name: int(v) for name, v in zip(names, values) if v}
-
     conns = summary.connections
     return {
         "schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_SCHEMA_VERSION,
@@ -97,10 +107,7 @@ def summary_document(summary, tally: Tally, t=None) -> dict:
         "first_time": None if tally.first_ns is None else tally.first_ns / 1e9,
         "last_time": None if tally.last_ns is None else tally.last_ns / 1e9,
         "connection_count": len(conns.id), "exchange_count": summary.exchange_count,
-        "phases": counts(PHASES, tally.phases), "labels": counts(LABELS, tally.labels),
-        "protocols": counts(PROTOS, tally.protos),
-        "analysis_flags": counts(ANALYSIS_FLAGS, tally.flags),
-        "conn_states": counts(CONN_STATES, np.bincount(conns.conn_state, minlength=len(CONN_STATES))),
+        **counts(summary, tally),
         "votes": dict(summary.votes),
         "warnings": [{"code": w.code, "message": w.text(t), "frame": w.frame, "offset": w.offset}
                      for w in summary.warnings],

@@ -4,8 +4,11 @@
     BENCH_PACKETS=500000 python -m bench.analyzer
     python -m bench.analyzer --quick --data /tmp/d --out /tmp/o   # tiny end-to-end check (tests)
     python -m bench.analyzer --no-profile    # skip the pyinstrument profile of ours (small file)
+    python -m bench.analyzer --many-file x.pcap   # this capture as the many-connections input
 
-Steps: make the inputs (bench/analyzer/inputs.py, cached in bench/data/), measure every peer in a child
+Steps: make the inputs (bench/analyzer/inputs.py, cached in bench/data/: the replicated large and
+small files, the large one's pcapng copy, and a real loopback capture of many short lab
+connections, capture_base.loopback_capture), measure every peer in a child
 process (bench/analyzer/peers.py) - the runs are interleaved round-robin so a burst of load from other work
 on the machine hits every tool alike, and the medians are reported - then check agreement with
 tshark frame by frame (bench/analyzer/agreement.py) and write bench/analyzer/results.md and results.png
@@ -28,6 +31,9 @@ from bench.analyzer.agreement import Agreement, compare
 HERE = Path(__file__).resolve().parent       # results.md / results.png
 ANALYZE_TOOL = "ours, analyze() + iterate frames"
 REPORT_TOOL = "ours, make analyze (report files)"
+SUMMARY_TOOL = "ours, --summary"
+TSHARK2_TOOL = "tshark -2 (two-pass tcp.analysis)"
+MANY_SEED = 13                               # the many-connections capture's session contents
 OUT = HERE.parent / "out"                    # profiles, dumps, quick runs (not in git)
 
 
@@ -42,6 +48,7 @@ class Plan:
     scapy_limit: int          # scapy reads the first N packets of the large file
     pyshark_slice: int        # pyshark reads a slice file of N packets
     base_connections: int     # loopback base only
+    many_connections: int     # the real capture of many short connections (loopback)
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,13 @@ class Measurement:
 def _plan(args: argparse.Namespace) -> Plan:
     if args.quick:
         return Plan(packets=args.packets or 6000, small_packets=args.small or 2000, runs=1, slow_runs=1,
-                    scapy_limit=500, pyshark_slice=100, base_connections=20)
+                    scapy_limit=500, pyshark_slice=100, base_connections=20,
+                    many_connections=args.many or 300)
     packets = args.packets or int(os.environ.get("BENCH_PACKETS", 2_000_000))
     return Plan(packets=packets, small_packets=args.small or max(1, packets // 10),
                 runs=args.runs or int(os.environ.get("BENCH_RUNS", 3)), slow_runs=1,
                 scapy_limit=min(50_000, packets), pyshark_slice=min(5_000, packets),
-                base_connections=200)
+                base_connections=200, many_connections=args.many or 18_000)
 
 
 def _say(msg: str) -> None:
@@ -82,7 +90,7 @@ def _say(msg: str) -> None:
 
 
 def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...], regen: bool,
-                base_file: Path | None = None) -> dict:
+                base_file: Path | None = None, many_file: Path | None = None) -> dict:
     data.mkdir(parents=True, exist_ok=True)
     base = data / "base.pcap"
     how_file = data / "base.how"
@@ -110,18 +118,43 @@ def make_inputs(plan: Plan, data: Path, source: str, scenarios: tuple[str, ...],
     files["slice"]["packets"] = inputs.write_slice(files["large"]["path"], files["slice"]["path"],
                                                    plan.pyshark_slice)
     files["base"] = {"path": base, "how": how, "packets": base_packets, "connections": base_conns}
+    large = files["large"]["path"]
+    pcapng = large.with_suffix(".pcapng")
+    if regen or not pcapng.exists() or pcapng.stat().st_mtime < large.stat().st_mtime:
+        _say(f"the large file as pcapng -> {pcapng.name}")
+        inputs.pcapng_copy(large, pcapng)
+    files["pcapng"] = {"path": pcapng, "packets": files["large"]["packets"]}
+    files["many"] = _many_input(plan, data, regen, many_file)
     return files
+
+
+def _many_input(plan: Plan, data: Path, regen: bool, given: Path | None) -> dict:
+    """Issue 13's "real capture of many short connections": lab.server and
+    plan.many_connections lab sessions on loopback (tcpdump), made once and cached like the
+    replicas; or the capture given with --many-file."""
+    if given is not None:
+        return {"path": given, "packets": inputs.count_pcap_records(given), "how": f"given: {given.name}"}
+    n = plan.many_connections
+    path = data / f"many-{n}-seed{MANY_SEED}.pcap"
+    meta = path.with_suffix(".meta")
+    if regen or not path.exists() or not meta.exists():
+        _say(f"loopback capture of {n:,} lab connections -> {path.name}")
+        capture_base.loopback_capture(path, connections=n, seed=MANY_SEED)
+        meta.write_text(str(inputs.count_pcap_records(path)))
+    return {"path": path, "packets": int(meta.read_text()),
+            "how": f"tcpdump -i lo around lab.server, {n:,} short lab sessions (seed {MANY_SEED})"}
 
 
 def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
     """Round-robin over the measurements, `runs` times (slow peers `slow_runs` times)."""
     large, small, sliced = files["large"]["path"], files["small"]["path"], files["slice"]["path"]
+    pcapng, many = files["pcapng"]["path"], files["many"]["path"]
     jobs = [  # (tool, file key, how to run one, runs, note)
         ("ours", "large", lambda: peers.run_python_peer("ours", large), plan.runs, ""),
         ("ours, per-frame pipeline (reference)", "large",
          lambda: peers.run_python_peer("ours-per-frame", large), plan.slow_runs,
          "the pure-Python engine the columnar one is tested against"),
-        ("tshark -2 (two-pass tcp.analysis)", "large",
+        (TSHARK2_TOOL, "large",
          lambda: peers.run_tshark(large, True, out / "tshark2-large.tsv"), plan.runs, ""),
         ("tshark (one-pass field dump)", "large",
          lambda: peers.run_tshark(large, False, out / "tshark1-large.tsv"), plan.runs, ""),
@@ -135,10 +168,20 @@ def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
         ("bare record loop (headroom)", "large", lambda: peers.run_python_peer("record-loop", large),
          plan.runs, "mmap + struct, flags byte only; its RSS is the mapped file"),
         ("ours", "small", lambda: peers.run_python_peer("ours", small), plan.runs, "memory flatness"),
+        ("ours", "pcapng", lambda: peers.run_python_peer("ours", pcapng), plan.runs,
+         "the large file as pcapng (editcap -F pcapng)"),
+        (SUMMARY_TOOL, "large", lambda: peers.run_python_peer("ours-summary", large), plan.runs,
+         "python -m analysis FILE --summary --json (cli.main, stdout kept in memory)"),
         (ANALYZE_TOOL, "large", lambda: peers.run_python_peer("ours-analyze", large), plan.runs,
          "what users call: analyze(), then every frame iterated (not kept)"),
         (ANALYZE_TOOL, "small", lambda: peers.run_python_peer("ours-analyze", small), plan.runs, ""),
         (REPORT_TOOL, "small", lambda: peers.run_python_peer("ours-report", small), plan.slow_runs,
+         "python -m analysis FILE --out DIR: every report file"),
+        (ANALYZE_TOOL, "many", lambda: peers.run_python_peer("ours-analyze", many), plan.runs,
+         "a real capture of many short connections"),
+        (TSHARK2_TOOL, "many", lambda: peers.run_tshark(many, True, out / "tshark2-many.tsv"),
+         plan.runs, ""),
+        (REPORT_TOOL, "many", lambda: peers.run_python_peer("ours-report", many), plan.runs,
          "python -m analysis FILE --out DIR: every report file"),
     ]
     # numba compiles (or loads) our kernels on first use and caches them on disk: do that once
@@ -235,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="capture scenarios concatenated into the base (comma-separated)")
     parser.add_argument("--base-file", type=Path, default=None,
                         help="use this classic pcap as the base capture instead of making one")
+    parser.add_argument("--many", type=int, default=None,
+                        help="lab connections in the many-connections capture (18000; --quick 300)")
+    parser.add_argument("--many-file", type=Path, default=None,
+                        help="use this classic pcap as the many-connections capture instead of making one")
     parser.add_argument("--regen", action="store_true", help="make the inputs again")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
                         help="profile ours on the small file with pyinstrument (default: on, off with --quick)")
@@ -251,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     machine = report.machine_info()
     files = make_inputs(plan, args.data, args.base, tuple(args.scenarios.split(",")), args.regen,
-                        args.base_file)
+                        args.base_file, args.many_file)
     measurements = measure(plan, files, work)
     agreed = agreement(files, work)
     machine["load_after"] = report.loadavg()

@@ -2,6 +2,7 @@
 
     base = capture_base.base_capture(DATA / "base.pcap")[0]   # a real lab capture (bench/analyzer/capture_base.py)
     info = replicate(base, DATA / "bench-2m.pcap", 2_000_000)  # connections replicated, ports/times shifted
+    pcapng_copy(info.path, DATA / "bench-2m.pcapng")                # the same frames as pcapng (editcap)
 
 The large files are the base capture's connections replayed again and again: replica k of a TCP
 connection keeps every byte of every segment (sequence numbers, options, payload, timing inside
@@ -259,3 +260,29 @@ def replicate(base_path: str | os.PathLike, out_path: str | os.PathLike, packets
             f.write(b"".join(chunks))
             written += len(templates)
     return ReplicaInfo(Path(out_path), written, replicas, len(templates), nconns, nconns * replicas)
+
+
+def count_pcap_records(path: str | os.PathLike) -> int:
+    """How many whole records a classic pcap holds (the loopback captures' frame count)."""
+    return sum(1 for _ in iter_pcap_records(path))
+
+
+def pcapng_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """`src` (classic pcap) again as pcapng, by Wireshark's editcap (every frame, byte and
+    timestamp kept; the same tool the peers' tshark comes with), written under a temporary name
+    and renamed, so a stopped run never leaves half a file to be taken for the copy."""
+    import shutil
+    import subprocess
+
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        raise RuntimeError("editcap (Wireshark's, beside tshark) is needed for the pcapng copy")
+    dst = Path(dst)
+    partial = dst.with_name(dst.name + ".part")
+    done = subprocess.run([editcap, "-F", "pcapng", str(src), str(partial)], capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"editcap -F pcapng {src} failed: {(done.stderr or done.stdout).strip()[-300:]}")
+    partial.replace(dst)
+    return dst

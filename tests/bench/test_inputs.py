@@ -1,6 +1,7 @@
 """The replicator: a valid pcap that tshark analyses exactly like the base, replica after replica."""
 from __future__ import annotations
 
+import shutil
 import struct
 import subprocess
 
@@ -120,3 +121,22 @@ def test_slice_is_the_head_of_the_file(replicated, tmp_path):
     sliced = tmp_path / "s.pcap"
     assert inputs.write_slice(out, sliced, 7) == 7
     assert list(inputs.iter_pcap_records(sliced)) == list(inputs.iter_pcap_records(out, 7))
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")
+def test_the_pcapng_copy_holds_the_same_frames(replicated, tmp_path):
+    from analysis.read.reader import CaptureReader
+
+    _, _, out, info = replicated
+    ng = inputs.pcapng_copy(out, tmp_path / "r.pcapng")
+    assert ng.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a" and not list(tmp_path.glob("*.part"))
+
+    def frames(path):
+        return [(r.ts_ns, r.wirelen, r.linktype, bytes(r.data)) for r in CaptureReader(path).records()]
+    assert len(frames(ng)) == info.packets
+    assert frames(ng) == frames(out)
+
+
+def test_the_pcap_record_count(replicated):
+    _, _, out, info = replicated
+    assert inputs.count_pcap_records(out) == info.packets
