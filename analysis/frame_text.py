@@ -94,7 +94,7 @@ def info_texts(fields: dict[str, list]) -> list[str]:
     at least; analysis.frame_fields.field_chunks' parts): a report writing every frame's Info
     needs no LabeledFrame. The TCP frames (nearly all of a capture's) are made here column by
     column, the same f-string as info_text's in %-form (str() of each value either way); the
-    rest go through info_text itself. tests/analysis/test_info_texts.py compares the two."""
+    rest go through info_text itself. tests/analysis/test_export_rows.py compares the two."""
     arp, seq_raw, conn = fields["arp"], fields["seq_raw"], fields["conn"]
     flags, analysis, ack, options = fields["tcp_flags"], fields["analysis"], fields["ack"], fields["tcp_options"]
     notes = {names: "".join(f"[{_ANALYSIS_INFO[name]}] " for name in names) for names in set(analysis)}
@@ -103,10 +103,16 @@ def info_texts(fields: dict[str, list]) -> list[str]:
            for names, sport, dport, bits, seq, acked, window, length in zip(
                analysis, fields["sport"], fields["dport"], flags, fields["seq"], ack,
                fields["window"], fields["payload_len"])]
-    for i, (a, raw, c, bits, opts) in enumerate(zip(arp, seq_raw, conn, flags, options)):
-        if a is not None or raw is None or c is None:
-            out[i] = info_text(_InfoFields._make(fields[name][i] for name in INFO_FIELDS))
-        elif bits & SYN and opts is not None:
+    if arp.count(None) == len(arp) and None not in seq_raw and None not in conn:
+        others = set()        # all TCP frames (a chunk of a TCP capture): no row to look at
+    else:
+        others = {i for i, (a, raw, c) in enumerate(zip(arp, seq_raw, conn))
+                  if a is not None or raw is None or c is None}
+    for i in others:
+        out[i] = info_text(_InfoFields._make(fields[name][i] for name in INFO_FIELDS))
+    for i in [i for i, bits in enumerate(flags) if bits & SYN]:
+        opts = options[i]
+        if opts is not None and i not in others:
             out[i] += ((f" MSS={opts.mss}" if opts.mss is not None else "")
                        + (" SACK_PERM" if opts.sack_permitted else "")
                        + (f" WS={1 << opts.wscale}" if opts.wscale is not None else ""))

@@ -28,7 +28,7 @@ from analysis.frame_fields import field_chunks
 from analysis.frame_text import flags_text, info_texts
 from analysis.model import ArpHeader, LabeledFrame, TcpOptions
 
-ROWS = 16384     # frames made into text at once (a chunk's texts are held, not the capture's)
+ROWS = 4096     # frames made into text at once (a chunk's texts are held, not the capture's)
 
 
 def json_blocks(frames: Iterable[LabeledFrame]) -> Iterator[str]:
@@ -60,6 +60,8 @@ def _json_any(values: tuple) -> Raw | list[str]:
     kinds = set(map(type, values))
     if kinds <= {int, float, bool, type(None)}:
         return _json_scalars(list(values))
+    if kinds == {str}:
+        return list(map(encode_basestring, values))
     if kinds <= {str, type(None)}:
         return _json_few(list(values))
     return list(map(_dumps, values))
@@ -168,8 +170,7 @@ def _json_few(values: list, view: Callable | None = None) -> list[str]:
         value if view is None else view(value)))
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode   # json.dumps(value, ensure_ascii=False)
 
 
 def _asdict(record) -> dict:
