@@ -118,9 +118,9 @@ def _said(explanations: dict, t) -> dict:
     return {name: t.gettext(text) if isinstance(text, str) else text for name, text in explanations.items()}
 
 
-# the long arrays: one entry a line, written by json's C encoder as they are made (indent= would
-# send the whole document through its pure-Python encoder, and building it whole would hold every
-# frame's dict at once: most of a large capture's report time and memory)
+# the long arrays: one entry a line, made a chunk at a time as json.dumps would write each entry
+# (export_rows.py); indent= would send the whole document through json's pure-Python encoder, and
+# building it whole would hold every frame's dict at once
 _ROW_ARRAYS = ("frames", "connections", "exchanges")
 
 
