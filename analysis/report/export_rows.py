@@ -49,7 +49,7 @@ def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterat
 
 def record_blocks(records: Sequence[NamedTuple]) -> Iterator[str]:
     """json.dumps(record._asdict(), ensure_ascii=False) of each record (Connection, Exchange:
-    one type; a tuple field is an array), in blocks joined by ",\n  " as json_blocks'."""
+    one type; a tuple field is an array), in blocks joined by ",\\n  " as json_blocks'."""
     for lo in range(0, len(records), ROWS):
         part = records[lo:lo + ROWS]
         yield ",\n  ".join(_filled(_object(zip(part[0]._fields, map(_json_any, zip(*part))))))
@@ -93,7 +93,8 @@ def _filled(row: Sequence) -> Iterator[str]:
             template.append(item.replace("%", "%%"))
             continue
         code, values = item if isinstance(item, Raw) else ("%s", item)
-        if columns and _constant(values):
+        # equal texts or ints are the same text; equal floats need not be (0.0 and -0.0)
+        if columns and code != "%r" and _constant(values):
             template.append((code % (values[0],)).replace("%", "%%"))
         else:
             template.append(code)
@@ -247,7 +248,8 @@ def _csv_free(values: list[str]) -> list[str]:
 
 def _texts(values: list, text: Callable) -> list:
     """text(value) of each value, made once per distinct value. The columns are of one type
-    each (and None): no two distinct values of a column are equal, as 1 and True would be."""
+    each (and None), never floats: no two values of a column with different texts are equal,
+    as 1 and True or 0.0 and -0.0 would be."""
     made = {value: text(value) for value in set(values)}
     return list(map(made.__getitem__, values))
 

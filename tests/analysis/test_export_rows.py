@@ -113,7 +113,8 @@ def test_values_that_are_hard_to_write(corpus):
         frames[6]._replace(truncated=True, icmp_type=8, ip_proto=1),
     ]
     many = frames * (export_rows.ROWS // len(frames) + 2)     # more than a slice of ROWS
-    for chosen in (odd, odd[:1], odd + frames, many):
+    zeros = [f._replace(rel_time=0.0, sport=7) for f in frames[:5]] + [frames[5]._replace(rel_time=-0.0)]
+    for chosen in (odd, odd[:1], odd + frames, many, zeros):
         assert _json(analysis, chosen) == _expected_json(analysis, chosen)
         assert csv_text(chosen) == _expected_csv(chosen)
 
