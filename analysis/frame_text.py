@@ -6,6 +6,7 @@ option reads the field (tests/analysis/test_no_text_parse_back.py checks that).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import TYPE_CHECKING
 
 from analysis.model import ACK, AE, CWR, ECE, FIN, PSH, RST, SYN, URG
@@ -76,3 +77,43 @@ def info_text(frame: LabeledFrame) -> str:
     if frame.ip_proto in _IP_PROTOCOLS:
         return _IP_PROTOCOLS[frame.ip_proto]
     return frame.proto
+
+
+# what info_text reads of a frame: what info_texts needs of the frames it is given
+INFO_FIELDS = ("arp", "seq_raw", "conn", "tcp_flags", "analysis", "ack", "tcp_options", "sport",
+               "dport", "seq", "window", "payload_len", "proto", "icmp_type", "malformed", "ip_proto")
+_InfoFields = namedtuple("_InfoFields", INFO_FIELDS)   # the attributes info_text reads, for the others
+# "[SYN, ACK]": the Info column's flag list, per 12-bit value
+_INFO_FLAGS = tuple(text.replace(",", ", ") for text in _FLAGS_TEXT)
+# info_text's TCP line without and with the Ack (ACK is bit 4; "%.0s" takes the ack and shows nothing)
+_INFO_TCP = ("%s%s → %s [%s] Seq=%s%.0s Win=%s Len=%s", "%s%s → %s [%s] Seq=%s Ack=%s Win=%s Len=%s")
+
+
+def info_texts(fields: dict[str, list]) -> list[str]:
+    """info_text of every frame of a chunk given as columns ({field name: list}, the INFO_FIELDS
+    at least; analysis.frame_fields.field_chunks' parts): a report writing every frame's Info
+    needs no LabeledFrame. The TCP frames (nearly all of a capture's) are made here column by
+    column, the same f-string as info_text's in %-form (str() of each value either way); the
+    rest go through info_text itself. tests/analysis/test_export_rows.py compares the two."""
+    arp, seq_raw, conn = fields["arp"], fields["seq_raw"], fields["conn"]
+    flags, analysis, ack, options = fields["tcp_flags"], fields["analysis"], fields["ack"], fields["tcp_options"]
+    notes = {names: "".join(f"[{_ANALYSIS_INFO[name]}] " for name in names) for names in set(analysis)}
+    out = [_INFO_TCP[bits >> 4 & 1] % (notes[names], sport, dport, _INFO_FLAGS[bits & 0x0FFF], seq,
+                                       acked, window, length)
+           for names, sport, dport, bits, seq, acked, window, length in zip(
+               analysis, fields["sport"], fields["dport"], flags, fields["seq"], ack,
+               fields["window"], fields["payload_len"])]
+    if arp.count(None) == len(arp) and None not in seq_raw and None not in conn:
+        others = set()        # all TCP frames (a chunk of a TCP capture): no row to look at
+    else:
+        others = {i for i, (a, raw, c) in enumerate(zip(arp, seq_raw, conn))
+                  if a is not None or raw is None or c is None}
+    for i in others:
+        out[i] = info_text(_InfoFields._make(fields[name][i] for name in INFO_FIELDS))
+    for i in [i for i, bits in enumerate(flags) if bits & SYN]:
+        opts = options[i]
+        if opts is not None and i not in others:
+            out[i] += ((f" MSS={opts.mss}" if opts.mss is not None else "")
+                       + (" SACK_PERM" if opts.sack_permitted else "")
+                       + (f" WS={1 << opts.wscale}" if opts.wscale is not None else ""))
+    return out

@@ -48,10 +48,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
+import gc
 from typing import IO, Iterable
 
 from analysis import vocabulary
 from analysis.model import LabeledFrame
+from analysis.report.export_rows import csv_blocks, json_blocks, record_blocks
 
 SCHEMA = "reqresp-lab/analysis"
 SCHEMA_VERSION = 3
@@ -79,9 +82,14 @@ def frame_dict(frame: LabeledFrame) -> dict:
 def to_document(analysis, frames: Iterable[LabeledFrame] | None = None, lang: str = "en") -> dict:
     """The JSON document for an Analysis (frames may be given separately, e.g. filtered); its
     texts (warning messages, vocabulary explanations) in `lang`, which "lang" records."""
+    return _document(analysis, frames, lang, rows=True)
+
+
+def _document(analysis, frames: Iterable[LabeledFrame] | None, lang: str, rows: bool) -> dict:
+    """to_document's; without its rows (frames, connections, exchanges: []) if not `rows`."""
     from analysis.i18n import translation
     t = translation(lang)
-    chosen = analysis.frames if frames is None else list(frames)
+    chosen = (analysis.frames if frames is None else list(frames)) if rows else []
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -90,8 +98,9 @@ def to_document(analysis, frames: Iterable[LabeledFrame] | None = None, lang: st
         "frame_count": analysis.frame_count,
         "linktypes": list(analysis.linktypes),
         "frames": [frame_dict(f) for f in chosen],
-        "connections": [dict(c._asdict(), frames=list(c.frames)) for c in analysis.connections],
-        "exchanges": [e._asdict() for e in analysis.exchanges],
+        "connections": [dict(c._asdict(), frames=list(c.frames)) for c in analysis.connections]
+                       if rows else [],
+        "exchanges": [e._asdict() for e in analysis.exchanges] if rows else [],
         "votes": dict(analysis.votes),
         "warnings": [{"code": w.code, "message": w.text(t), "frame": w.frame, "offset": w.offset}
                      for w in analysis.warnings],
@@ -109,17 +118,26 @@ def _said(explanations: dict, t) -> dict:
     return {name: t.gettext(text) if isinstance(text, str) else text for name, text in explanations.items()}
 
 
-# the long arrays: one entry a line, written by json's C encoder as they are made (indent= would
-# send the whole document through its pure-Python encoder, and building it whole would hold every
-# frame's dict at once: most of a large capture's report time and memory)
+# the long arrays: one entry a line, made a chunk at a time as json.dumps would write each entry
+# (export_rows.py); indent= would send the whole document through json's pure-Python encoder, and
+# building it whole would hold every frame's dict at once
 _ROW_ARRAYS = ("frames", "connections", "exchanges")
 
 
 def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
                lang: str = "en") -> None:
-    document = to_document(analysis, [], lang)
-    rows = {"frames": map(frame_dict, analysis.frames if frames is None else frames),
-            "connections": document["connections"], "exchanges": document["exchanges"]}
+    """The JSON document (to_document's, one entry a line in the long arrays) to `out`; the
+    frames' entries are made a chunk at a time from their fields (export_rows: frame_dict's text)."""
+    with _no_cycle_collection():
+        _write_json(analysis, out, frames, lang)
+
+
+def _write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None, lang: str) -> None:
+    document = _document(analysis, [], lang, rows=False)
+    # each array's entries in blocks joined by ",\n  " (json.dumps of to_document's entries)
+    rows = {"frames": json_blocks(analysis.frames if frames is None else frames),
+            "connections": record_blocks(list(analysis.connections)),
+            "exchanges": record_blocks(list(analysis.exchanges))}
     marks = {key: json.dumps(f"\x00{key}\x00") for key in _ROW_ARRAYS}
     text = json.dumps({**document, **{key: f"\x00{key}\x00" for key in _ROW_ARRAYS}},
                       indent=1, ensure_ascii=False)
@@ -127,11 +145,11 @@ def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = N
         head, text = text.split(marks[key], 1)
         out.write(head)
         out.write("[")
-        written = 0
+        written = False
         for entry in rows[key]:
             out.write(",\n  " if written else "\n  ")
-            out.write(json.dumps(entry, ensure_ascii=False))
-            written += 1
+            out.write(entry)
+            written = True
         out.write("\n ]" if written else "]")
     out.write(text)
     out.write("\n")
@@ -166,9 +184,26 @@ def csv_row(frame: LabeledFrame) -> list:
 
 
 def write_csv(frames: Iterable[LabeledFrame], out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(map(csv_row, frames))    # one C call for the rows, not one per frame
+    """frames.csv: the header and csv_row of every frame, as the csv writer writes them; the rows
+    made a chunk at a time from the frames' fields (export_rows)."""
+    csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
+    with _no_cycle_collection():
+        for block in csv_blocks(frames, CSV_COLUMNS):
+            out.write(block)
+
+
+@contextmanager
+def _no_cycle_collection():
+    """The cyclic collector off while the rows are made: each chunk's tens of thousands of texts
+    and tuples would run it over and over (each pass scanning the whole process's objects, most
+    of the writers' time); they hold no cycles, and it runs again after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def csv_text(frames: Iterable[LabeledFrame]) -> str:
