@@ -40,6 +40,13 @@ def phase_codes(phases: list[str]) -> np.ndarray:
     return np.fromiter(map(PHASE_CODES.__getitem__, phases), np.int8, len(phases))
 
 
+def conn_ids(conns: list[int | None]) -> np.ndarray:
+    """The `conn` field of a part as integers, -1 for a frame of no connection (through floats:
+    None becomes NaN in C, not in a Python loop; stream ids are far below 2**53)."""
+    ids = np.array(conns, dtype=np.float64)
+    return np.where(np.isnan(ids), -1, ids).astype(np.int64)
+
+
 def retransmissions(analysis: list[tuple[str, ...]]) -> np.ndarray:
     """Which frames of a part are retransmissions (measures.is_retransmission), from their
     `analysis` tuples: the distinct tuples are few, so each is judged once."""

@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from analysis.figures.common import PHASE_CODES, frames_at, phase_codes
+from analysis.figures.common import PHASE_CODES, conn_ids as _conn_ids, frames_at, phase_codes
 from analysis.frame_fields import field_chunks
 from analysis.model import LabeledFrame
 from analysis.session.arp import resolves
@@ -100,7 +100,7 @@ def _select(analysis, conn, first, last, phases) -> _Selected:
         pick = np.ones(len(number), bool)
         if conn is not None:
             # The connection's frames, and the ARP frames that resolve its two hosts.
-            pick = np.fromiter((c == conn for c in part["conn"]), bool, len(number))
+            pick = _conn_ids(part["conn"]) == conn
             arps = part["arp"]
             for i in np.flatnonzero((phase == _ARP) & ~pick).tolist():
                 pick[i] = arps[i] is not None and resolves(arps[i], ips)
@@ -111,9 +111,8 @@ def _select(analysis, conn, first, last, phases) -> _Selected:
         if phases is not None:
             pick &= np.isin(phase, wanted)
         rows = np.flatnonzero(pick)
-        flags = part["analysis"]
-        parts.append((rows + offset, number[rows], phase[rows],
-                      np.fromiter((bool(flags[i]) for i in rows.tolist()), bool, len(rows))))
+        flagged = np.fromiter(map(bool, part["analysis"]), bool, len(number))
+        parts.append((rows + offset, number[rows], phase[rows], flagged[rows]))
         offset += len(number)
     if not parts:
         return _Selected(*(np.zeros(0, dtype) for dtype in (np.int64, np.int64, np.int8, bool)))
@@ -142,15 +141,21 @@ def ladder_rows(analysis, *, conn: int | None = None, first: int | None = None,
     if n <= max_rows:
         return [LadderRow(f) for f in frames_at(analysis.frames, selected.positions)]
     keep = _remarkable(selected.phase, selected.flagged)
-    # A row starts at each kept frame and at the first of each run of frames not kept:
-    # (start, end, whether it is a summary) in selection order.
+    # A row starts at each kept frame and at the first of each run of frames not kept (a
+    # summary row); a big capture has tens of thousands of rows before the cut below, so they
+    # stay arrays until only the drawn ones are left.
     starts = np.flatnonzero(keep | np.concatenate(([True], keep[:-1])))
-    spans = [(a, b, not keep[a]) for a, b in zip(starts.tolist(), starts[1:].tolist() + [n])]
-    if len(spans) > max_rows:
+    ends = np.append(starts[1:], n)
+    if len(starts) > max_rows:
         # Still too long (thousands of connections): the beginning and the end, one gap between.
         head = max_rows * 2 // 3
-        tail = spans[len(spans) - (max_rows - head - 1):] if max_rows - head - 1 > 0 else []
-        spans = spans[:head] + [(spans[head][0], tail[0][0] if tail else n, True)] + tail
+        tail = max(max_rows - head - 1, 0)
+        cut = len(starts) - tail
+        spans = [(a, b, not keep[a]) for a, b in zip(starts[:head].tolist(), ends[:head].tolist())]
+        spans.append((int(starts[head]), int(starts[cut]) if tail else n, True))
+        spans += [(a, b, not keep[a]) for a, b in zip(starts[cut:].tolist(), ends[cut:].tolist())]
+    else:
+        spans = [(a, b, not keep[a]) for a, b in zip(starts.tolist(), ends.tolist())]
     drawn = iter(frames_at(analysis.frames, [selected.positions[a] for a, _, hidden in spans
                                              if not hidden]))
     return [LadderRow(None, HiddenFrames(analysis.frames, selected.positions[a:b],
