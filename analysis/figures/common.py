@@ -58,10 +58,11 @@ def retransmissions(analysis: list[tuple[str, ...]]) -> np.ndarray:
 
 def frames_at(frames: Sequence[LabeledFrame], positions) -> list[LabeledFrame]:
     """The records at `positions` (ascending indexes into `frames`), and only those made:
-    analyze()'s lazy frames pick the rows from their columns chunk by chunk (`_rows`; indexing
-    them would make the whole chunk of each), a list is indexed."""
+    analyze()'s lazy frames pick the rows from their columns chunk by chunk (indexing them would
+    make the whole chunk of each), a list is indexed. (main's frame_fields.take says the same
+    through the public LazyFrames.take, used here when the frames have it.)"""
     positions = np.asarray(positions, np.int64)
-    rows = getattr(frames, "_rows", None)
+    rows = getattr(frames, "take", None) or getattr(frames, "_rows", None)
     if rows is not None:
         return rows(positions)
     return [frames[i] for i in positions.tolist()]
