@@ -9,11 +9,15 @@ import base64
 import functools
 import io
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis import vocabulary
+from analysis.model import LabeledFrame
+from analysis.vocabulary import RETRANSMISSION_FLAGS
 
 # One colour per phase (colour-blind-safe Okabe-Ito hues), so every figure reads the same way.
 PHASE_COLORS: dict[str, str] = {
@@ -26,6 +30,42 @@ PHASE_COLORS: dict[str, str] = {
 }
 # Retransmissions and other trouble are marked in this colour on top of the phase colour.
 TROUBLE_COLOR = "#cc0000"
+# A phase as a small integer (its place in PHASE_COLORS), for the per-frame arrays the figures
+# pick rows with instead of holding every frame's record.
+PHASE_CODES: dict[str, int] = {phase: code for code, phase in enumerate(PHASE_COLORS)}
+
+
+def phase_codes(phases: list[str]) -> np.ndarray:
+    """The phase names of a field_chunks part as PHASE_CODES."""
+    return np.fromiter(map(PHASE_CODES.__getitem__, phases), np.int8, len(phases))
+
+
+def conn_ids(conns: list[int | None]) -> np.ndarray:
+    """The `conn` field of a part as integers, -1 for a frame of no connection (through floats:
+    None becomes NaN in C, not in a Python loop; stream ids are far below 2**53)."""
+    ids = np.array(conns, dtype=np.float64)
+    return np.where(np.isnan(ids), -1, ids).astype(np.int64)
+
+
+def retransmissions(analysis: list[tuple[str, ...]]) -> np.ndarray:
+    """Which frames of a part are retransmissions (measures.is_retransmission), from their
+    `analysis` tuples: the distinct tuples are few, so each is judged once."""
+    flagged = {a for a in set(analysis) if not set(RETRANSMISSION_FLAGS).isdisjoint(a)}
+    if not flagged:
+        return np.zeros(len(analysis), bool)
+    return np.fromiter(map(flagged.__contains__, analysis), bool, len(analysis))
+
+
+def frames_at(frames: Sequence[LabeledFrame], positions) -> list[LabeledFrame]:
+    """The records at `positions` (ascending indexes into `frames`), and only those made:
+    analyze()'s lazy frames pick the rows from their columns chunk by chunk (indexing them would
+    make the whole chunk of each), a list is indexed. (main's frame_fields.take says the same
+    through the public LazyFrames.take, used here when the frames have it.)"""
+    positions = np.asarray(positions, np.int64)
+    rows = getattr(frames, "take", None) or getattr(frames, "_rows", None)
+    if rows is not None:
+        return rows(positions)
+    return [frames[i] for i in positions.tolist()]
 
 
 def phase_title(phase: str, t=None) -> str:

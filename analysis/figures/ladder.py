@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import textwrap
-from collections import Counter
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -25,9 +24,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title, safe_text
+from analysis.figures.ladder_select import HiddenFrames, LadderRow, ladder_rows
 from analysis.i18n import translation
 from analysis.model import ACK, LabeledFrame
-from analysis.session.arp import BROADCAST_MAC, mac_to_ip, resolves
+from analysis.session.arp import BROADCAST_MAC, mac_to_ip
 from analysis.tcp.measures import is_retransmission
 from analysis.vocabulary import RETRANSMISSION_FLAGS
 
@@ -40,83 +40,11 @@ _LEFT = 1.55        # frame number and time column
 _LANE_GAP = 3.7     # between two hosts
 _RIGHT = 2.3        # phase brackets and names
 _FONT = 7.5
-# Data frames kept around each run that is summarised away (the start and end of a transfer).
-_KEEP_HEAD, _KEEP_TAIL = 3, 2
-
-
-class LadderRow(NamedTuple):
-    """One row of the ladder: a frame, or a summary of frames not drawn."""
-
-    frame: LabeledFrame | None
-    hidden: tuple[LabeledFrame, ...] = ()   # the frames a summary row stands for
 
 
 class _Lane(NamedTuple):
     key: str
     title: str
-
-
-# --- which frames ------------------------------------------------------------------------------
-
-def _select(analysis, conn, first, last, phases) -> list[LabeledFrame]:
-    frames = list(analysis.frames)
-    if conn is not None:
-        connection = analysis.connection(conn)
-        ips = {connection.orig_ip, connection.resp_ip}
-        # The connection's frames, and the ARP frames that resolve its two hosts.
-        frames = [f for f in frames if f.conn == conn
-                  or (f.phase == "arp" and f.arp is not None and resolves(f.arp, ips))]
-    if first is not None:
-        frames = [f for f in frames if f.number >= first]
-    if last is not None:
-        frames = [f for f in frames if f.number <= last]
-    if phases is not None:
-        wanted = {phases} if isinstance(phases, str) else set(phases)
-        frames = [f for f in frames if f.phase in wanted]
-    return frames
-
-
-def _remarkable(frames: list[LabeledFrame]) -> list[bool]:
-    """Which frames a summary must keep: all but the middle of long runs of plain data frames."""
-    keep = [f.phase not in ("data", "other") or bool(f.analysis) for f in frames]
-    run: list[int] = []
-    for index, frame in enumerate(frames + [None]):
-        if frame is not None and not keep[index] and frame.phase == "data":
-            run.append(index)
-            continue
-        for position in run[:_KEEP_HEAD] + run[-_KEEP_TAIL:]:
-            keep[position] = True
-        run = []
-    return keep
-
-
-def ladder_rows(analysis, *, conn: int | None = None, first: int | None = None,
-                last: int | None = None, phases: str | Iterable[str] | None = None,
-                max_rows: int = 60) -> list[LadderRow]:
-    """The rows a ladder draws: the selected frames, summarised to at most `max_rows` rows."""
-    frames = _select(analysis, conn, first, last, phases)
-    if len(frames) <= max_rows:
-        return [LadderRow(f) for f in frames]
-    keep = _remarkable(frames)
-    rows: list[LadderRow] = []
-    hidden: list[LabeledFrame] = []
-    for frame, kept in zip(frames, keep):
-        if kept:
-            if hidden:
-                rows.append(LadderRow(None, tuple(hidden)))
-                hidden = []
-            rows.append(LadderRow(frame))
-        else:
-            hidden.append(frame)
-    if hidden:
-        rows.append(LadderRow(None, tuple(hidden)))
-    if len(rows) > max_rows:
-        # Still too long (thousands of connections): the beginning and the end, one gap between.
-        head, tail = rows[: max_rows * 2 // 3], rows[len(rows) - (max_rows - max_rows * 2 // 3 - 1):]
-        middle = rows[len(head): len(rows) - len(tail)]
-        gap = tuple(f for row in middle for f in ((row.frame,) if row.frame else row.hidden))
-        rows = head + [LadderRow(None, gap)] + tail
-    return rows
 
 
 # --- which hosts -------------------------------------------------------------------------------
@@ -343,9 +271,9 @@ def _draw_arrow(ax, frame, y, lane_x, ends, texts, ports_on_arrows) -> None:
 
 
 def _draw_gap(ax, row: LadderRow, y: float, lane_x, lanes, t) -> None:
-    counts = Counter(f.phase for f in row.hidden)
-    span = ", ".join(f"{phase} {n}" for phase, n in counts.most_common())
-    first, last = row.hidden[0].number, row.hidden[-1].number
+    hidden: HiddenFrames = row.hidden   # its counts, not its frames: no record is made for it
+    span = ", ".join(f"{phase} {n}" for phase, n in hidden.phases)
+    first, last = hidden.first, hidden.last
     middle = (lane_x[lanes[0].key] + lane_x[lanes[-1].key]) / 2
     gap = t.ngettext("{count} frame not drawn (no. {first}–{last}: {span})",
                      "{count} frames not drawn (no. {first}–{last}: {span})", len(row.hidden)).format(

@@ -14,15 +14,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from analysis.figures.common import PHASE_COLORS, TROUBLE_COLOR, new_figure, phase_title
+from analysis.figures.common import (PHASE_CODES, PHASE_COLORS, TROUBLE_COLOR, conn_ids, new_figure,
+                                     phase_codes, phase_title, retransmissions)
+from analysis.frame_fields import field_chunks
 from analysis.i18n import translation
 from analysis.model import ACK, FIN, SYN, LabeledFrame
 from analysis.tcp.measures import is_retransmission
 
+_PHASE_NAMES = tuple(PHASE_CODES)
 _MAX_NOTES = 6      # retransmissions named by frame number on a graph; the rest only marked
 
 
@@ -191,12 +196,13 @@ def _stevens(ax, frames: list[LabeledFrame], sender, receiver, axis: _Compressed
 # --- phase timeline -----------------------------------------------------------------------------
 
 class _Sweep(NamedTuple):
-    """What the timeline needs of every frame, gathered in one pass (the lazy frames of a big
-    capture are made chunk by chunk: each extra pass over them costs as much as the first)."""
+    """What the timeline needs of every frame, read in one pass of a few fields (field_chunks:
+    the lazy frames' columns, no record made) into arrays, one value per frame."""
 
-    arp: list[LabeledFrame]
-    by_conn: dict[int, list[LabeledFrame]]
-    other: list[LabeledFrame]
+    time: np.ndarray            # rel_time
+    phase: np.ndarray           # PHASE_CODES
+    conn: np.ndarray            # the connection id, -1 for none
+    bad: np.ndarray             # a retransmission
     end: float                  # the last frame's time
     session: tuple[float, float] | None     # first and last time of a frame not "other"
     present: set[str]           # the phases seen
@@ -204,72 +210,84 @@ class _Sweep(NamedTuple):
 
 
 def _sweep(analysis) -> _Sweep:
-    arp: list[LabeledFrame] = []
-    by_conn: dict[int, list[LabeledFrame]] = {}
-    other: list[LabeledFrame] = []
-    end = lo = hi = None
-    present: set[str] = set()
-    retransmission = False
-    for frame in analysis.frames:
-        time, phase = frame.rel_time, frame.phase
-        end = time if end is None else max(end, time)
-        if phase != "other":
-            lo = time if lo is None else min(lo, time)
-            hi = time if hi is None else max(hi, time)
-        present.add(phase)
-        if not retransmission and is_retransmission(frame):
-            retransmission = True
-        if phase == "arp":
-            arp.append(frame)
-        if frame.conn is not None:
-            by_conn.setdefault(frame.conn, []).append(frame)
-        elif phase != "arp":
-            other.append(frame)
-    return _Sweep(arp, by_conn, other, 0.0 if end is None else end, None if lo is None else (lo, hi), present, retransmission)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for part in field_chunks(analysis.frames, ("rel_time", "phase", "conn", "analysis")):
+        parts.append((np.asarray(part["rel_time"], np.float64), phase_codes(part["phase"]),
+                      conn_ids(part["conn"]), retransmissions(part["analysis"])))
+    time, phase, conn, bad = (np.concatenate(column) for column in zip(*parts)) if parts else (
+        np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros(0, bool))
+    session = time[phase != PHASE_CODES["other"]]
+    return _Sweep(time, phase, conn, bad, float(time.max()) if len(time) else 0.0,
+                  (float(session.min()), float(session.max())) if len(session) else None,
+                  {_PHASE_NAMES[code] for code in np.unique(phase).tolist()}, bool(bad.any()))
 
 
-def _rows(analysis, sweep: _Sweep, max_conns: int, t) -> list[tuple[str, list[LabeledFrame]]]:
-    rows: list[tuple[str, list[LabeledFrame]]] = []
-    if sweep.arp:
-        rows.append(("ARP", sweep.arp))
-    by_conn = sweep.by_conn
-    for connection in analysis.connections[:max_conns]:
+def _rows(analysis, sweep: _Sweep, max_conns: int, t) -> list[tuple[str, np.ndarray]]:
+    """(label, the row's frames as indexes into the sweep's arrays, in the row's order)."""
+    rows: list[tuple[str, np.ndarray]] = []
+    arp = np.flatnonzero(sweep.phase == PHASE_CODES["arp"])
+    if len(arp):
+        rows.append(("ARP", arp))
+    connections = analysis.connections
+    # each frame's connection's place in analysis.connections (-1: none, or not listed)
+    rank = np.full(max([c.id for c in connections] + [int(sweep.conn.max(initial=-1))]) + 2, -1, np.int64)
+    rank[[c.id for c in connections]] = np.arange(len(connections))
+    place = rank[sweep.conn]
+    # the frames of the first max_conns connections, each connection's in capture order
+    by_place = np.flatnonzero((place >= 0) & (place < max_conns))
+    by_place = by_place[np.argsort(place[by_place], kind="stable")]
+    bounds = np.searchsorted(place[by_place], np.arange(min(max_conns, len(connections)) + 1))
+    for index, connection in enumerate(connections[:max_conns]):
         rows.append((t.gettext("conn {conn}").format(conn=connection.id) + f"\n{connection.orig}\n→ {connection.resp}",
-                     by_conn.get(connection.id, [])))
-    rest = [f for c in analysis.connections[max_conns:] for f in by_conn.get(c.id, [])]
-    if rest:
-        rows.append((t.gettext("{count} more\nconnections").format(count=len(analysis.connections) - max_conns), rest))
-    if sweep.other:
-        rows.append((t.gettext("other"), sweep.other))
+                     by_place[bounds[index]:bounds[index + 1]]))
+    # the others' frames on one row, connection after connection
+    rest = np.flatnonzero(place >= max_conns)
+    if len(rest):
+        rows.append((t.gettext("{count} more\nconnections").format(count=len(connections) - max_conns),
+                     rest[np.argsort(place[rest], kind="stable")]))
+    other = np.flatnonzero((sweep.conn < 0) & (sweep.phase != PHASE_CODES["arp"]))
+    if len(other):
+        rows.append((t.gettext("other"), other))
     return rows
 
 
-def _draw_rows(ax, rows, lo: float, hi: float, scale: float) -> None:
+def _bars(ax, left: np.ndarray, width: np.ndarray, yrange: tuple[float, float], **kwargs) -> None:
+    """Axes.broken_barh(zip(left, width), yrange, **kwargs), the rectangles made at once: it
+    converts each range's units in Python, a second for the tens of thousands of runs of a big
+    capture's "more connections" row. The same vertices, by the same float operations."""
+    ypos, height = yrange
+    y0, y1 = ypos, ypos + ((ypos + height) - ypos)      # broken_barh's _convert_dx of the height
+    vertices = np.empty((len(left), 4, 2))
+    vertices[:, :2, 0], vertices[:, 2:, 0] = left[:, None], (left + width)[:, None]
+    vertices[:, (0, 3), 1], vertices[:, (1, 2), 1] = y0, y1
+    ax.add_collection(PolyCollection(vertices, **kwargs))
+
+
+def _draw_rows(ax, rows, sweep: _Sweep, lo: float, hi: float, scale: float) -> None:
     width = max(hi - lo, 1e-9)
-    for index, (_, frames) in enumerate(rows):
-        shown = [f for f in frames if lo <= f.rel_time <= hi]
+    for index, (_, at) in enumerate(rows):
+        at = at[(lo <= sweep.time[at]) & (sweep.time[at] <= hi)]
+        if not len(at):
+            continue
+        time, phase = sweep.time[at], sweep.phase[at]
         # Shaded spans: consecutive frames of one phase, at least 0.4 % of the axis wide.
         # one broken_barh per phase and row: a row of thousands of connections has thousands
         # of runs, and an artist each made matplotlib the slowest part of a report
-        spans: dict[str, list[tuple[float, float]]] = {}
-        run: list[LabeledFrame] = []
-        for frame in shown + [None]:
-            if frame is not None and run and frame.phase == run[-1].phase:
-                run.append(frame)
-                continue
-            if run:
-                left = run[0].rel_time
-                span = max(run[-1].rel_time - left, width * 0.004)
-                spans.setdefault(run[0].phase, []).append((left * scale, span * scale))
-            run = [frame] if frame is not None else []
-        for phase, ranges in spans.items():
-            ax.broken_barh(ranges, (index - 0.32, 0.64), color=PHASE_COLORS[phase], alpha=0.22, lw=0)
-        for phase in PHASE_COLORS:
-            times = [f.rel_time * scale for f in shown if f.phase == phase]
+        starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
+        ends = np.append(starts[1:], len(at)) - 1
+        left, run_phase = time[starts], phase[starts]
+        span = np.maximum(time[ends] - left, width * 0.004)
+        codes, first = np.unique(run_phase, return_index=True)
+        for code in codes[np.argsort(first)].tolist():     # in order of each phase's first run
+            mine = run_phase == code
+            _bars(ax, left[mine] * scale, span[mine] * scale, (index - 0.32, 0.64),
+                  color=PHASE_COLORS[_PHASE_NAMES[code]], alpha=0.22, lw=0)
+        for code, name in enumerate(_PHASE_NAMES):
+            times = (time[phase == code] * scale).tolist()
             if times:
                 ax.plot(times, [index] * len(times), ls="", marker="|", markersize=14, mew=1.4,
-                        color=PHASE_COLORS[phase])
-        bad = [f.rel_time * scale for f in shown if is_retransmission(f)]
+                        color=PHASE_COLORS[name])
+        bad = (time[sweep.bad[at]] * scale).tolist()
         if bad:
             ax.plot(bad, [index + 0.42] * len(bad), ls="", marker="v", color=TROUBLE_COLOR, markersize=6)
     ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
@@ -296,11 +314,11 @@ def phase_timeline(analysis, *, max_conns: int = 30, title: str | None = None, l
     fig = new_figure(10, (height * 2 + 0.6) if zoom else height + 0.9)
     panels = fig.subplots(2 if zoom else 1, 1, squeeze=False)[:, 0]
     scale, unit = _time_unit(end)
-    _draw_rows(panels[0], rows, 0.0, end, scale)
+    _draw_rows(panels[0], rows, sweep, 0.0, end, scale)
     panels[0].set_xlabel(t.gettext("time since the first frame ({unit})").format(unit=unit), fontsize=9)
     if zoom:
         zscale, zunit = _time_unit(zoom[1])
-        _draw_rows(panels[1], rows, zoom[0], zoom[1], zscale)
+        _draw_rows(panels[1], rows, sweep, zoom[0], zoom[1], zscale)
         panels[1].set_xlim(zoom[0] * zscale, zoom[1] * zscale)
         panels[1].set_xlabel(t.gettext("zoom on the session: time since the first frame ({unit})").format(unit=zunit),
                              fontsize=9)

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import pytest
 from matplotlib.figure import Figure
 
 from analysis import analyze
+from analysis.columnar.labeled import LazyFrames
 from analysis.figures.render import (PHASE_COLORS, figure_png, figure_svg, ladder, ladder_rows,
-                              phase_timeline, phase_title, save_figure, time_sequence)
+                              phase_timeline, phase_title, report_figures, save_figure, time_sequence)
 from analysis.figures.common import safe_text
 from analysis import vocabulary
-from tests.analysis.support.conformance import conformance_names
+from analysis.reference import analyze_reference
+from tests.analysis.support.conformance import SHIPPED_CAPTURES, conformance_names
 
 
 
@@ -78,14 +81,19 @@ def test_ladder_selects_phases_and_frame_ranges(default):
     assert [r.frame.number for r in rows] == [3, 4, 5]
 
 
-def test_a_long_capture_is_summarised_keeping_every_frame_accounted_for(default):
-    # 400 more data frames in the middle of the session
+def _long(default):
+    """The default session with 400 more data frames in its middle (a plain list of frames)."""
     data = [f for f in default.frames if f.label == "data"]
     extra = [data[i % len(data)] for i in range(400)]
     frames = [f for f in default.frames if f.phase in ("arp", "handshake")] + extra + \
              [f for f in default.frames if f.phase == "teardown"]
     frames = [f._replace(number=i + 1) for i, f in enumerate(frames)]
-    long = dataclasses.replace(default, frames=frames, frame_count=len(frames))
+    return dataclasses.replace(default, frames=frames, frame_count=len(frames))
+
+
+def test_a_long_capture_is_summarised_keeping_every_frame_accounted_for(default):
+    long = _long(default)
+    frames = long.frames
     rows = ladder_rows(long, max_rows=40)
     assert len(rows) <= 40
     shown = [r.frame.number for r in rows if r.frame is not None]
@@ -97,6 +105,46 @@ def test_a_long_capture_is_summarised_keeping_every_frame_accounted_for(default)
     fig = ladder(long, max_rows=40)
     assert any("frames not drawn" in t for t in texts(fig))
     assert fig.get_figheight() < 25
+
+
+@pytest.mark.parametrize("max_rows", [40, 12, 1])     # 12, 1: cut to head, one gap, tail
+def test_a_summary_row_says_what_it_stands_for_and_gives_its_frames(default, max_rows):
+    rows = ladder_rows(_long(default), max_rows=max_rows)
+    summaries = [r.hidden for r in rows if r.frame is None]
+    assert summaries
+    for hidden in summaries:
+        frames = list(hidden)
+        assert len(hidden) == len(frames) and hidden == tuple(frames)
+        assert (hidden.first, hidden.last) == (frames[0].number, frames[-1].number)
+        # what the gap row prints: the count per phase, most first (as Counter.most_common)
+        assert hidden.phases == tuple(Counter(f.phase for f in frames).most_common())
+        assert hidden[-1] == frames[-1] and hidden[1:3] == frames[1:3]
+
+
+@pytest.mark.parametrize("name", ["lossy.pcap", "zeek_ftp_ipv4.pcap"])
+def test_the_figures_are_the_same_from_lazy_frames_a_list_and_the_reference_engine(name, conformance_dir):
+    path = SHIPPED_CAPTURES / name if (SHIPPED_CAPTURES / name).exists() else conformance_dir / "pcaps" / name
+    lazy = analyze(path)
+    assert isinstance(lazy.frames, LazyFrames)
+    engines = (lazy, dataclasses.replace(lazy, frames=list(lazy.frames)), analyze_reference(path))
+    conn = lazy.connections[-1].id
+    for options in ({}, {"max_rows": 5}, {"max_rows": 1}, {"conn": conn}, {"conn": conn, "max_rows": 3},
+                    {"phases": ("data", "teardown"), "max_rows": 4}, {"first": 3, "last": 9}):
+        first, *others = (ladder_rows(a, **options) for a in engines)
+        assert all(rows == first for rows in others), options
+    for draw in (lambda a: ladder(a, max_rows=5), lambda a: phase_timeline(a, max_conns=1),
+                 lambda a: phase_timeline(a, max_conns=0)):
+        first, *others = (figure_png(draw(a)) for a in engines)
+        assert all(png == first for png in others)
+
+
+def test_the_report_figures_never_make_every_frames_record(lossy, monkeypatch):
+    # what keeps a big capture's figures small: rows picked by field (columns), records made
+    # only for what is drawn - a pass over every LabeledFrame would hold or make them all
+    def every_frame(self):
+        raise AssertionError("a figure walked every frame's record")
+    monkeypatch.setattr(LazyFrames, "__iter__", every_frame)
+    assert [f.name for f in report_figures(lossy)][:2] == ["ladder", "timeline"]
 
 
 def test_one_connection_of_a_multi_connection_capture(conformance_dir):
