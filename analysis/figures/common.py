@@ -9,14 +9,12 @@ import base64
 import functools
 import io
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis import vocabulary
-from analysis.model import LabeledFrame
 from analysis.vocabulary import RETRANSMISSION_FLAGS
 
 # One colour per phase (colour-blind-safe Okabe-Ito hues), so every figure reads the same way.
@@ -54,18 +52,6 @@ def retransmissions(analysis: list[tuple[str, ...]]) -> np.ndarray:
     if not flagged:
         return np.zeros(len(analysis), bool)
     return np.fromiter(map(flagged.__contains__, analysis), bool, len(analysis))
-
-
-def frames_at(frames: Sequence[LabeledFrame], positions) -> list[LabeledFrame]:
-    """The records at `positions` (ascending indexes into `frames`), and only those made:
-    analyze()'s lazy frames pick the rows from their columns chunk by chunk (indexing them would
-    make the whole chunk of each), a list is indexed. (main's frame_fields.take says the same
-    through the public LazyFrames.take, used here when the frames have it.)"""
-    positions = np.asarray(positions, np.int64)
-    rows = getattr(frames, "take", None) or getattr(frames, "_rows", None)
-    if rows is not None:
-        return rows(positions)
-    return [frames[i] for i in positions.tolist()]
 
 
 def phase_title(phase: str, t=None) -> str:

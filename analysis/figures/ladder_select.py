@@ -15,7 +15,8 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from analysis.figures.common import PHASE_CODES, conn_ids as _conn_ids, frames_at, phase_codes
+from analysis.figures.common import PHASE_CODES, conn_ids as _conn_ids, phase_codes
+from analysis.frame_fields import take as frames_at
 from analysis.frame_fields import field_chunks
 from analysis.model import LabeledFrame
 from analysis.session.arp import resolves
