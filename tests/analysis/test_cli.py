@@ -116,7 +116,14 @@ def test_out_dir_gets_the_report_files(http_get, tmp_path, capsys):
     written = {p.name for p in (tmp_path / "rep").iterdir()}
     assert {"analysis.json", "frames.csv", "report.txt"} <= written
     assert "Phase: handshake" in (tmp_path / "rep" / "report.txt").read_text()
-    assert "Phase: handshake" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    # what is printed is the report written (read back, not made twice), and what render_plain says
+    from analysis import analyze
+    from analysis.report.text import render_plain
+    assert printed == (tmp_path / "rep" / "report.txt").read_text() == render_plain(analyze(http_get))
+    assert main([http_get, "--out", str(tmp_path / "rep2"), "--phase", "handshake"]) == 0
+    narrowed = capsys.readouterr().out
+    assert "Phase: handshake" in narrowed and "Phase: data" not in narrowed
 
 
 @pytest.mark.skipif(not shutil.which("make"), reason="make not installed")
