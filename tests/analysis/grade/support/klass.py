@@ -169,8 +169,7 @@ def build_class(root: Path, cache: Path) -> list[Student]:
     file("s26", CONFORMANCE / "zeek_http_get.pcap", None, "non-lab")
     file("s27", CONFORMANCE / "tcpdump_tcp_handshake_nano.pcap", None, "non-lab")
     truncated = klass / "s28.pcap"
-    data = runs["lossy1"].read_bytes()
-    truncated.write_bytes(data[:len(data) - 5])          # cut in the middle of the last record
+    cut_in_the_last_fin_ack(runs["lossy1"], truncated)
     students.append(Student("s28", truncated, "lossy1", "copy-truncated"))   # s17's, cut
     (klass / "s29").mkdir()
     shutil.copyfile(runs["echo1"], klass / "s29" / "first.pcap")
@@ -178,3 +177,31 @@ def build_class(root: Path, cache: Path) -> list[Student]:
     students.append(Student("s29", klass / "s29", None, "two-captures"))
     folder("s30", runs["default2"], "default2", "copy", name="mine.pcap")   # s02's, renamed
     return sorted(students, key=lambda s: s.id)
+
+
+def cut_in_the_last_fin_ack(src: Path, dst: Path) -> None:
+    """A copy of `src` that stops 5 bytes into the record of the ACK that answers the FIN
+    acknowledged last (each side's first FIN, as the grader reads them): that FIN is then never
+    acknowledged. Cutting the file's last record is not enough on a lossy link, where the capture
+    may end with a retransmission after that ACK."""
+    from analysis import analyze
+    from analysis.model import ACK, FIN
+
+    frames = list(analyze(src).frames)
+    first_fin: dict[tuple, object] = {}
+    for f in frames:
+        if f.tcp_flags & FIN:
+            first_fin.setdefault((f.src, f.sport), f)
+    acks = []
+    for fin in first_fin.values():
+        end = (fin.seq_raw + fin.payload_len + 1) & 0xFFFFFFFF
+        acks.append(next(f.number for f in frames if f.number > fin.number
+                         and (f.src, f.sport) != (fin.src, fin.sport) and f.tcp_flags & ACK
+                         and f.ack_raw is not None and (f.ack_raw - end) & 0xFFFFFFFF < 0x80000000))
+    assert len(acks) == 2, f"{src}: expected a FIN from each side, found {len(acks)}"
+    data = src.read_bytes()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    offset = 24
+    for _ in range(max(acks) - 1):                      # to the start of that ACK's record
+        offset += 16 + struct.unpack_from(order + "I", data, offset + 8)[0]
+    dst.write_bytes(data[:offset + 16 + 5])
