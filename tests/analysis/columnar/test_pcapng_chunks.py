@@ -16,7 +16,7 @@ from analysis.columnar.read.chunks import ChunkReader
 from analysis.errors import CaptureFormatError
 from analysis.read.reader import TS_MAX, CaptureReader
 from tests.analysis.columnar.support.crafted_frames import NETWORK, ethernet
-from tests.analysis.columnar.test_chunks import PLAIN, check
+from tests.analysis.columnar.support.chunk_compare import PLAIN, check
 from tests.analysis.support.pcapfiles import pcapng_block, pcapng_epb, pcapng_idb, pcapng_shb
 
 FRAMES = [ethernet(et, net) for et, net in NETWORK] + [PLAIN]
