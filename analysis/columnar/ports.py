@@ -36,6 +36,8 @@ PORTS: tuple[Port, ...] = (
     Port(READ, "analysis.decode.frame:decode_frame", ""),
     Port("analysis.columnar.read.pcap_index:index_records",
          "analysis.read.reader:CaptureReader._pcap_records", READ),
+    Port("analysis.columnar.read.pcapng_index:index_blocks",
+         "analysis.read.reader:CaptureReader._pcapng_blocks", READ),
     Port("analysis.columnar.decode.frames:decode_records", "analysis.decode.frame:_decode_general", READ),
     Port("analysis.columnar.decode.link:link_header", "analysis.decode.link:ethernet", READ),
     # tcp: tcp.stream and tcp.analysis.*

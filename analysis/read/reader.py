@@ -39,6 +39,7 @@ from typing import NamedTuple
 from analysis.errors import CaptureFormatError
 from analysis.i18n import N_
 from analysis.model import RawRecord, Warning, warning
+from analysis.read.pcapng_state import BlockStep, PcapngState, ns_scale as _ns_scale
 from analysis.read.sources import CHUNK, FileSource
 
 MAX_CAPLEN = 256 << 20           # a larger record length means a corrupt file, not a big frame
@@ -249,30 +250,22 @@ class CaptureReader:
 
     def _pcapng_records(self) -> Iterator[RawRecord]:
         yield from self._pcapng_blocks()
-        self._clamped_warning()
+        self.pcapng_done()
 
     def _pcapng_blocks(self) -> Iterator[RawRecord]:
         number = 0
-        order = "<"
-        section: list[int] = []          # section-local interface id -> global interface id
-        # per global interface: (ticks -> ns multiplier, divisor, offset ns, linktype, snaplen)
-        clocks: list[tuple[int, int, int, int, int]] = []
+        st = PcapngState()
         source, buf = self._open()
         try:
             base = 0
             pos = 0
             size = len(buf)
-            block_head = struct.Struct("<II")
-            epb = struct.Struct("<IIIII")
-            epb_whole = struct.Struct("<IIIIIII")
-            tail = struct.Struct("<I")         # a block's trailing total length
             ts_min, ts_max = TS_MIN, TS_MAX    # locals: the fast loop tests every timestamp
             new_record = _new_record
-            # section-local interface id -> (mul, div, offset ns, linktype, global interface id)
-            local_clocks: list[tuple[int, int, int, int, int]] = []
             while True:
                 # fast loop: enhanced packet blocks wholly inside the buffer, on a known interface;
                 # anything else (or anything odd) falls through to the block-by-block path below
+                epb_whole, tail, local_clocks = st.epb_whole, st.tail, st.local_clocks
                 while size - pos >= 28:
                     btype, blen, lid, ts_hi, ts_lo, caplen, wirelen = epb_whole.unpack_from(buf, pos)
                     end = pos + blen
@@ -289,95 +282,108 @@ class CaptureReader:
                                                  buf[pos + 28:pos + 28 + caplen]))
                     pos = end
                 self.frames = number
-                if size - pos < 12:
-                    buf = buf[pos:] + source.fill(12 - (size - pos))
+                step = self.pcapng_block(st, buf, pos, size, base, number)
+                if step.need:
+                    # ask for exactly what is missing: a pipe then hands on each block at once
+                    buf = buf[pos:] + source.fill(step.need - (size - pos))
                     base += pos
                     pos = 0
                     size = len(buf)
-                    if size < 12:
-                        if size:
-                            self._cut(number + 1, base, size, 12)
+                    if size < step.need:
+                        self.pcapng_cut(number, base, size, step.need)
                         break
-                if buf[pos:pos + 4] == PCAPNG_SHB:
-                    magic = buf[pos + 8:pos + 12]
-                    if magic not in BYTE_ORDER_MAGIC:
-                        raise CaptureFormatError(
-                            N_("section header block at byte offset {offset} has no valid "
-                               "byte-order magic"), path=self.path, hint=N_("the file is damaged"),
-                            fields={"offset": base + pos})
-                    order = BYTE_ORDER_MAGIC[magic]
-                    block_head = struct.Struct(order + "II")
-                    epb = struct.Struct(order + "IIIII")
-                    epb_whole = struct.Struct(order + "IIIIIII")
-                    tail = struct.Struct(order + "I")
-                    section = []
-                    local_clocks = []
-                btype, blen = block_head.unpack_from(buf, pos)
-                if blen < 12 or blen % 4:
-                    raise CaptureFormatError(
-                        N_("block at byte offset {offset} has an invalid length {length}"),
-                        path=self.path, frame=number + 1, hint=N_("the file is damaged"),
-                        fields={"offset": base + pos, "length": blen})
-                end = pos + blen
-                if end > size:
-                    if blen > MAX_CAPLEN:
-                        raise self._absurd(number + 1, blen)
-                    buf = buf[pos:] + source.fill(end - size)
-                    base += pos
-                    pos, end = 0, blen
-                    size = len(buf)
-                    if end > size:
-                        self._cut(number + 1, base, size, blen)
-                        break
-                trailing = tail.unpack_from(buf, end - 4)[0]
-                if trailing != blen:
-                    self._damaged(number + 1, base + pos, blen, trailing)
+                    continue
+                if step.damaged:
                     break
-                if btype == BT_EPB or btype == BT_PB:
-                    if btype == BT_EPB:
-                        local, ts_hi, ts_lo, caplen, wirelen = epb.unpack_from(buf, pos + 8)
-                    else:   # the obsolete Packet Block: 16-bit interface id, then a drops count
-                        local, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(
-                            order + "HHIIII", buf, pos + 8)
-                    if local >= len(section):
-                        raise self._bad_interface(number + 1, local)
-                    if 28 + caplen > blen - 4:
-                        raise self._bad_block(number + 1, base + pos, caplen)
-                    iface = section[local]
-                    mul, div, offset_ns, linktype, _ = clocks[iface]
-                    ticks = (ts_hi << 32) | ts_lo
-                    ts = ticks * mul // div + offset_ns if div != 1 else ticks * mul + offset_ns
+                if step.frame is not None:
+                    ts, caplen, wirelen, linktype, iface, data = step.frame
                     number += 1
                     self.frames = number
-                    if ts > TS_MAX or ts < TS_MIN:
-                        ts = self._clamp(number, base + pos, ts)
                     yield _new_record(RawRecord, (number, ts, caplen, wirelen, linktype, iface,
-                                                  buf[pos + 28:pos + 28 + caplen]))
-                elif btype == BT_SPB:
-                    if not section:
-                        raise self._bad_interface(number + 1, 0)
-                    (wirelen,) = struct.unpack_from(order + "I", buf, pos + 8)
-                    _, _, _, linktype, snaplen = clocks[section[0]]
-                    caplen = min(wirelen, blen - 16, snaplen or wirelen)
-                    number += 1
-                    self.frames = number
-                    # a simple packet block has no timestamp: Wireshark shows it as 0
-                    yield _new_record(RawRecord, (number, 0, caplen, wirelen, linktype,
-                                                  section[0], buf[pos + 12:pos + 12 + caplen]))
-                elif btype == BT_IDB:
-                    iface = self._read_idb(buf, pos, blen, order)
-                    section.append(len(self.interfaces))
-                    self.interfaces.append(iface)
-                    mul, div = _ns_scale(iface.ticks_per_second)
-                    clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
-                                   iface.snaplen))
-                    local_clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
-                                  len(self.interfaces) - 1))
-                    if iface.ticks_per_second > 10**6:
-                        self.nanosecond = True
-                pos = end
+                                                  buf[data:data + caplen]))
+                pos = step.end
         finally:
             source.close()
+
+    def pcapng_cut(self, number: int, offset: int, have: int, need: int) -> None:
+        """The file ends `have` bytes into the block at `offset` that needs `need`: the warning
+        (none when the file ends exactly at a block boundary)."""
+        if have:
+            self._cut(number + 1, offset, have, need)
+
+    def pcapng_block(self, st: PcapngState, buf, pos: int, size: int, base: int,
+                     number: int) -> BlockStep:
+        """The pcapng block at buf[pos:size] (buf: bytes or a memoryview; base: the file offset of
+        buf[0]; number: frames before it), block by block: the one place where sections,
+        interfaces, packet blocks, errors and warnings are decided (CaptureReader and the
+        columnar ChunkReader, whose index kernel stops at every block this must see)."""
+        if size - pos < 12:
+            return BlockStep(pos, 12, False, None)
+        if buf[pos:pos + 4] == PCAPNG_SHB:
+            magic = bytes(buf[pos + 8:pos + 12])
+            if magic not in BYTE_ORDER_MAGIC:
+                raise CaptureFormatError(
+                    N_("section header block at byte offset {offset} has no valid "
+                       "byte-order magic"), path=self.path, hint=N_("the file is damaged"),
+                    fields={"offset": base + pos})
+            st.new_section(BYTE_ORDER_MAGIC[magic])
+        order = st.order
+        btype, blen = st.block_head.unpack_from(buf, pos)
+        if blen < 12 or blen % 4:
+            raise CaptureFormatError(
+                N_("block at byte offset {offset} has an invalid length {length}"),
+                path=self.path, frame=number + 1, hint=N_("the file is damaged"),
+                fields={"offset": base + pos, "length": blen})
+        end = pos + blen
+        if end > size:
+            if blen > MAX_CAPLEN:
+                raise self._absurd(number + 1, blen)
+            return BlockStep(pos, blen, False, None)
+        trailing = st.tail.unpack_from(buf, end - 4)[0]
+        if trailing != blen:
+            self._damaged(number + 1, base + pos, blen, trailing)
+            return BlockStep(end, 0, True, None)
+        section, clocks = st.section, st.clocks
+        if btype == BT_EPB or btype == BT_PB:
+            if btype == BT_EPB:
+                local, ts_hi, ts_lo, caplen, wirelen = st.epb.unpack_from(buf, pos + 8)
+            else:   # the obsolete Packet Block: 16-bit interface id, then a drops count
+                local, _drops, ts_hi, ts_lo, caplen, wirelen = struct.unpack_from(
+                    order + "HHIIII", buf, pos + 8)
+            if local >= len(section):
+                raise self._bad_interface(number + 1, local)
+            if 28 + caplen > blen - 4:
+                raise self._bad_block(number + 1, base + pos, caplen)
+            iface = section[local]
+            mul, div, offset_ns, linktype, _ = clocks[iface]
+            ticks = (ts_hi << 32) | ts_lo
+            ts = ticks * mul // div + offset_ns if div != 1 else ticks * mul + offset_ns
+            if ts > TS_MAX or ts < TS_MIN:
+                ts = self._clamp(number + 1, base + pos, ts)
+            return BlockStep(end, 0, False, (ts, caplen, wirelen, linktype, iface, pos + 28))
+        if btype == BT_SPB:
+            if not section:
+                raise self._bad_interface(number + 1, 0)
+            (wirelen,) = struct.unpack_from(order + "I", buf, pos + 8)
+            _, _, _, linktype, snaplen = clocks[section[0]]
+            caplen = min(wirelen, blen - 16, snaplen or wirelen)
+            # a simple packet block has no timestamp: Wireshark shows it as 0
+            return BlockStep(end, 0, False, (0, caplen, wirelen, linktype, section[0], pos + 12))
+        if btype == BT_IDB:
+            iface = self._read_idb(buf, pos, blen, order)
+            section.append(len(self.interfaces))
+            self.interfaces.append(iface)
+            mul, div = _ns_scale(iface.ticks_per_second)
+            clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype, iface.snaplen))
+            st.local_clocks.append((mul, div, iface.tsoffset * 1_000_000_000, iface.linktype,
+                                    len(self.interfaces) - 1))
+            if iface.ticks_per_second > 10**6:
+                self.nanosecond = True
+        return BlockStep(end, 0, False, None)
+
+    def pcapng_done(self) -> None:
+        """The end of a pcapng file read to its end: the warnings that are the file's."""
+        self._clamped_warning()
 
     def _read_idb(self, buf: bytes, pos: int, blen: int, order: str) -> Interface:
         linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
@@ -406,10 +412,3 @@ class CaptureReader:
             N_("captured length {caplen} does not fit in its block at byte offset {offset}"),
             path=self.path, frame=number, hint=N_("the file is damaged"),
             fields={"caplen": caplen, "offset": offset})
-
-
-def _ns_scale(ticks_per_second: int) -> tuple[int, int]:
-    """(mul, div) with ns = ticks * mul // div, exact for decimal resolutions up to 1 ns."""
-    if 10**9 % ticks_per_second == 0:
-        return 10**9 // ticks_per_second, 1
-    return 10**9, ticks_per_second

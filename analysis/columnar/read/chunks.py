@@ -13,8 +13,11 @@ payload_off points into this reader's buffer.
 Classic pcap takes the fast path: the file is read with readinto() into one reused buffer of a
 few MB (memory does not grow with the file), pcap_index.py finds the whole records in it (a
 record cut by the end of the buffer is carried over to the next read) and decode_kernel.py
-decodes them in place. pcapng goes through CaptureReader.records(), each record's bytes copied
-into the same buffer, then the same kernel. A record the kernel leaves alone is decoded by
+decodes them in place. pcapng is read the same way: pcapng_index.py indexes the enhanced packet
+blocks the reader's fast loop would take, and every other block (section and interface blocks,
+simple and obsolete packet blocks, a cut or damaged block, a timestamp to clamp, a block to skip)
+is handed to CaptureReader.pcapng_block, the reader's own code, so sections, interfaces, errors
+and warnings are the reader's word for word. A record the kernel leaves alone is decoded by
 decode_frame and filled in with columns.fill_from_frame, its payload copied to the spare area
 at the end of the buffer.
 
@@ -33,9 +36,11 @@ import numpy as np
 from analysis.columnar.columns import FrameColumns, empty_frames, fill_from_frame, slice_frames
 from analysis.columnar.decode.frames import decode_records
 from analysis.columnar.read.pcap_index import STOP_ABSURD, STOP_FULL, STOP_PARTIAL, index_records
+from analysis.columnar.read.pcapng_index import index_blocks, interface_arrays
 from analysis.decode.frame import decode_frame
 from analysis.model import RawRecord, Warning
-from analysis.read.reader import MAX_CAPLEN, PCAP_MAGICS, CaptureReader
+from analysis.read.pcapng_state import PcapngState
+from analysis.read.reader import MAX_CAPLEN, PCAP_MAGICS, TS_MAX, TS_MIN, CaptureReader
 
 DEFAULT_CHUNK_FRAMES = 65536
 DEFAULT_BUFFER_BYTES = 8 << 20      # read size; a chunk of lab frames (~90 bytes each) fits
@@ -58,7 +63,7 @@ class ChunkReader:
         self._reader = CaptureReader(self.path)
         self.warnings: list[Warning] = []
         self.count = 0                 # frames yielded so far
-        self._pcap_bytes = 0           # a classic pcap: its bytes up to the last chunk's end
+        self._bytes_done = 0           # the file's bytes up to the last chunk's end
         self.fallback_frames = 0       # frames decoded by decode_frame instead of the kernel
         self._cols = empty_frames(chunk_frames)
         self._rec_off = np.zeros(chunk_frames, np.int64)
@@ -85,7 +90,7 @@ class ChunkReader:
     @property
     def bytes_read(self) -> int:
         """Bytes of the file read so far (a progress bar's bytes done)."""
-        return self._pcap_bytes if self._reader.format == "pcap" else self._reader.bytes_read
+        return self._bytes_done
 
     def chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
         """(cols, data) per chunk; each call reads the file again from its start."""
@@ -93,12 +98,12 @@ class ChunkReader:
             self._reader = CaptureReader(self.path)
         self.warnings = []
         self.count = 0
-        self._pcap_bytes = PCAP_HEADER
+        self._bytes_done = PCAP_HEADER if self._reader.format == "pcap" else 0
         self.fallback_frames = 0
         self._buf = np.empty(self._limit + self._limit // 8 + 64, np.uint8)
         if self._reader.format == "pcap":
             return self._pcap_chunks()
-        return self._record_chunks()
+        return self._pcapng_chunks()
 
     # -- classic pcap: readinto + index kernel -----------------------------------------------
 
@@ -130,7 +135,7 @@ class ChunkReader:
                     fill, eof = self._read(handle, fill)
                     continue
                 if n:
-                    self._pcap_bytes = base + end      # the file read up to this chunk's end
+                    self._bytes_done = base + end      # the file read up to this chunk's end
                     yield from self._emit(n)
                     pos = end
                 if status == STOP_FULL:
@@ -161,41 +166,80 @@ class ChunkReader:
         self._buf = np.empty(limit + limit // 8 + 64, np.uint8)
         self._buf[:keep] = old[:keep]
 
-    # -- pcapng (anything not classic pcap): CaptureReader's records, copied -------------------
+    # -- pcapng: readinto + EPB index kernel, every other block by the reader's own code --------
 
-    def _record_chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+    def _pcapng_chunks(self) -> Iterator[tuple[FrameColumns, np.ndarray]]:
+        reader = self._reader
+        st = PcapngState()
         cols = self._cols
-        records = self._reader.records()
-        n = fill = 0
+        state = np.zeros(2, np.int64)
+        clocks, n_clocks, arrays, big_endian = None, 0, (), False
+        number = n = 0             # frames so far (the chunk's included) / rows of the chunk
+        start = 0                  # buffer offset of the chunk's first row's block
+        base = pos = 0             # file offset of buffer byte 0 / the next block
         error: BaseException | None = None
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
-                break
-            except Exception as exc:       # the frames before it are yielded first
-                error = exc
-                break
-            size = len(rec.data)
-            if n == self.chunk_frames or fill + size > self._limit:
-                yield from self._emit(n)
-                n = fill = 0
-            if size > self._limit:
-                self._grow(size, 0)
-            cols.number[n] = rec.number
-            cols.ts_ns[n] = rec.ts_ns      # fits: the reader clamps timestamps to int64 ns, and warns
-            memoryview(self._buf)[fill:fill + size] = rec.data
-            self._rec_off[n] = fill
-            self._rec_len[n] = size
-            self._rec_wire[n] = rec.wirelen
-            self._rec_link[n] = rec.linktype
-            n += 1
-            fill += size
+        with open(self.path, "rb", buffering=0) as handle:
+            fill, eof = self._read(handle, 0)
+            while True:
+                if n == self.chunk_frames:
+                    self._bytes_done = base + pos
+                    yield from self._emit(n)
+                    n = 0
+                if clocks is not st.local_clocks or n_clocks != len(clocks):
+                    # a new section or interface: the kernel's per-interface arrays again
+                    clocks, n_clocks = st.local_clocks, len(st.local_clocks)
+                    arrays, big_endian = interface_arrays(clocks), st.order == ">"
+                index_blocks(self._buf, pos, fill, big_endian, *arrays, TS_MIN, TS_MAX, number + 1,
+                             self.chunk_frames, cols.number, cols.ts_ns, self._rec_off, self._rec_len,
+                             self._rec_wire, self._rec_link, n, state)
+                found = int(state[0])
+                if found:
+                    start = pos if n == 0 else start
+                    n, number, pos = n + found, number + found, int(state[1])
+                    if n == self.chunk_frames:
+                        continue
+                # the block the kernel stopped at: the reader decides it, word for word
+                try:
+                    step = reader.pcapng_block(st, memoryview(self._buf), pos, fill, base, number)
+                except Exception as exc:       # the frames before it are yielded first
+                    error = exc
+                    break
+                if step.need:
+                    if eof:
+                        reader.pcapng_cut(number, base + pos, fill - pos, step.need)
+                        break
+                    if n and pos - start + step.need > self._limit:
+                        self._bytes_done = base + pos
+                        yield from self._emit(n)
+                        n = 0
+                    # keep the chunk's rows and the unread tail, then read on
+                    keep = start if n else pos
+                    if keep:
+                        self._buf[:fill - keep] = self._buf[keep:fill]
+                        self._rec_off[:n] -= keep
+                        base, pos, fill, start = base + keep, pos - keep, fill - keep, 0
+                    if step.need > self._limit:
+                        self._grow(step.need, fill)
+                    fill, eof = self._read(handle, fill)
+                    continue
+                if step.damaged:
+                    break
+                if step.frame is not None:
+                    ts, caplen, wirelen, linktype, _iface, data = step.frame
+                    start = pos if n == 0 else start
+                    cols.number[n] = number = number + 1
+                    cols.ts_ns[n] = ts         # fits: the reader clamps timestamps to int64 ns, and warns
+                    self._rec_off[n], self._rec_len[n] = data, caplen
+                    self._rec_wire[n], self._rec_link[n] = wirelen, linktype
+                    n += 1
+                pos = step.end
+        self._bytes_done = base + pos
         if n:
             yield from self._emit(n)
         if error is not None:
             raise error
-        self.warnings = list(self._reader.warnings)
+        reader.pcapng_done()
+        self.warnings = list(reader.warnings)
 
     # -- decode a chunk and yield it --------------------------------------------------------
 
