@@ -283,10 +283,8 @@ class LazyFrames(Sequence):
 
     def take(self, positions) -> list[LabeledFrame]:
         """The frames at ascending indexes `positions` (frame_fields.take): only those are made."""
-        rows = np.asarray(positions, dtype=np.int64)
-        if len(rows) and (rows[0] < 0 or rows[-1] >= len(self) or np.any(np.diff(rows) < 0)):
-            raise IndexError("LazyFrames.take: positions must be ascending indexes of the frames")
-        return self._rows(rows)
+        # in ascending order whatever the order asked; positions past the end give nothing
+        return self._rows(np.sort(np.asarray(positions, dtype=np.int64)))
 
     def _rows(self, rows: np.ndarray) -> list[LabeledFrame]:
         """The frames at global row indexes `rows` (ascending), chunk by chunk."""
