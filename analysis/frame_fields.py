@@ -30,20 +30,15 @@ def field_chunks(frames: Iterable[LabeledFrame], names: Sequence[str]) -> Iterat
         yield from chunks(names)
         return
     getters = [attrgetter(name) for name in names]
-    if isinstance(frames, list):
-        for start in range(0, len(frames), CHUNK):
-            part = frames[start:start + CHUNK]
-            yield {name: list(map(get, part)) for name, get in zip(names, getters)}
-        return
     it = iter(frames)
     while part := list(islice(it, CHUNK)):
         yield {name: list(map(get, part)) for name, get in zip(names, getters)}
 
 
 def take(frames: Sequence[LabeledFrame], positions: Sequence[int]) -> list[LabeledFrame]:
-    """The frames at `positions` (ascending indexes into `frames`): from the lazy frames, only
-    those records are made (LazyFrames.take), chunk by chunk."""
+    """The frames at `positions` (indexes into `frames`), in ascending order of position, as
+    LazyFrames.take gives them: from the lazy frames only those records are made."""
     chosen = getattr(frames, "take", None)
     if chosen is not None:
         return chosen(positions)
-    return [frames[i] for i in positions]
+    return [frames[i] for i in sorted(positions)]
