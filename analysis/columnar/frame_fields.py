@@ -206,14 +206,18 @@ def check_fields(names: Iterable[str]) -> tuple[str, ...]:
 
 def field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, Extra],
                  first_ts: int, addresses: Addresses,
-                 names: tuple[str, ...] = FIELDS) -> dict[str, list]:
+                 names: tuple[str, ...] = FIELDS, extra_rows: np.ndarray | None = None) -> dict[str, list]:
     """The values of the fields `names` (all of LabeledFrame's, in its order, by default) of the
-    rows `c` holds (`rows`: their global row indexes), one list per field."""
+    rows `c` holds (`rows`: their global row indexes), one list per field. `extra_rows`: the
+    keys of `extras`, sorted (FrameStore.extra_rows keeps them, so a pass over every chunk does
+    not hash the whole file's extras again for each one)."""
     chunk = _Chunk(c, first_ts, addresses)
     out = {name: _MAKERS[name](chunk) for name in names}
     replaced = [(name, _EXTRA_FIELDS[name]) for name in names if name in _EXTRA_FIELDS]
     if extras and replaced:
-        for pos in np.flatnonzero(np.isin(rows, np.fromiter(extras, np.int64, len(extras)))).tolist():
+        keys = np.sort(np.fromiter(extras, np.int64, len(extras))) if extra_rows is None else extra_rows
+        at = np.minimum(np.searchsorted(keys, rows), len(keys) - 1)
+        for pos in np.flatnonzero(keys[at] == rows).tolist():
             extra = extras[int(rows[pos])]
             for name, attr in replaced:
                 out[name][pos] = getattr(extra, attr)

@@ -63,6 +63,7 @@ class FrameStore:
         self.starts: list[int] = []          # global row index of each chunk's first row
         self._chunks: list[dict[str, _Encoded]] = []
         self.extras: dict[int, Extra] = {}   # global row index -> what the decoder said
+        self._extra_rows = np.zeros(0, np.int64)
         self.count = 0
         self.first_ts = 0
         self._exchange_parts: list = []
@@ -90,6 +91,12 @@ class FrameStore:
         self.starts.append(self.count)
         self._chunks.append({name: self._write(values) for name, values in c.items()})
         self.count += n
+
+    def extra_rows(self) -> np.ndarray:
+        """The rows of `extras`, sorted (made again only once add() has found more)."""
+        if len(self._extra_rows) != len(self.extras):
+            self._extra_rows = np.sort(np.fromiter(self.extras, np.int64, len(self.extras)))
+        return self._extra_rows
 
     def _write(self, values: np.ndarray) -> _Encoded:
         n = len(values)
@@ -196,7 +203,8 @@ class LazyFrames(Sequence):
         enabled = gc.isenabled()
         gc.disable()
         try:
-            values = field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            values = field_values(c, rows, store.extras, store.first_ts, self._addresses,
+                                  extra_rows=store.extra_rows())
             return list(map(tuple.__new__, repeat(LabeledFrame), zip(*values.values())))
         finally:
             if enabled:
@@ -214,7 +222,8 @@ class LazyFrames(Sequence):
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            yield field_values(c, rows, store.extras, store.first_ts, self._addresses, names)
+            yield field_values(c, rows, store.extras, store.first_ts, self._addresses, names,
+                               store.extra_rows())
 
     def __getitem__(self, index):
         n = len(self)
@@ -318,7 +327,8 @@ class LazyFrames(Sequence):
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            values = field_values(c, rows, store.extras, store.first_ts, self._addresses)
+            values = field_values(c, rows, store.extras, store.first_ts, self._addresses,
+                                  extra_rows=store.extra_rows())
             for name, column in values.items():
                 parts[name] += column
             flags += FLAGS_TEXT[values["tcp_flags"]].tolist()
