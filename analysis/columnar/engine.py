@@ -113,9 +113,10 @@ class Scan:
     def __init__(self, path: str | Path, *, verify_checksums: bool = True,
                  strict_checksums: bool = False, chunk_frames: int = CHUNK_FRAMES,
                  keep_exchanges: bool = True, exchange_sink=None,
-                 progress: ProgressHook | None = None) -> None:
+                 progress: ProgressHook | None = None, read_ahead: bool | None = None) -> None:
         """`progress` (analysis.progress): called after every chunk and at the end, with the
-        frames and bytes read so far."""
+        frames and bytes read so far. `read_ahead`: read and decode the next chunk on a second
+        thread while the other stages work on this one (ChunkReader; default: with 2+ CPUs)."""
         self.path = str(path)
         self._progress = progress
         self._size = file_size(self.path) if progress is not None else None
@@ -125,7 +126,7 @@ class Scan:
         self._exchange_sink = exchange_sink
         self._verify = verify_checksums
         self._reader = ChunkReader(self.path, verify_checksums=verify_checksums,
-                                   chunk_frames=chunk_frames)
+                                   chunk_frames=chunk_frames, read_ahead=read_ahead)
         self._tcp = TcpStage()
         self._strict_checksums = strict_checksums
         self._conns = ConnStage(strict_checksums=strict_checksums)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import random
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,74 @@ def test_reading_twice_gives_the_same_chunks(corpus):
     second = [[c.copy() for c in cols] for cols, _ in reader.chunks()]
     assert reader.count == 6 and len(first) == 2
     assert all(np.array_equal(a, b) for x, y in zip(first, second) for a, b in zip(x, y))
+
+
+# -- reading ahead on a second thread (read/ahead.py) -------------------------------------------
+
+def _ahead_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "reqresp-read-ahead"]
+
+
+@pytest.mark.parametrize("name", ["replicated.pcap", "fuzz3.pcap", "zeek_ftp_ipv4.pcap",
+                                  "zeek_pcapng_multi_interface.pcapng"])
+def test_in_line_reading_equals_the_per_frame_decoder(corpus, name):
+    """read_ahead=False (one CPU, or asked): the same frames, with no thread."""
+    for chunk_frames, buffer_bytes in ((7, 97), (1000, None)):
+        check(corpus[name], True, chunk_frames, buffer_bytes, read_ahead=False)
+    assert not _ahead_threads()
+
+
+@pytest.mark.parametrize("buffer_bytes", [1500, 65536, None])
+@pytest.mark.parametrize("name", ["replicated.pcap", "zeek_pcapng_multi_interface.pcapng"])
+def test_reading_ahead_never_writes_the_chunk_the_caller_holds(corpus, name, buffer_bytes):
+    """Each chunk is held a while before it is read: the producer has made the next one by
+    then (into the other slot, the read buffers carried over in turn) and waits; the held chunk
+    is still exactly the reference's frames and payload bytes."""
+    seen: list[int] = []
+    chunk_frames = 1 if name.endswith(".pcapng") else 3001
+    check(corpus[name], True, chunk_frames, buffer_bytes, read_ahead=True, hold=0.02, ahead_seen=seen)
+    assert len(seen) >= 3          # the producer was one chunk ahead of the caller
+    assert not _ahead_threads()
+
+
+def test_pcapng_blocks_between_frames_carry_the_buffers_past_the_chunk_held(tmp_path):
+    """Blocks that are not frames (skipped, as the pcapng spec says) between two frames, each
+    larger than half the read buffer: the buffers take turns more than once before the next
+    frame, and the one the held chunk points into is written only after the caller lets go."""
+    body = [pcapng_shb(), pcapng_idb(1)]
+    for i in range(6):
+        body.append(pcapng_epb(0, T0 + i, PLAIN + bytes([i]) * 40))
+        body += [pcapng_block(0x0BAD, bytes([i]) * 300)] * 4
+    path = tmp_path / "blocks.pcapng"
+    path.write_bytes(b"".join(body))
+    # the producer waits for the caller at the second turn, so it is never a chunk ahead here;
+    # were it not to wait, the held chunk's payload bytes would differ from the reference's
+    check(path, True, 1, 512, read_ahead=True, hold=0.02)
+
+
+def test_fallback_payloads_of_a_chunk_survive_the_next_chunks_fallbacks(tmp_path):
+    """Frames left to decode_frame put their payload in the read buffer's spare area; while
+    the caller holds a chunk, the next chunk's fallbacks go after them, not over them."""
+    hop = ethernet(0x86DD, HOP_BY_HOP)
+    path = tmp_path / "fallbacks.pcap"
+    path.write_bytes(pcap_bytes([(T0 + i, hop if i % 3 else PLAIN) for i in range(600)]))
+    seen: list[int] = []
+    check(path, True, 50, read_ahead=True, hold=0.01, ahead_seen=seen)
+    assert len(seen) >= 3
+
+
+def test_stopping_early_stops_the_read_ahead_thread(corpus):
+    reader = ChunkReader(corpus["replicated.pcap"], chunk_frames=1000, read_ahead=True)
+    chunks = reader.chunks()
+    cols, _ = next(chunks)
+    assert len(cols) == 1000 and _ahead_threads()
+    chunks.close()
+    assert not _ahead_threads()
+    # a second reading from the start while the first is unfinished: the first is stopped
+    first = reader.chunks()
+    next(first)
+    assert sum(len(cols) for cols, _ in reader.chunks()) == 20010 == reader.count
+    assert not _ahead_threads()
 
 
 def test_kernel_contract_matches_columns():

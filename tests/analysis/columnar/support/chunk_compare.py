@@ -8,6 +8,7 @@ points into a different buffer: there the captured payload bytes must be equal.
 """
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -67,8 +68,13 @@ def reference(path, verify: bool) -> Result:
 
 
 def chunked(path, verify: bool, chunk_frames: int, buffer_bytes: int | None = None,
-            sizes: list | None = None) -> Result:
+            sizes: list | None = None, read_ahead: bool | None = None, hold: float = 0.0,
+            ahead_seen: list | None = None) -> Result:
+    """ChunkReader's frames; with `hold`, each chunk is held that many seconds before it is
+    read, so a reader reading ahead has made the next one meanwhile (counted in ahead_seen)."""
     options = {} if buffer_bytes is None else {"buffer_bytes": buffer_bytes}
+    if read_ahead is not None:
+        options["read_ahead"] = read_ahead
     try:
         reader = ChunkReader(path, verify_checksums=verify, chunk_frames=chunk_frames, **options)
     except Exception as exc:
@@ -76,6 +82,10 @@ def chunked(path, verify: bool, chunk_frames: int, buffer_bytes: int | None = No
     parts, payloads, error, count = [], [], None, 0
     try:
         for cols, data in reader.chunks():
+            if hold:
+                time.sleep(hold)
+                if ahead_seen is not None and reader._made > reader.count:
+                    ahead_seen.append(reader.count)
             assert 0 < len(cols) <= chunk_frames
             off, cap = cols.payload_off, cols.payload_cap.astype(np.int64)
             assert (off >= 0).all() and (off + cap <= len(data)).all()
@@ -114,10 +124,11 @@ def assert_same(ours: Result, ref: Result) -> None:
 _REFS: dict = {}
 
 
-def check(path, verify=True, chunk_frames=1000, buffer_bytes=None) -> Result:
+def check(path, verify=True, chunk_frames=1000, buffer_bytes=None, **options) -> Result:
+    """ChunkReader on `path` equals the reference (options: chunked's read_ahead, hold, ...)."""
     key = (str(path), verify)
     if key not in _REFS:
         _REFS[key] = reference(path, verify)
-    ours = chunked(path, verify, chunk_frames, buffer_bytes)
+    ours = chunked(path, verify, chunk_frames, buffer_bytes, **options)
     assert_same(ours, _REFS[key])
     return ours
