@@ -59,6 +59,11 @@ class Measurement:
     runs: tuple[float, ...]   # seconds per run
     max_rss_mb: float         # the highest peak RSS of the runs
     note: str = ""
+    cpu_runs: tuple[float, ...] = ()    # CPU seconds per run (the Python peers; threads add up)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        return statistics.median(self.cpu_runs) if self.cpu_runs else None
 
     @property
     def seconds(self) -> float:
@@ -201,21 +206,24 @@ def measure(plan: Plan, files: dict, out: Path) -> list[Measurement]:
     out_list = []
     for i, (tool, key, _, _, note) in enumerate(jobs):
         rs = results[i]
+        cpu = tuple(r.extra["cpu_seconds"] for r in rs) if all("cpu_seconds" in r.extra for r in rs) else ()
         out_list.append(Measurement(tool, key, rs[0].packets, tuple(r.seconds for r in rs),
-                                    max(r.max_rss_mb for r in rs), note))
+                                    max(r.max_rss_mb for r in rs), note, cpu))
     return out_list
 
 
 def agreement(files: dict, out: Path) -> dict:
-    """Ours vs tshark on every frame of both benchmark files (the large one reuses the timed
-    tshark runs' dumps)."""
+    """Ours vs tshark on every frame of both benchmark files and of the many-connections
+    capture (the timed tshark runs' dumps are reused where there are some)."""
     found = {}
-    for key in ("small", "large"):
+    for key in ("small", "large", "many"):
         path = files[key]["path"]
         one, two = out / f"tshark1-{key}.tsv", out / f"tshark2-{key}.tsv"
         if key == "small":
             peers.run_tshark(path, False, one)
             peers.run_tshark(path, True, two)
+        elif key == "many":          # only tshark -2 is timed on it
+            peers.run_tshark(path, False, one)
         _say(f"agreement with tshark on the {key} file")
         found[key] = compare(path, one, two)
         a = found[key]
@@ -253,7 +261,8 @@ def profile(path: Path, out: Path) -> Path:
 def render(saved: Path, results_dir: Path) -> int:
     data = json.loads(saved.read_text())
     results_dir.mkdir(parents=True, exist_ok=True)
-    ms = [Measurement(**{**m, "runs": tuple(m["runs"])}) for m in data["measurements"]]
+    ms = [Measurement(**{**m, "runs": tuple(m["runs"]), "cpu_runs": tuple(m.get("cpu_runs", ()))})
+          for m in data["measurements"]]
     agreed = {k: Agreement(**{**a, "examples": tuple(a["examples"])}) for k, a in data["agreement"].items()}
     md = report.write_markdown(results_dir / "results.md", data["files"], ms, agreed, data["machine"],
                                data["elapsed"], quick=data["quick"], profile=data.get("profile"))
