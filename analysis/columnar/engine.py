@@ -181,6 +181,10 @@ class Scan:
         fields the columns do not hold (analysis/columnar/labeled.py)."""
         return decode_frame(self._reader.record(i), path=self.path, verify_checksums=self._verify)
 
+    def heads(self, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first `width` bytes of rows of the batch just yielded (ChunkReader.heads)."""
+        return self._reader.heads(rows, width)
+
     def _count_undecoded(self, cols: FrameColumns) -> None:
         """Frames behind a layer we do not decode, by code (as api._Pipeline counts them)."""
         where = np.flatnonzero(cols.undecoded >= 0)

@@ -7,19 +7,20 @@ for 28 fields and a record per frame.
 
 A few rows need fields the columns do not hold (non-IP frames' MAC addresses and ARP header,
 malformed frames' code and message, IP protocols without a decoded transport, SACK edges): the
-per-frame decoder says those while their chunk is in memory (`Extra`, kept by the FrameStore),
-and they replace the column values here.
+FrameStore keeps those aside while their chunk is in memory (aside.py: a plain ARP frame's first
+42 bytes, or what the per-frame decoder said), and they replace the column values here.
 """
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable
 
 import numpy as np
 
 from analysis.frame_text import flags_text
-from analysis.model import ArpHeader, LabeledFrame, Malformed, TcpOptions
+from analysis.model import LabeledFrame, TcpOptions
 
+from analysis.columnar.aside import Aside
 from analysis.columnar.columns import (DIRECTIONS, LABELS, MAL_NONE, P_ICMP, P_ICMPV6, P_TCP, P_UDP,
                                        PHASES, PROTOS, analysis_names, ip_text)
 
@@ -32,21 +33,6 @@ _PHASES = np.array(PHASES, dtype=object)
 _LABELS = np.array(LABELS, dtype=object)
 _PROTOS = np.array(PROTOS, dtype=object)
 _DIRECTIONS = np.array(DIRECTIONS + (None,), dtype=object)
-# the fields an Extra replaces (LabeledFrame name -> Extra name)
-_EXTRA_FIELDS = {"src": "src", "dst": "dst", "malformed": "malformed", "arp": "arp",
-                 "tcp_options": "tcp_options", "icmp_type": "icmp_type", "ip_proto": "ip_proto"}
-
-
-class Extra(NamedTuple):
-    """What the per-frame decoder says of a row the columns cannot say it of."""
-
-    src: str
-    dst: str
-    malformed: Malformed | None
-    arp: ArpHeader | None
-    tcp_options: TcpOptions | None
-    icmp_type: int | None
-    ip_proto: int | None
 
 
 def needs_decoder(c: dict[str, np.ndarray], malformed: np.ndarray,
@@ -204,21 +190,13 @@ def check_fields(names: Iterable[str]) -> tuple[str, ...]:
     return names
 
 
-def field_values(c: dict[str, np.ndarray], rows: np.ndarray, extras: dict[int, Extra],
+def field_values(c: dict[str, np.ndarray], rows: np.ndarray, aside: Aside,
                  first_ts: int, addresses: Addresses,
-                 names: tuple[str, ...] = FIELDS, extra_rows: np.ndarray | None = None) -> dict[str, list]:
+                 names: tuple[str, ...] = FIELDS) -> dict[str, list]:
     """The values of the fields `names` (all of LabeledFrame's, in its order, by default) of the
-    rows `c` holds (`rows`: their global row indexes), one list per field. `extra_rows`: the
-    keys of `extras`, sorted (FrameStore.extra_rows keeps them, so a pass over every chunk does
-    not hash the whole file's extras again for each one)."""
+    rows `c` holds (`rows`: their global row indexes), one list per field; the rows kept
+    `aside` (aside.py) get theirs from there."""
     chunk = _Chunk(c, first_ts, addresses)
     out = {name: _MAKERS[name](chunk) for name in names}
-    replaced = [(name, _EXTRA_FIELDS[name]) for name in names if name in _EXTRA_FIELDS]
-    if extras and replaced:
-        keys = np.sort(np.fromiter(extras, np.int64, len(extras))) if extra_rows is None else extra_rows
-        at = np.minimum(np.searchsorted(keys, rows), len(keys) - 1)
-        for pos in np.flatnonzero(keys[at] == rows).tolist():
-            extra = extras[int(rows[pos])]
-            for name, attr in replaced:
-                out[name][pos] = getattr(extra, attr)
+    aside.apply(out, rows)
     return out

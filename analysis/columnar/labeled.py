@@ -35,7 +35,9 @@ from analysis.frame_text import info_text
 from analysis.model import Connection, LabeledFrame
 
 from analysis.columnar.columns import PHASES
-from analysis.columnar.frame_fields import (FIELDS, FLAGS_TEXT, Addresses, Extra, check_fields,
+from analysis.columnar.aside import ARP_HEAD, Aside, Extra, plain_arp
+from analysis.columnar.columns import MAL_NONE, P_ARP
+from analysis.columnar.frame_fields import (FIELDS, FLAGS_TEXT, Addresses, check_fields,
                                             field_values, needs_decoder)
 
 # (group, column, stored name): what a LabeledFrame is made from
@@ -62,8 +64,7 @@ class FrameStore:
         self._file = tempfile.TemporaryFile(prefix="reqresp-frames-")
         self.starts: list[int] = []          # global row index of each chunk's first row
         self._chunks: list[dict[str, _Encoded]] = []
-        self.extras: dict[int, Extra] = {}   # global row index -> what the decoder said
-        self._extra_rows = np.zeros(0, np.int64)
+        self.aside = Aside()                 # the rows the columns cannot say all of
         self.count = 0
         self.first_ts = 0
         self._exchange_parts: list = []
@@ -77,26 +78,27 @@ class FrameStore:
         c = {stored: getattr(groups[group], name) for group, name, stored in _STORED}
         if not self.count:
             self.first_ts = int(c["ts_ns"][0])
-        for i in np.flatnonzero(needs_decoder(c, batch.frames.malformed,
-                                               batch.frames.sack_blocks)).tolist():
+        need = np.flatnonzero(needs_decoder(c, batch.frames.malformed, batch.frames.sack_blocks))
+        arp = need[(c["proto"][need] == P_ARP) & (batch.frames.malformed[need] == MAL_NONE)]
+        if len(arp):
+            # plain ARP: its first bytes are kept, its fields read from them on use (aside.py)
+            heads, whole, linktypes = scan.heads(arp, ARP_HEAD)
+            plain = plain_arp(heads, whole, linktypes)
+            self.aside.add_arp(self.count + arp[plain], heads[plain])
+            need = np.setdiff1d(need, arp[plain], assume_unique=True)
+        for i in need.tolist():
             frame = scan.frame(i)
             if frame.net in ("ipv4", "ipv6"):
                 src, dst = frame.src or "", frame.dst or ""
             else:
                 src, dst = frame.eth_src or "", frame.eth_dst or ""
-            self.extras[self.count + i] = Extra(
+            self.aside.add_extra(self.count + i, Extra(
                 src, dst, frame.malformed, frame.arp,
                 frame.tcp.options() if frame.tcp is not None else None, frame.icmp_type,
-                frame.ip_proto)
+                frame.ip_proto))
         self.starts.append(self.count)
         self._chunks.append({name: self._write(values) for name, values in c.items()})
         self.count += n
-
-    def extra_rows(self) -> np.ndarray:
-        """The rows of `extras`, sorted (made again only once add() has found more)."""
-        if len(self._extra_rows) != len(self.extras):
-            self._extra_rows = np.sort(np.fromiter(self.extras, np.int64, len(self.extras)))
-        return self._extra_rows
 
     def _write(self, values: np.ndarray) -> _Encoded:
         n = len(values)
@@ -203,8 +205,7 @@ class LazyFrames(Sequence):
         enabled = gc.isenabled()
         gc.disable()
         try:
-            values = field_values(c, rows, store.extras, store.first_ts, self._addresses,
-                                  extra_rows=store.extra_rows())
+            values = field_values(c, rows, store.aside, store.first_ts, self._addresses)
             return list(map(tuple.__new__, repeat(LabeledFrame), zip(*values.values())))
         finally:
             if enabled:
@@ -222,8 +223,7 @@ class LazyFrames(Sequence):
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            yield field_values(c, rows, store.extras, store.first_ts, self._addresses, names,
-                               store.extra_rows())
+            yield field_values(c, rows, store.aside, store.first_ts, self._addresses, names)
 
     def __getitem__(self, index):
         n = len(self)
@@ -327,8 +327,7 @@ class LazyFrames(Sequence):
         for k in range(len(store.starts)):
             c = store.chunk(k)
             rows = np.arange(store.starts[k], store.starts[k] + len(c["number"]), dtype=np.int64)
-            values = field_values(c, rows, store.extras, store.first_ts, self._addresses,
-                                  extra_rows=store.extra_rows())
+            values = field_values(c, rows, store.aside, store.first_ts, self._addresses)
             for name, column in values.items():
                 parts[name] += column
             flags += FLAGS_TEXT[values["tcp_flags"]].tolist()

@@ -343,6 +343,15 @@ class ChunkReader:
         next chunk): for the few rows whose remaining fields only the per-frame decoder gives."""
         return _record(self._slots[self._given], self._given_buf, i)
 
+    def heads(self, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first `width` captured bytes of rows `rows` of the chunk just yielded, as a
+        (rows, width) array; which rows have that many (the others' are zeros); their link types."""
+        slot = self._slots[self._given]
+        whole = slot.rec_len[rows] >= width
+        heads = np.zeros((len(rows), width), np.uint8)
+        heads[whole] = self._given_buf[slot.rec_off[rows][whole, None] + np.arange(width)]
+        return heads, whole, slot.rec_link[rows]
+
     def _fill_fallbacks(self, n: int) -> tuple[int, BaseException | None]:
         """Rows the kernel flagged, from decode_frame; (rows done, the error that stopped it).
         Their payloads go to the spare area after the chunks' before them from this buffer."""

@@ -149,3 +149,24 @@ def test_take_and_exchanges_of_agree_with_the_lists(corpus):
     ours = analyze(corpus[0])
     if len(ours.frames) > 1:
         assert ours.frames.take([1, 0]) == [ours.frames[0], ours.frames[1]]
+
+
+def test_plain_arp_is_read_from_its_bytes_and_other_arp_from_the_decoder(tmp_path):
+    """ARP over untagged Ethernet with IPv4 addresses keeps its 42 header bytes (aside.py), not a
+    record of what the per-frame decoder said; VLAN-tagged, cut or non-IPv4 ARP still asks the
+    decoder. Either way every field equals the reference's."""
+    from tests.analysis.columnar.support.crafted_frames import T0, arp, ethernet
+    from tests.analysis.support.pcapfiles import pcap_bytes
+
+    plain = ethernet(0x0806, arp(1))
+    tagged = ethernet(0x0806, arp(2), vlans=((0x8100, 5),))
+    other_protocol = ethernet(0x0806, arp(1, ptype=0x86DD))
+    cut = plain[:40]
+    path = tmp_path / "arp.pcap"
+    path.write_bytes(pcap_bytes([(T0 + i, f) for i, f in
+                                 enumerate((plain, tagged, other_protocol, cut, plain))]))
+    ours, ref = _analyze_columnar(path, chunk_frames=2), analyze_reference(path)
+    assert not _disagreements(ours, ref, path.name)
+    aside = ours.frames._store.aside
+    assert sorted(aside.extras) == [1, 2, 3] and len(aside) == 5
+    assert ours.frames[0].arp.sha == ref.frames[0].arp.sha and ours.frames[4].arp.opcode == 1
