@@ -4,7 +4,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from analysis import analyze
@@ -12,6 +15,7 @@ from analysis.columnar.labeled import LazyFrames
 from analysis.figures.render import (PHASE_COLORS, figure_png, figure_svg, ladder, ladder_rows,
                               phase_timeline, phase_title, report_figures, save_figure, time_sequence)
 from analysis.figures.common import safe_text
+from analysis.figures.timeseq import TICK_BINS, _distinct_ticks
 from analysis import vocabulary
 from analysis.reference import analyze_reference
 from tests.analysis.support.conformance import SHIPPED_CAPTURES, conformance_names
@@ -205,3 +209,32 @@ def test_every_conformance_capture_draws(name, conformance_dir):
     for fig in (ladder(result), phase_timeline(result)):
         assert isinstance(fig, Figure)
         assert figure_png(fig)[:4] == b"\x89PNG"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4 * TICK_BINS), st.integers(0, 2**32 - 1), st.integers(1, 10_000),
+       st.floats(1e-6, 1e4))
+def test_timeline_ticks_are_thinned_only_within_a_tenth_of_a_pixel(frames, seed, distinct, span):
+    # a row's frame times: `distinct` different times (so many frames share one), in any order
+    rng = np.random.default_rng(seed)
+    times = rng.choice(rng.uniform(0, span, distinct), frames)
+    lo, width = float(times.min()), float(np.ptp(times)) or 1e-9
+    kept = _distinct_ticks(times, lo, width)
+    if frames <= TICK_BINS:
+        assert kept.tolist() == times.tolist()
+        return
+    assert len(kept) <= TICK_BINS + 1
+    # kept is a subsequence of the times, in their order
+    at = iter(times.tolist())
+    assert all(any(t == k for t in at) for k in kept.tolist())
+    # and every frame's time is within one bin (1/TICK_BINS of the axis) of a drawn tick
+    drawn = np.sort(kept)
+    i = np.clip(np.searchsorted(drawn, times), 1, len(drawn) - 1)
+    nearest = np.minimum(np.abs(times - drawn[i - 1]), np.abs(times - drawn[i]))
+    assert (nearest < width / TICK_BINS).all(), "a frame's tick is dropped with no drawn tick near it"
+
+
+def test_timeline_draws_every_frame_of_a_lab_capture(default):
+    fig = phase_timeline(default)
+    ticks = sum(len(line.get_xdata()) for line in fig.axes[0].lines if line.get_marker() == "|")
+    assert ticks == default.frame_count
