@@ -19,7 +19,7 @@ from analysis.i18n import N_
 from analysis.api import analyze, check_phase
 from analysis.cli_progress import progress_bar
 from analysis.errors import AnalysisError, UsageError
-from analysis.report.export import write_csv, write_json
+from analysis.report.export import write_csv, write_json, write_json_and_csv
 from analysis.report.files import replace_report
 from analysis.report.text import render_plain, render_rich
 
@@ -279,12 +279,10 @@ def write_outputs(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> l
 
 def _write_report_files(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:
     paths = []
-    with open(out / "analysis.json", "w", encoding="utf-8") as handle:
-        write_json(result, handle, lang=lang)
-    paths.append(out / "analysis.json")
-    with open(out / "frames.csv", "w", encoding="utf-8", newline="") as handle:
-        write_csv(result.frames, handle)
-    paths.append(out / "frames.csv")
+    with open(out / "analysis.json", "w", encoding="utf-8") as json_out, \
+            open(out / "frames.csv", "w", encoding="utf-8", newline="") as csv_out:
+        write_json_and_csv(result, json_out, csv_out, lang=lang)
+    paths += [out / "analysis.json", out / "frames.csv"]
     (out / "report.txt").write_text(render_plain(result, lang=lang), encoding="utf-8")
     paths.append(out / "report.txt")
     # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
 from analysis.figures.common import (PHASE_COLORS, TROUBLE_COLOR, data_uri, figure_png, figure_svg, new_figure,
                              phase_title, save_figure)
 from analysis.figures.ladder import LadderRow, ladder, ladder_rows
@@ -52,17 +54,28 @@ def report_figures(analysis, *, max_conns: int = 4, max_rows: int = 60,
         _("One arrow per frame, time going down: flags, relative Seq/Ack, payload length and the "
           "frame's label, coloured by phase; the request and response text under the data arrows; "
           "each phase bracketed on the right (Wireshark: Statistics > Flow Graph)."),
-        figure_png(fig), figure_svg(fig)))
+        *_rendered(fig, svg=True)))
     fig = phase_timeline(analysis, lang=lang)
     figures.append(ReportFigure(
         "timeline", _("Phase timeline"),
         _("Every frame of the capture on a time axis, one row per TCP connection (and ARP, other "
-          "traffic), coloured by phase."), figure_png(fig), None))
+          "traffic), coloured by phase."), *_rendered(fig)))
     for connection in analysis.connections[:max_conns]:
         fig = time_sequence(analysis, connection.id, lang=lang)
         figures.append(ReportFigure(
             f"tseq-conn{connection.id}", _("Time-sequence graph, connection {conn}").format(conn=connection.id),
             _("Each data segment is a bar from its first to its last relative sequence number at "
               "the time it was sent; the green steps are the peer's ACKs; retransmissions are red "
-              "(Wireshark: Statistics > TCP Stream Graphs > Stevens)."), figure_png(fig), None))
+              "(Wireshark: Statistics > TCP Stream Graphs > Stevens)."), *_rendered(fig)))
     return figures
+
+
+def _rendered(fig, svg: bool = False) -> tuple[bytes, str | None]:
+    """The figure's PNG (and SVG), then the figure emptied: a Figure and its canvas refer to each
+    other, so a dropped one waits for the cyclic collector with its drawing and its renderer's
+    pixel buffer (the ladder of a many-host capture: 2665 x 3180 pixels, 34 MB), while the next
+    figure is drawn beside it."""
+    png, text = figure_png(fig), figure_svg(fig) if svg else None
+    fig.clear()
+    FigureCanvasAgg(fig)      # a new canvas: the old one, with its renderer, goes now
+    return png, text

@@ -50,11 +50,11 @@ import io
 import json
 from contextlib import contextmanager
 import gc
-from typing import IO, Iterable
+from typing import IO, Iterable, Iterator
 
 from analysis import vocabulary
 from analysis.model import LabeledFrame
-from analysis.report.export_rows import csv_blocks, json_blocks, record_blocks
+from analysis.report.export_rows import csv_blocks, json_and_csv_blocks, json_blocks, record_blocks
 
 SCHEMA = "reqresp-lab/analysis"
 SCHEMA_VERSION = 3
@@ -132,10 +132,28 @@ def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = N
         _write_json(analysis, out, frames, lang)
 
 
-def _write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None, lang: str) -> None:
+def write_json_and_csv(analysis, json_out: IO[str], csv_out: IO[str], lang: str = "en") -> None:
+    """write_json(analysis, json_out, lang=lang) and write_csv(analysis.frames, csv_out) in one
+    pass over the frames (their fields read and Info made once for both): what `make analyze`
+    writes, analysis.json and frames.csv."""
+    csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
+
+    def frame_blocks() -> Iterator[str]:
+        for json_block, csv_block in json_and_csv_blocks(analysis.frames, CSV_COLUMNS):
+            csv_out.write(csv_block)
+            yield json_block
+
+    with _no_cycle_collection():
+        _write_json(analysis, json_out, None, lang, frame_blocks())
+
+
+def _write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None, lang: str,
+                frame_blocks: Iterator[str] | None = None) -> None:
     document = _document(analysis, [], lang, rows=False)
     # each array's entries in blocks joined by ",\n  " (json.dumps of to_document's entries)
-    rows = {"frames": json_blocks(analysis.frames if frames is None else frames),
+    if frame_blocks is None:
+        frame_blocks = json_blocks(analysis.frames if frames is None else frames)
+    rows = {"frames": frame_blocks,
             "connections": record_blocks(list(analysis.connections)),
             "exchanges": record_blocks(list(analysis.exchanges))}
     marks = {key: json.dumps(f"\x00{key}\x00") for key in _ROW_ARRAYS}

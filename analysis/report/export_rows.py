@@ -3,6 +3,7 @@
     for block in json_blocks(frames): ...        # json.dumps(frame_dict(f), ensure_ascii=False)
                                                  # of a chunk's frames, joined by ",\\n  "
     for block in csv_blocks(frames, CSV_COLUMNS): ...  # csv.writer's lines of csv_row(f)
+    for json_block, csv_block in json_and_csv_blocks(frames, CSV_COLUMNS): ...   # both, one pass
 
 export.frame_dict and export.csv_row say what a frame's entry and row are, one frame at a time;
 making those for a quarter of a million frames (a record, a dict or list, a json.dumps or csv
@@ -34,17 +35,33 @@ ROWS = 4096     # frames made into text at once (a chunk's texts are held, not t
 def json_blocks(frames: Iterable[LabeledFrame]) -> Iterator[str]:
     """Per chunk of frames, their frame_dict entries' JSON joined by ",\\n  " (none empty)."""
     for part in _parts(frames):
-        yield ",\n  ".join(_filled(_json_row(part)))
+        yield _json_block(part, info_texts(part))
 
 
 def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterator[str]:
     """Per chunk of frames, their csv_row lines (columns: the CSV's, in order) with "\\n" after each."""
     for part in _parts(frames):
-        cells = _csv_cells(part)
-        row: list = []
-        for name in columns:
-            row += [",", cells[name]] if row else [cells[name]]
-        yield "\n".join(_filled(row)) + "\n"
+        yield _csv_block(part, info_texts(part), columns)
+
+
+def json_and_csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """json_blocks' and csv_blocks' block of each chunk, side by side: the fields read and the
+    Info texts made once for both (a report writes analysis.json and frames.csv of one capture)."""
+    for part in _parts(frames):
+        info = info_texts(part)
+        yield _json_block(part, info), _csv_block(part, info, columns)
+
+
+def _json_block(part: dict[str, list], info: list[str]) -> str:
+    return ",\n  ".join(_filled(_json_row(part, info)))
+
+
+def _csv_block(part: dict[str, list], info: list[str], columns: Sequence[str]) -> str:
+    cells = _csv_cells(part, info)
+    row: list = []
+    for name in columns:
+        row += [",", cells[name]] if row else [cells[name]]
+    return "\n".join(_filled(row)) + "\n"
 
 
 def record_blocks(records: Sequence[NamedTuple]) -> Iterator[str]:
@@ -119,7 +136,7 @@ def _numbers(values: list, finite: bool) -> Raw | None:
 
 # -- JSON ------------------------------------------------------------------------------------
 
-def _json_row(part: dict[str, list]) -> tuple:
+def _json_row(part: dict[str, list], info: list[str]) -> tuple:
     """frame_dict's entry of the part's frames, as text and columns for _filled."""
     few, scalars = _json_few, _json_scalars
     options = part["tcp_options"]
@@ -141,7 +158,7 @@ def _json_row(part: dict[str, list]) -> tuple:
         ("direction", few(part["direction"])), ("analysis", few(part["analysis"])),
         ("conn", scalars(part["conn"])), ("seq", scalars(part["seq"])), ("ack", scalars(part["ack"])),
         ("seq_raw", scalars(part["seq_raw"])), ("ack_raw", scalars(part["ack_raw"])),
-        ("window", scalars(part["window"])), ("info", list(map(encode_basestring, info_texts(part)))),
+        ("window", scalars(part["window"])), ("info", list(map(encode_basestring, info))),
         ("truncated", few(part["truncated"])), ("malformed", few(part["malformed"], _asdict)),
         ("arp", few(part["arp"], _asdict)), ("tcp_options", option_fields),
         ("icmp_type", few(part["icmp_type"])), ("ip_proto", few(part["ip_proto"]))))
@@ -180,7 +197,7 @@ def _asdict(record) -> dict:
 
 # -- CSV -------------------------------------------------------------------------------------
 
-def _csv_cells(part: dict[str, list]) -> dict[str, list[str]]:
+def _csv_cells(part: dict[str, list], info: list[str]) -> dict[str, list[str]]:
     """Each CSV column's cells (csv_row's values as the csv writer writes them) of the part."""
     malformed, numbers = part["malformed"], _csv_numbers
     few = lambda values, view=None: _texts(values, _csv_cell if view is None  # noqa: E731
@@ -196,7 +213,7 @@ def _csv_cells(part: dict[str, list]) -> dict[str, list[str]]:
     cells.update({f"arp_{name}": few(arp[name]) for name in ("sha", "spa", "tha", "tpa")})
     cells.update(
         flags=few(part["tcp_flags"], flags_text), analysis=few(part["analysis"], ";".join),
-        info=_csv_free(info_texts(part)),
+        info=_csv_free(info),
         malformed=few(malformed, lambda m: None if m is None else m.message),
         malformed_code=few(malformed, lambda m: None if m is None else m.code),
         arp_opcode=numbers(arp["opcode"]), mss=numbers(mss), wscale=numbers(wscale),

@@ -19,7 +19,8 @@ from analysis.frame_text import INFO_FIELDS, info_text, info_texts
 from analysis.model import ArpHeader, Malformed, TcpOptions
 from analysis.reference import analyze_reference
 from analysis.report import export_rows
-from analysis.report.export import CSV_COLUMNS, csv_row, csv_text, to_document, write_json
+from analysis.report.export import (CSV_COLUMNS, csv_row, csv_text, to_document, write_json,
+                                    write_json_and_csv)
 from tests.analysis.columnar.support.corpus import corpus_paths
 
 
@@ -63,6 +64,13 @@ def _differences(analysis, where: str, frames=None) -> list[str]:
         bad.append(f"{where}: analysis.json")
     if csv_text(analysis.frames if frames is None else frames) != _expected_csv(chosen):
         bad.append(f"{where}: frames.csv")
+    if frames is None:      # the one pass make analyze writes both with
+        json_out, csv_out = io.StringIO(), io.StringIO()
+        write_json_and_csv(analysis, json_out, csv_out)
+        if json_out.getvalue() != _expected_json(analysis, chosen):
+            bad.append(f"{where}: analysis.json (one pass with frames.csv)")
+        if csv_out.getvalue() != _expected_csv(chosen):
+            bad.append(f"{where}: frames.csv (one pass with analysis.json)")
     made = [text for part in field_chunks(chosen, INFO_FIELDS) for text in info_texts(part)]
     if made != [info_text(frame) for frame in chosen]:
         bad.append(f"{where}: info_texts")
