@@ -130,6 +130,17 @@ def compiled() -> bool:
     return MARKER.is_file()
 
 
+def _grow_stream_table() -> None:
+    """The TCP stage's stream table doubles when a capture has more connections than it holds
+    (1,024 at first): a table of two slots doubled, with the arrays TcpStage passes, so the first
+    capture of many connections does not stop to compile rehash."""
+    import numpy as np
+
+    from analysis.columnar import stream_table
+
+    stream_table.doubled_table(stream_table.new_table(2), np.zeros((1, stream_table.KEY_WORDS), np.uint64))
+
+
 def warm_up(progress: ProgressHook | None = None) -> float:
     """Scan the synthetic capture with every stage (compiling what is not cached); the seconds taken.
     `progress` (analysis.progress): told each time a kernel's compile ends (task "compile")."""
@@ -147,6 +158,7 @@ def warm_up(progress: ProgressHook | None = None) -> float:
         from analysis.columnar.read.chunks import ChunkReader
         for _ in ChunkReader(write_warmup_pcapng(Path(tmp) / "warmup.pcapng")).chunks():
             pass
+        _grow_stream_table()
     try:
         MARKER.write_text("compiled\n")
     except OSError:  # read-only install: numba cannot cache there either
