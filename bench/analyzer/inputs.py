@@ -23,8 +23,9 @@ from typing import Iterator, NamedTuple
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-# Replica client ports are drawn from [PORT_LOW, 65535]; a server port must lie below it so a
-# replicated client endpoint can never equal a server endpoint.
+# Replica client ports are drawn from [PORT_LOW, 65535], skipping the base's server ports there
+# (a loopback base's server has an ephemeral port), so a replicated client endpoint never equals
+# a server endpoint, even where client and server share an address (127.0.0.1).
 PORT_LOW = 10000
 PORT_SPAN = 65536 - PORT_LOW
 
@@ -152,9 +153,9 @@ class _Template(NamedTuple):
     client_port: int
 
 
-def _templates(base: Pcap) -> tuple[list[_Template], int]:
+def _templates(base: Pcap) -> tuple[list[_Template], int, frozenset[int]]:
     """Parse the base once: which frames are IPv4/TCP, who the client of each connection is, and
-    the checksum partial sums that do not depend on the client endpoint."""
+    the checksum partial sums that do not depend on the client endpoint; and the server ports."""
     ip_off = _LINK_IP_OFFSET.get(base.linktype)
     if ip_off is None:
         raise ValueError(f"linktype {base.linktype} not supported by the replicator")
@@ -163,6 +164,7 @@ def _templates(base: Pcap) -> tuple[list[_Template], int]:
     t0 = base.records[0].ts_ns
     conns: dict[tuple, tuple[int, tuple[int, int]]] = {}   # endpoint pair -> (index, client endpoint)
     out: list[_Template] = []
+    server_ports: set[int] = set()
     for rec in base.records:
         d = rec.data
         tpl = _Template(rec.ts_ns - t0, rec.wirelen, d, -1, 0, 0, 0, 0, 0, None, 0, 0)
@@ -190,10 +192,7 @@ def _templates(base: Pcap) -> tuple[list[_Template], int]:
                 client = (src, sport)
             conns[key] = (len(conns), client)
         index, (cip, cport) = conns[key]
-        server_port = dport if (src, sport) == (cip, cport) else sport
-        if server_port >= PORT_LOW:
-            raise ValueError(f"server port {server_port} is not below {PORT_LOW}: "
-                             "replicated client ports could collide with it")
+        server_ports.add(dport if (src, sport) == (cip, cport) else sport)
         is_src = (src, sport) == (cip, cport)
         total_len = struct.unpack_from("!H", d, ip_off + 2)[0]
         ip_hdr = bytearray(d[ip_off:ip_off + ihl])
@@ -209,24 +208,31 @@ def _templates(base: Pcap) -> tuple[list[_Template], int]:
         out.append(_Template(rec.ts_ns - t0, rec.wirelen, d, index, ip_off, tcp_off,
                              ip_off + (12 if is_src else 16), tcp_off + (0 if is_src else 2),
                              _sum16(bytes(ip_hdr)), tcp_sum, cip, cport))
-    return out, len(conns)
+    return out, len(conns), frozenset(server_ports)
 
 
-def replica_endpoint(client_ip: int, g: int) -> tuple[int, int]:
+def replica_endpoint(client_ip: int, g: int, reserved: tuple[int, ...] = ()) -> tuple[int, int]:
     """The client endpoint of replicated connection number `g` (0, 1, 2, ... over all replicas):
-    a port in [PORT_LOW, 65535], and after every PORT_SPAN connections the next /24 block of
-    client addresses (third octet + 1), which keeps each 4-tuple unique for 16 million
-    connections without ever producing the server's address (it stays in block 0)."""
-    block, port_index = divmod(g, PORT_SPAN)
+    a port in [PORT_LOW, 65535] other than the `reserved` ones (the base's server ports there,
+    ascending), and after every span of those ports the next /24 block of client addresses
+    (third octet + 1), which keeps each 4-tuple unique for millions of connections without ever
+    producing the server's address (it stays in block 0)."""
+    block, port_index = divmod(g, PORT_SPAN - len(reserved))
     if block > 255:
         raise ValueError("more than 16 million replicated connections")
-    return (client_ip + (block << 8)) & 0xFFFFFFFF, PORT_LOW + port_index
+    port = PORT_LOW + port_index
+    for skipped in reserved:        # ascending: each one at or below the port moves it up one
+        if skipped > port:
+            break
+        port += 1
+    return (client_ip + (block << 8)) & 0xFFFFFFFF, port
 
 
 def replicate(base_path: str | os.PathLike, out_path: str | os.PathLike, packets: int) -> ReplicaInfo:
     """Write whole replicas of `base_path` until at least `packets` frames (rounded up to a replica)."""
     base = read_pcap(base_path)
-    templates, nconns = _templates(base)
+    templates, nconns, server_ports = _templates(base)
+    reserved = tuple(sorted(p for p in server_ports if p >= PORT_LOW))
     replicas = max(1, -(-packets // len(templates)))
     span_ns = templates[-1].offset_ns + 1_000_000_000
     t0 = base.records[0].ts_ns
@@ -245,7 +251,7 @@ def replicate(base_path: str | os.PathLike, out_path: str | os.PathLike, packets
                 if t.conn < 0:
                     data = t.data
                 else:
-                    ip, port = replica_endpoint(t.client_ip, g0 + t.conn)
+                    ip, port = replica_endpoint(t.client_ip, g0 + t.conn, reserved)
                     buf = bytearray(t.data)
                     pack_into("!I", buf, t.client_ip_off, ip)
                     pack_into("!H", buf, t.client_port_off, port)

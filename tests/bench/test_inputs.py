@@ -101,19 +101,41 @@ def test_replica_endpoints_are_unique_across_address_blocks():
         inputs.replica_endpoint(ip, inputs.PORT_SPAN * 256)
 
 
-def test_refuses_pcapng_and_high_server_ports(tmp_path):
+def test_replica_ports_skip_the_server_ports_above_port_low():
+    ip = struct.unpack("!I", bytes([127, 0, 0, 1]))[0]
+    reserved = (inputs.PORT_LOW, 30000, 30001, 65535)
+    span = inputs.PORT_SPAN - len(reserved)
+    ports = [inputs.replica_endpoint(ip, g, reserved) for g in range(span)]
+    assert sorted(port for _, port in ports) == [p for p in range(inputs.PORT_LOW, 65536) if p not in reserved]
+    assert {address for address, _ in ports} == {ip}
+    assert inputs.replica_endpoint(ip, span, reserved) == (ip + 256, inputs.PORT_LOW + 1)
+
+
+def test_refuses_pcapng(tmp_path):
     ng = tmp_path / "x.pcapng"
     ng.write_bytes(b"\x0a\x0d\x0d\x0a" + b"\0" * 40)
     with pytest.raises(ValueError, match="classic pcap"):
         inputs.read_pcap(ng)
+
+
+@needs_tshark
+def test_a_base_with_a_high_server_port_replicates_without_meeting_it(tmp_path):
+    # a loopback base: client and server on 127.0.0.1, the server on an ephemeral port
     from scapy.layers.inet import IP, TCP
     from scapy.layers.l2 import Ether
     from scapy.utils import wrpcap
 
     high = tmp_path / "high.pcap"
-    wrpcap(str(high), [Ether() / IP(src="10.0.0.3", dst="10.0.0.2") / TCP(sport=40000, dport=30000, flags="S")])
-    with pytest.raises(ValueError, match="server port 30000"):
-        inputs.replicate(high, tmp_path / "out.pcap", 10)
+    lo = dict(src="127.0.0.1", dst="127.0.0.1")
+    wrpcap(str(high), [Ether() / IP(**lo) / TCP(sport=40000, dport=30000, flags="S", seq=1),
+                       Ether() / IP(**lo) / TCP(sport=30000, dport=40000, flags="SA", seq=9, ack=2),
+                       Ether() / IP(**lo) / TCP(sport=40000, dport=30000, flags="A", seq=2, ack=10)])
+    out = tmp_path / "out.pcap"
+    info = inputs.replicate(high, out, 3 * 20_001)      # client ports wrap past 30000
+    rows = _tshark(out, "tcp.srcport", "tcp.dstport", "tcp.stream")
+    clients = {int(sport) if dport == "30000" else int(dport) for sport, dport, _ in rows}
+    assert 30000 not in clients and len(clients) == info.replicas
+    assert len({stream for _, _, stream in rows}) == info.replicas
 
 
 def test_slice_is_the_head_of_the_file(replicated, tmp_path):
