@@ -31,7 +31,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from analysis.frame_text import info_text
+from analysis.frame_text import info_texts
 from analysis.model import Connection, LabeledFrame
 
 from analysis.columnar.columns import PHASES
@@ -331,8 +331,7 @@ class LazyFrames(Sequence):
             for name, column in values.items():
                 parts[name] += column
             flags += FLAGS_TEXT[values["tcp_flags"]].tolist()
-            # Info is a view of a whole record (frame_text.info_text): made per chunk, not kept
-            info += [info_text(f) for f in map(LabeledFrame._make, zip(*values.values()))]
+            info += info_texts(values)      # Info, a view of the fields, made from the columns
         frame = pd.DataFrame(parts, columns=list(FIELDS))
         frame["analysis"] = frame["analysis"].map(list)
         frame["flags"] = flags
