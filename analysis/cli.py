@@ -19,6 +19,7 @@ from analysis.i18n import N_
 from analysis.api import analyze, check_phase
 from analysis.cli_progress import progress_bar
 from analysis.errors import AnalysisError, UsageError
+from analysis.progress import ProgressHook, ReportSteps
 from analysis.report.export import write_csv, write_json, write_json_and_csv
 from analysis.report.files import replace_report
 from analysis.report.text import render_plain, render_rich
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with progress_bar(t) as progress:        # drawn only on a terminal, after 2 s of work
             result = analyze(args.file, verify_checksums=not args.ignore_checksums,
                              strict_checksums=args.strict_checksums, progress=progress)
-        return report(args, result)
+            return report(args, result, progress)
     except AnalysisError as error:
         print(t.gettext("error: {message}").format(message=error.one_line(t)), file=sys.stderr)
         return 2
@@ -151,8 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def report(args: argparse.Namespace, result) -> int:
-    """Print (and with --out write) the report of one analysed capture, in args.lang."""
+def report(args: argparse.Namespace, result, progress: ProgressHook | None = None) -> int:
+    """Print (and with --out write) the report of one analysed capture, in args.lang;
+    `progress` told how the --out files' writing goes (task "report")."""
     t = i18n.translation(args.lang)
     frames = result.frames
     if args.conn is not None:
@@ -165,7 +167,7 @@ def report(args: argparse.Namespace, result) -> int:
                          path=args.file)
     narrowed = any(x is not None for x in (args.conn, args.phase, args.frames, args.filter))
     if args.out:
-        written = write_outputs(result, Path(args.out), frames if narrowed else None, args.lang)
+        written = write_outputs(result, Path(args.out), frames if narrowed else None, args.lang, progress)
     if args.annotate:
         from analysis.report.annotate import annotate
         annotated = annotate(result, args.annotate, lang=args.lang)
@@ -271,22 +273,29 @@ def _compile_first(t=None) -> None:
             warmup.warm_up(progress)
 
 
-def write_outputs(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:
+def write_outputs(result, out: Path, frames=None, lang: str = i18n.DEFAULT,
+                  progress: ProgressHook | None = None) -> list[Path]:
     """The files `make analyze` leaves under reports/<name>/, replacing an earlier run's whole;
-    `frames` (--conn, --phase, --frames, --filter): what report.html's explorer holds."""
-    return replace_report(out, lambda staging: _write_report_files(result, staging, frames, lang))
+    `frames` (--conn, --phase, --frames, --filter): what report.html's explorer holds;
+    `progress`: told each step done and the frames written (task "report")."""
+    return replace_report(out, lambda staging: _write_report_files(result, staging, frames, lang, progress))
 
 
-def _write_report_files(result, out: Path, frames=None, lang: str = i18n.DEFAULT) -> list[Path]:
+def _write_report_files(result, out: Path, frames=None, lang: str = i18n.DEFAULT,
+                        progress: ProgressHook | None = None) -> list[Path]:
+    # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
+    # matplotlib is slow to import and only --out needs it.
+    from analysis.report.html import REPORT_STEPS, write_reports
+
+    steps = ReportSteps(progress, 2 + REPORT_STEPS, result.frame_count)
     paths = []
     with open(out / "analysis.json", "w", encoding="utf-8") as json_out, \
             open(out / "frames.csv", "w", encoding="utf-8", newline="") as csv_out:
-        write_json_and_csv(result, json_out, csv_out, lang=lang)
+        write_json_and_csv(result, json_out, csv_out, lang=lang, on_frames=steps.frames_written)
+    steps.step_done()
     paths += [out / "analysis.json", out / "frames.csv"]
     (out / "report.txt").write_text(render_plain(result, lang=lang), encoding="utf-8")
+    steps.step_done()
     paths.append(out / "report.txt")
-    # report.html, report.md and their figures (ladder.png/.svg, ...); imported here because
-    # matplotlib is slow to import and only --out needs it.
-    from analysis.report.html import write_reports
-    paths += write_reports(result, out, frames, lang=lang)
+    paths += write_reports(result, out, frames, lang=lang, on_step=steps.step_done)
     return paths

@@ -26,6 +26,7 @@ _FRAMES = NP_("{count} frame", "{count} frames")
 _FRAME_RATE = N_("{rate} frames/s")
 _KERNELS = N_("{done} of {total} kernels")
 _FILES = N_("{done} of {total} captures")
+_STEPS = N_("step {done} of {total}")
 _LEFT = N_("left")
 
 
@@ -89,9 +90,18 @@ class ProgressBar:
         elif report.task == "files":
             completed, total = report.bytes_done, report.bytes_total
             counts.append(t.gettext(_FILES).format(done=report.items_done, total=report.items_total))
+        elif report.task == "report":
+            # the first step (every frame's JSON and CSV) moves the bar frame by frame
+            completed, total = report.items_done, report.items_total
+            if report.items_done == 0 and report.frames_total:
+                completed = report.frames / report.frames_total
+            counts.append(t.gettext(_STEPS).format(done=min(report.items_done + 1, report.items_total),
+                                                   total=report.items_total))
         else:
             completed, total = report.bytes_done, report.bytes_total
-        if report.frames:
+        if report.frames and report.task == "report":      # the frames written, not a read's rate
+            counts.append(t.ngettext(*_FRAMES, report.frames).format(count=f"{report.frames:,}"))
+        elif report.frames:
             counts.append(t.ngettext(*_FRAMES, report.frames).format(count=f"{report.frames:,}"))
             if elapsed > 0:
                 rate = t.gettext(_FRAME_RATE).format(rate=f"{report.frames / elapsed:,.0f}")

@@ -20,6 +20,7 @@ TASKS: dict[str, str] = {
     "read": N_("analysing"),                        # frames of one capture
     "compile": N_("compiling the analyzer's kernels"),   # the columnar engine's one-time compile
     "files": N_("analysing the captures"),           # a batch or a class, file by file
+    "report": N_("writing the report"),             # make analyze's files, step by step
 }
 # frames between two calls while a capture is read: rare enough to cost nothing (a call is a few
 # hundred nanoseconds against ~4096 frames of work), often enough for a bar to move smoothly
@@ -36,6 +37,7 @@ class Progress(NamedTuple):
     items_done: int = 0           # kernels compiled / files finished
     items_total: int | None = None
     finished: bool = False        # the last report of this task
+    frames_total: int | None = None   # frames to write (task "report")
 
 
 ProgressHook = Callable[[Progress], None]
@@ -127,3 +129,28 @@ def files_progress(hook: ProgressHook | None, paths, frames_of=None):
 
     report()
     return done
+
+
+class ReportSteps:
+    """A report's writing told to `hook` (task "report"): the steps done of `steps`, and within
+    the first, which writes every frame (analysis.json, frames.csv), the frames written so far
+    of `frames_total`."""
+
+    def __init__(self, hook: ProgressHook | None, steps: int, frames_total: int) -> None:
+        self.hook, self.steps, self.frames_total = hook, steps, frames_total
+        self.done = self.frames = 0
+        self._tell(False)             # the task's clock starts with the work
+
+    def frames_written(self, count: int) -> None:
+        self.frames += count
+        self._tell(False)
+
+    def step_done(self) -> None:
+        self.done += 1
+        self._tell(self.done >= self.steps)
+
+    def _tell(self, finished: bool) -> None:
+        if self.hook is not None:
+            self.hook(Progress("report", frames=self.frames, items_done=self.done,
+                               items_total=self.steps, finished=finished,
+                               frames_total=self.frames_total))

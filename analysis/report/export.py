@@ -54,7 +54,7 @@ from typing import IO, Iterable, Iterator
 
 from analysis import vocabulary
 from analysis.model import LabeledFrame
-from analysis.report.export_rows import csv_blocks, json_and_csv_blocks, json_blocks, record_blocks
+from analysis.report.export_rows import FramesHook, csv_blocks, json_and_csv_blocks, json_blocks, record_blocks
 
 SCHEMA = "reqresp-lab/analysis"
 SCHEMA_VERSION = 3
@@ -125,34 +125,34 @@ _ROW_ARRAYS = ("frames", "connections", "exchanges")
 
 
 def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
-               lang: str = "en") -> None:
+               lang: str = "en", on_frames: FramesHook | None = None) -> None:
     """The JSON document (to_document's, one entry a line in the long arrays) to `out`; the
-    frames' entries are made a chunk at a time from their fields (export_rows: frame_dict's text)."""
+    frames' entries are made a chunk at a time from their fields (export_rows: frame_dict's text).
+    on_frames: told how many frames each block written holds (a progress bar)."""
     with _no_cycle_collection():
-        _write_json(analysis, out, frames, lang)
+        _write_json(analysis, out, json_blocks(analysis.frames if frames is None else frames, on_frames),
+                    lang)
 
 
-def write_json_and_csv(analysis, json_out: IO[str], csv_out: IO[str], lang: str = "en") -> None:
+def write_json_and_csv(analysis, json_out: IO[str], csv_out: IO[str], lang: str = "en",
+                       on_frames: FramesHook | None = None) -> None:
     """write_json(analysis, json_out, lang=lang) and write_csv(analysis.frames, csv_out) in one
     pass over the frames (their fields read and Info made once for both): what `make analyze`
     writes, analysis.json and frames.csv."""
     csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
 
     def frame_blocks() -> Iterator[str]:
-        for json_block, csv_block in json_and_csv_blocks(analysis.frames, CSV_COLUMNS):
+        for json_block, csv_block in json_and_csv_blocks(analysis.frames, CSV_COLUMNS, on_frames):
             csv_out.write(csv_block)
             yield json_block
 
     with _no_cycle_collection():
-        _write_json(analysis, json_out, None, lang, frame_blocks())
+        _write_json(analysis, json_out, frame_blocks(), lang)
 
 
-def _write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None, lang: str,
-                frame_blocks: Iterator[str] | None = None) -> None:
+def _write_json(analysis, out: IO[str], frame_blocks: Iterator[str], lang: str) -> None:
     document = _document(analysis, [], lang, rows=False)
     # each array's entries in blocks joined by ",\n  " (json.dumps of to_document's entries)
-    if frame_blocks is None:
-        frame_blocks = json_blocks(analysis.frames if frames is None else frames)
     rows = {"frames": frame_blocks,
             "connections": record_blocks(list(analysis.connections)),
             "exchanges": record_blocks(list(analysis.exchanges))}
@@ -201,12 +201,12 @@ def csv_row(frame: LabeledFrame) -> list:
     return ["" if value is None else value for value in row]
 
 
-def write_csv(frames: Iterable[LabeledFrame], out: IO[str]) -> None:
+def write_csv(frames: Iterable[LabeledFrame], out: IO[str], on_frames: FramesHook | None = None) -> None:
     """frames.csv: the header and csv_row of every frame, as the csv writer writes them; the rows
-    made a chunk at a time from the frames' fields (export_rows)."""
+    made a chunk at a time from the frames' fields (export_rows). on_frames: as write_json's."""
     csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
     with _no_cycle_collection():
-        for block in csv_blocks(frames, CSV_COLUMNS):
+        for block in csv_blocks(frames, CSV_COLUMNS, on_frames):
             out.write(block)
 
 

@@ -32,22 +32,28 @@ from analysis.model import ArpHeader, LabeledFrame, TcpOptions
 ROWS = 4096     # frames made into text at once (a chunk's texts are held, not the capture's)
 
 
-def json_blocks(frames: Iterable[LabeledFrame]) -> Iterator[str]:
+# on_frames: told the number of frames of each block once it is made (a progress bar's count)
+FramesHook = Callable[[int], None]
+
+
+def json_blocks(frames: Iterable[LabeledFrame], on_frames: FramesHook | None = None) -> Iterator[str]:
     """Per chunk of frames, their frame_dict entries' JSON joined by ",\\n  " (none empty)."""
-    for part in _parts(frames):
+    for part in _parts(frames, on_frames):
         yield _json_block(part, info_texts(part))
 
 
-def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterator[str]:
+def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str],
+               on_frames: FramesHook | None = None) -> Iterator[str]:
     """Per chunk of frames, their csv_row lines (columns: the CSV's, in order) with "\\n" after each."""
-    for part in _parts(frames):
+    for part in _parts(frames, on_frames):
         yield _csv_block(part, info_texts(part), columns)
 
 
-def json_and_csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterator[tuple[str, str]]:
+def json_and_csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str],
+                        on_frames: FramesHook | None = None) -> Iterator[tuple[str, str]]:
     """json_blocks' and csv_blocks' block of each chunk, side by side: the fields read and the
     Info texts made once for both (a report writes analysis.json and frames.csv of one capture)."""
-    for part in _parts(frames):
+    for part in _parts(frames, on_frames):
         info = info_texts(part)
         yield _json_block(part, info), _csv_block(part, info, columns)
 
@@ -84,12 +90,15 @@ def _json_any(values: tuple) -> Raw | list[str]:
     return list(map(_dumps, values))
 
 
-def _parts(frames: Iterable[LabeledFrame]) -> Iterator[dict[str, list]]:
-    """Every field of `frames`, chunk by chunk (field_chunks), in slices of at most ROWS frames."""
+def _parts(frames: Iterable[LabeledFrame], on_frames: FramesHook | None = None) -> Iterator[dict[str, list]]:
+    """Every field of `frames`, chunk by chunk (field_chunks), in slices of at most ROWS frames
+    (on_frames told each slice's frame count when the caller asks for the next one)."""
     for part in field_chunks(frames, LabeledFrame._fields):
         count = len(part["number"])
         for lo in range(0, count, ROWS):
             yield part if count <= ROWS else {name: values[lo:lo + ROWS] for name, values in part.items()}
+            if on_frames is not None:
+                on_frames(min(ROWS, count - lo))
 
 
 class Raw(NamedTuple):

@@ -11,7 +11,7 @@ import base64
 import html
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from analysis import vocabulary
 from analysis.filter.exact import phase_filters
@@ -168,21 +168,30 @@ def write_html(analysis, path: str | Path, figures: Sequence = (),
     return path
 
 
-def write_reports(analysis, out: str | Path, frames=None, lang: str = "en") -> list[Path]:
+REPORT_STEPS = 3        # write_reports' steps: the figures, report.html, report.md
+
+
+def write_reports(analysis, out: str | Path, frames=None, lang: str = "en",
+                  on_step: Callable[[], None] | None = None) -> list[Path]:
     """Everything visual `make analyze` leaves in reports/<name>/: report.html, report.md and
     the figures they show (ladder.png, ladder.svg, timeline.png, tseq-conn<N>.png).
-    `frames`: what report.html's explorer holds (--conn, --phase, --frames, --filter)."""
+    `frames`: what report.html's explorer holds (--conn, --phase, --frames, --filter);
+    `on_step`: called as each of the REPORT_STEPS ends (a progress bar)."""
     from analysis.figures.render import report_figures
     from analysis.report.markdown import write_md
 
+    step = on_step or (lambda: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = report_figures(analysis, lang=lang)
+    step()
     # a capture of thousands of connections: the questions of the first few, said so (the page
     # shows MAX_QUESTION_GROUPS of them; report.md the rest of these)
     answers = answer_all(analysis, lang=lang, max_connections=MAX_QUESTION_CONNECTIONS)
-    paths = [write_html(analysis, out / "report.html", figures, answers, frames, lang),
-             write_md(analysis, out / "report.md", figures, answers, lang)]
+    paths = [write_html(analysis, out / "report.html", figures, answers, frames, lang)]
+    step()
+    paths.append(write_md(analysis, out / "report.md", figures, answers, lang))
+    step()
     for fig in figures:
         (out / f"{fig.name}.png").write_bytes(fig.png)
         paths.append(out / f"{fig.name}.png")

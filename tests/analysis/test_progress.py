@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -181,6 +182,37 @@ def test_a_long_report_shows_the_bar_on_a_terminal(big) -> None:
     # the rates drawn are the read's own: frames drawn / seconds since the read began
     rates = [int(m.replace(",", "")) for m in re.findall(r"([\d,]+) frames/s", screen)]
     assert rates and max(rates) < 2_000_000
+
+
+def test_writing_the_report_files_shows_its_steps_and_frames(big, tmp_path) -> None:
+    # make analyze's --out: after the read, the report's own bar (steps, frames written); what
+    # goes to stdout still goes there, not into the bar's terminal
+    out, printed = tmp_path / "report", tmp_path / "stdout.txt"
+    status, text = on_tty(f"{PY} {big} --out {out} > {printed}", **{DELAY_VARIABLE: "0"})
+    assert status == 0, text[-2000:]
+    bars = [line for line in shown(text).splitlines() if line.startswith("writing the report ")]
+    assert bars, shown(text)[-2000:]
+    assert any("step 1 of 5" in bar and " frames" in bar for bar in bars), bars[:3]
+    # the first step moves the bar as its frames are written, before the step ends
+    assert any("step 1 of 5" in bar and re.search(r" ([1-9]\d?)% ", bar) for bar in bars), bars
+    assert "120,000 frames" in bars[-1] and " left " in bars[-1], bars[-1]
+    steps = [int(m) for bar in bars for m in re.findall(r"step (\d) of 5", bar)]
+    assert steps == sorted(steps) and steps[-1] == 5, steps
+    assert printed.read_text(encoding="utf-8") == (out / "report.txt").read_text(encoding="utf-8")
+
+
+def test_the_report_steps_reach_the_hook() -> None:
+    seen = []
+    result = analyze(SHIPPED)
+    from analysis.cli import write_outputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_outputs(result, Path(tmp) / "r", progress=seen.append)
+    assert {p.task for p in seen} == {"report"}
+    done = [p.items_done for p in seen]
+    assert done == sorted(done) and sorted(set(done)) == [0, 1, 2, 3, 4, 5]
+    assert seen[-1].finished and not any(p.finished for p in seen[:-1])
+    assert seen[-1].frames == result.frame_count and seen[-1].items_total == 5
 
 
 def test_no_bar_when_stderr_is_a_pipe(big) -> None:
