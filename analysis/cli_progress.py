@@ -99,11 +99,10 @@ class ProgressBar:
                                                    total=report.items_total))
         else:
             completed, total = report.bytes_done, report.bytes_total
-        if report.frames and report.task == "report":      # the frames written, not a read's rate
+        if report.frames:
             counts.append(t.ngettext(*_FRAMES, report.frames).format(count=f"{report.frames:,}"))
-        elif report.frames:
-            counts.append(t.ngettext(*_FRAMES, report.frames).format(count=f"{report.frames:,}"))
-            if elapsed > 0:
+            # a read's rate; the report's frames are written in its first step only
+            if elapsed > 0 and report.task != "report":
                 rate = t.gettext(_FRAME_RATE).format(rate=f"{report.frames / elapsed:,.0f}")
         size = ""
         if report.bytes_done or report.bytes_total:

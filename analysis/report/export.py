@@ -125,21 +125,19 @@ _ROW_ARRAYS = ("frames", "connections", "exchanges")
 
 
 def write_json(analysis, out: IO[str], frames: Iterable[LabeledFrame] | None = None,
-               lang: str = "en", on_frames: FramesHook | None = None) -> None:
+               lang: str = "en") -> None:
     """The JSON document (to_document's, one entry a line in the long arrays) to `out`; the
-    frames' entries are made a chunk at a time from their fields (export_rows: frame_dict's text).
-    on_frames: told how many frames each block written holds (a progress bar)."""
+    frames' entries are made a chunk at a time from their fields (export_rows: frame_dict's text)."""
     with _no_cycle_collection():
-        _write_json(analysis, out, json_blocks(analysis.frames if frames is None else frames, on_frames),
-                    lang)
+        _write_json(analysis, out, json_blocks(analysis.frames if frames is None else frames), lang)
 
 
 def write_json_and_csv(analysis, json_out: IO[str], csv_out: IO[str], lang: str = "en",
                        on_frames: FramesHook | None = None) -> None:
     """write_json(analysis, json_out, lang=lang) and write_csv(analysis.frames, csv_out) in one
     pass over the frames (their fields read and Info made once for both): what `make analyze`
-    writes, analysis.json and frames.csv."""
-    csv.writer(csv_out, lineterminator="\n").writerow(CSV_COLUMNS)
+    writes, analysis.json and frames.csv. on_frames: told each block's frame count."""
+    _write_csv_header(csv_out)
 
     def frame_blocks() -> Iterator[str]:
         for json_block, csv_block in json_and_csv_blocks(analysis.frames, CSV_COLUMNS, on_frames):
@@ -201,13 +199,17 @@ def csv_row(frame: LabeledFrame) -> list:
     return ["" if value is None else value for value in row]
 
 
-def write_csv(frames: Iterable[LabeledFrame], out: IO[str], on_frames: FramesHook | None = None) -> None:
+def write_csv(frames: Iterable[LabeledFrame], out: IO[str]) -> None:
     """frames.csv: the header and csv_row of every frame, as the csv writer writes them; the rows
-    made a chunk at a time from the frames' fields (export_rows). on_frames: as write_json's."""
-    csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
+    made a chunk at a time from the frames' fields (export_rows)."""
+    _write_csv_header(out)
     with _no_cycle_collection():
-        for block in csv_blocks(frames, CSV_COLUMNS, on_frames):
+        for block in csv_blocks(frames, CSV_COLUMNS):
             out.write(block)
+
+
+def _write_csv_header(out: IO[str]) -> None:
+    csv.writer(out, lineterminator="\n").writerow(CSV_COLUMNS)
 
 
 @contextmanager

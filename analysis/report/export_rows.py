@@ -32,27 +32,26 @@ from analysis.model import ArpHeader, LabeledFrame, TcpOptions
 ROWS = 4096     # frames made into text at once (a chunk's texts are held, not the capture's)
 
 
-# on_frames: told the number of frames of each block once it is made (a progress bar's count)
-FramesHook = Callable[[int], None]
+FramesHook = Callable[[int], None]     # told the number of frames of each block made
 
 
-def json_blocks(frames: Iterable[LabeledFrame], on_frames: FramesHook | None = None) -> Iterator[str]:
+def json_blocks(frames: Iterable[LabeledFrame]) -> Iterator[str]:
     """Per chunk of frames, their frame_dict entries' JSON joined by ",\\n  " (none empty)."""
-    for part in _parts(frames, on_frames):
+    for part in _parts(frames):
         yield _json_block(part, info_texts(part))
 
 
-def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str],
-               on_frames: FramesHook | None = None) -> Iterator[str]:
+def csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str]) -> Iterator[str]:
     """Per chunk of frames, their csv_row lines (columns: the CSV's, in order) with "\\n" after each."""
-    for part in _parts(frames, on_frames):
+    for part in _parts(frames):
         yield _csv_block(part, info_texts(part), columns)
 
 
 def json_and_csv_blocks(frames: Iterable[LabeledFrame], columns: Sequence[str],
                         on_frames: FramesHook | None = None) -> Iterator[tuple[str, str]]:
     """json_blocks' and csv_blocks' block of each chunk, side by side: the fields read and the
-    Info texts made once for both (a report writes analysis.json and frames.csv of one capture)."""
+    Info texts made once for both (a report writes analysis.json and frames.csv of one capture);
+    on_frames told each block's frame count (a progress bar)."""
     for part in _parts(frames, on_frames):
         info = info_texts(part)
         yield _json_block(part, info), _csv_block(part, info, columns)

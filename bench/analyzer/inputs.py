@@ -192,8 +192,8 @@ def _templates(base: Pcap) -> tuple[list[_Template], int, frozenset[int]]:
                 client = (src, sport)
             conns[key] = (len(conns), client)
         index, (cip, cport) = conns[key]
-        server_ports.add(dport if (src, sport) == (cip, cport) else sport)
         is_src = (src, sport) == (cip, cport)
+        server_ports.add(dport if is_src else sport)
         total_len = struct.unpack_from("!H", d, ip_off + 2)[0]
         ip_hdr = bytearray(d[ip_off:ip_off + ihl])
         ip_hdr[10:12] = b"\0\0"
